@@ -1,0 +1,11 @@
+//! The internal model every API shape is parsed into and rendered from.
+
+pub mod content;
+pub mod event;
+pub mod request;
+pub mod response;
+
+pub use content::{ContentBlock, ImageSource};
+pub use event::{BlockStart, Delta, EventStream, StreamEvent};
+pub use request::{ChatRequest, Message, Role, Tool, ToolChoice};
+pub use response::{ChatResponse, StopReason, Usage};

@@ -1,0 +1,100 @@
+//! A chat request independent of the API shape it arrived in.
+
+use serde_json::{Map, Value};
+
+use super::ContentBlock;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    User,
+    Assistant,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub role: Role,
+    pub content: Vec<ContentBlock>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tool {
+    pub name: String,
+    pub description: Option<String>,
+    /// JSON Schema of the arguments; always an object schema.
+    pub input_schema: Value,
+    pub cache_control: Option<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ToolChoice {
+    Auto,
+    /// Anthropic `any`, OpenAI `required`.
+    Any,
+    /// One named tool must be called.
+    Tool(String),
+    None,
+}
+
+/// The shape a request arrived in; decides the error and response shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    Anthropic,
+    OpenAi,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatRequest {
+    /// The model string exactly as the client sent it.
+    pub model: String,
+    /// Anthropic `system`, or the leading OpenAI system/developer messages, as text blocks.
+    pub system: Vec<ContentBlock>,
+    pub messages: Vec<Message>,
+    pub tools: Vec<Tool>,
+    pub tool_choice: Option<ToolChoice>,
+    /// `false` is Anthropic `disable_parallel_tool_use: true`.
+    pub parallel_tool_calls: Option<bool>,
+    /// `None` only for OpenAI requests that set no limit.
+    pub max_tokens: Option<u32>,
+    pub temperature: Option<f64>,
+    pub top_p: Option<f64>,
+    pub top_k: Option<u32>,
+    pub stop_sequences: Vec<String>,
+    /// Anthropic `metadata.user_id`, OpenAI `user`.
+    pub user: Option<String>,
+    pub stream: bool,
+    /// OpenAI `stream_options.include_usage`.
+    pub include_usage: bool,
+    /// Anthropic `thinking` as sent (enabled/adaptive/disabled).
+    pub thinking: Option<Value>,
+    /// Fields of the ingress shape the canonical model has no slot for, kept so an
+    /// upstream of the same kind can receive them and others can refuse them.
+    pub extra: Map<String, Value>,
+}
+
+impl ChatRequest {
+    pub fn new(model: impl Into<String>) -> Self {
+        ChatRequest {
+            model: model.into(),
+            system: Vec::new(),
+            messages: Vec::new(),
+            tools: Vec::new(),
+            tool_choice: None,
+            parallel_tool_calls: None,
+            max_tokens: None,
+            temperature: None,
+            top_p: None,
+            top_k: None,
+            stop_sequences: Vec::new(),
+            user: None,
+            stream: false,
+            include_usage: false,
+            thinking: None,
+            extra: Map::new(),
+        }
+    }
+
+    /// The last user message, if the conversation ends with one.
+    pub fn last_user(&self) -> Option<&Message> {
+        self.messages.iter().rev().find(|m| m.role == Role::User)
+    }
+}
