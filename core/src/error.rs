@@ -147,7 +147,13 @@ impl Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({}): {}", self.kind.as_str(), self.http_status(), self.message)
+        write!(
+            f,
+            "{} ({}): {}",
+            self.kind.as_str(),
+            self.http_status(),
+            self.message
+        )
     }
 }
 

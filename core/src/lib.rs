@@ -3,11 +3,22 @@
 #![forbid(unsafe_code)]
 
 pub mod canonical;
+pub mod cli;
 pub mod config;
 pub mod egress;
 pub mod error;
+pub mod gateway;
 pub mod ingress;
+pub mod limits;
+pub mod metrics;
+pub mod pipeline;
+pub mod route;
+pub mod server;
 pub mod tokens;
+pub mod upstream;
 
 pub use config::Config;
 pub use error::{Error, ErrorKind, Result};
+pub use gateway::Gateway;
+pub use pipeline::{CallContext, Endpoint, Reply};
+pub use server::ServeHandle;

@@ -24,7 +24,9 @@ fn block_chars(block: &ContentBlock) -> usize {
         ContentBlock::Image { source, .. } => match source {
             ImageSource::Base64 { .. } | ImageSource::Url { .. } => IMAGE_CHARS,
         },
-        ContentBlock::ToolUse { name, input, .. } => name.chars().count() + input.to_string().chars().count(),
+        ContentBlock::ToolUse { name, input, .. } => {
+            name.chars().count() + input.to_string().chars().count()
+        }
         ContentBlock::ToolResult { content, .. } => content.iter().map(block_chars).sum(),
         ContentBlock::Thinking { thinking, .. } => thinking.chars().count(),
         ContentBlock::RedactedThinking { data } => data.len(),

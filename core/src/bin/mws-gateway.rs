@@ -1,1 +1,21 @@
-fn main(){}
+//! The `mws-gateway` binary: parses the command line and runs it.
+
+use clap::Parser;
+use mws_core::cli::{run, Cli};
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{}", e.message());
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

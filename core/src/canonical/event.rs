@@ -3,9 +3,9 @@
 
 use std::pin::Pin;
 
-use futures::Stream;
 use super::{StopReason, Usage};
 use crate::Error;
+use futures::Stream;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum BlockStart {
@@ -27,10 +27,21 @@ pub enum Delta {
 #[derive(Debug, Clone, PartialEq)]
 pub enum StreamEvent {
     /// First event: the message id and the input usage known so far.
-    MessageStart { id: String, usage: Usage },
-    BlockStart { index: usize, block: BlockStart },
-    BlockDelta { index: usize, delta: Delta },
-    BlockStop { index: usize },
+    MessageStart {
+        id: String,
+        usage: Usage,
+    },
+    BlockStart {
+        index: usize,
+        block: BlockStart,
+    },
+    BlockDelta {
+        index: usize,
+        delta: Delta,
+    },
+    BlockStop {
+        index: usize,
+    },
     /// The stop reason and the final usage (input and output).
     MessageDelta {
         stop_reason: Option<StopReason>,

@@ -2,10 +2,14 @@
 
 pub mod content;
 pub mod event;
+pub mod extras;
 pub mod request;
 pub mod response;
 
 pub use content::{ContentBlock, ImageSource};
 pub use event::{BlockStart, Delta, EventStream, StreamEvent};
+pub use extras::{
+    EmbeddingsRequest, EmbeddingsResponse, RerankRequest, RerankResponse, RerankResult,
+};
 pub use request::{ChatRequest, Message, Role, Tool, ToolChoice};
 pub use response::{ChatResponse, StopReason, Usage};

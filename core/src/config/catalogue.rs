@@ -33,16 +33,18 @@ const DEFAULT_ALIASES: [&str; 5] = [
 pub fn builtin_profiles(upstream: &str) -> Vec<ProfileConfig> {
     DRAGONS
         .iter()
-        .map(|&(id, context_window, tokens_per_second, inp, out)| ProfileConfig {
-            id: id.into(),
-            upstream: upstream.into(),
-            upstream_model: None,
-            context_window,
-            tokens_per_second,
-            input_price_per_mtok: inp,
-            output_price_per_mtok: out,
-            fallbacks: Vec::new(),
-        })
+        .map(
+            |&(id, context_window, tokens_per_second, inp, out)| ProfileConfig {
+                id: id.into(),
+                upstream: upstream.into(),
+                upstream_model: None,
+                context_window,
+                tokens_per_second,
+                input_price_per_mtok: inp,
+                output_price_per_mtok: out,
+                fallbacks: Vec::new(),
+            },
+        )
         .collect()
 }
 

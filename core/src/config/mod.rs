@@ -286,18 +286,30 @@ impl Config {
         if self.server.listen.parse::<std::net::SocketAddr>().is_err() {
             return Err((
                 "server.listen".into(),
-                format!("expected an address such as 127.0.0.1:8080, got {:?}", self.server.listen),
+                format!(
+                    "expected an address such as 127.0.0.1:8080, got {:?}",
+                    self.server.listen
+                ),
             ));
         }
         if self.server.max_body_bytes == 0 {
-            return Err(("server.max_body_bytes".into(), "expected a positive number".into()));
+            return Err((
+                "server.max_body_bytes".into(),
+                "expected a positive number".into(),
+            ));
         }
         for (i, u) in self.upstreams.iter().enumerate() {
             if u.name.is_empty() {
-                return Err((format!("upstreams[{i}].name"), "expected a non-empty name".into()));
+                return Err((
+                    format!("upstreams[{i}].name"),
+                    "expected a non-empty name".into(),
+                ));
             }
             if self.upstreams[..i].iter().any(|o| o.name == u.name) {
-                return Err((format!("upstreams[{i}].name"), format!("duplicate upstream {:?}", u.name)));
+                return Err((
+                    format!("upstreams[{i}].name"),
+                    format!("duplicate upstream {:?}", u.name),
+                ));
             }
             if u.kind != UpstreamKind::Echo && u.base_url.as_deref().unwrap_or("").is_empty() {
                 return Err((
@@ -311,22 +323,34 @@ impl Config {
                 ("idle_timeout_secs", u.idle_timeout_secs),
             ] {
                 if !(v.is_finite() && v > 0.0) {
-                    return Err((format!("upstreams[{i}].{field}"), "expected a positive number of seconds".into()));
+                    return Err((
+                        format!("upstreams[{i}].{field}"),
+                        "expected a positive number of seconds".into(),
+                    ));
                 }
             }
         }
         let upstream_known = |name: &str| self.upstreams.iter().any(|u| u.name == name);
         for (i, p) in self.profiles.iter().enumerate() {
             if p.id.is_empty() {
-                return Err((format!("profiles[{i}].id"), "expected a non-empty id".into()));
+                return Err((
+                    format!("profiles[{i}].id"),
+                    "expected a non-empty id".into(),
+                ));
             }
             if self.profiles[..i].iter().any(|o| o.id == p.id) {
-                return Err((format!("profiles[{i}].id"), format!("duplicate profile {:?}", p.id)));
+                return Err((
+                    format!("profiles[{i}].id"),
+                    format!("duplicate profile {:?}", p.id),
+                ));
             }
             if !upstream_known(&p.upstream) {
                 return Err((
                     format!("profiles[{i}].upstream"),
-                    format!("expected the name of an [[upstreams]] entry, got {:?}", p.upstream),
+                    format!(
+                        "expected the name of an [[upstreams]] entry, got {:?}",
+                        p.upstream
+                    ),
                 ));
             }
             for (j, f) in p.fallbacks.iter().enumerate() {
@@ -342,18 +366,27 @@ impl Config {
                 ("output_price_per_mtok", p.output_price_per_mtok),
             ] {
                 if !(v.is_finite() && v >= 0.0) {
-                    return Err((format!("profiles[{i}].{field}"), "expected a non-negative number".into()));
+                    return Err((
+                        format!("profiles[{i}].{field}"),
+                        "expected a non-negative number".into(),
+                    ));
                 }
             }
             if p.context_window == 0 {
-                return Err((format!("profiles[{i}].context_window"), "expected a positive number".into()));
+                return Err((
+                    format!("profiles[{i}].context_window"),
+                    "expected a positive number".into(),
+                ));
             }
         }
         let profile_known = |id: &str| self.profiles.iter().any(|p| p.id == id);
         if !profile_known(&self.routing.default_profile) {
             return Err((
                 "routing.default_profile".into(),
-                format!("expected the id of a profile, got {:?}", self.routing.default_profile),
+                format!(
+                    "expected the id of a profile, got {:?}",
+                    self.routing.default_profile
+                ),
             ));
         }
         for (alias, target) in &self.routing.aliases {
@@ -366,12 +399,18 @@ impl Config {
         }
         for (i, t) in self.limits.tiers.iter().enumerate() {
             if !(t.min_lifetime_spend_usd.is_finite() && t.min_lifetime_spend_usd >= 0.0) {
-                return Err((format!("limits.tiers[{i}].min_lifetime_spend_usd"), "expected a non-negative number".into()));
+                return Err((
+                    format!("limits.tiers[{i}].min_lifetime_spend_usd"),
+                    "expected a non-negative number".into(),
+                ));
             }
         }
         for (i, p) in self.plans.iter().enumerate() {
             if p.min_tier >= self.limits.tiers.len().max(1) {
-                return Err((format!("plans[{i}].min_tier"), "expected an index into limits.tiers".into()));
+                return Err((
+                    format!("plans[{i}].min_tier"),
+                    "expected an index into limits.tiers".into(),
+                ));
             }
         }
         Ok(())
@@ -460,7 +499,11 @@ output_price_per_mtok = 1
 default_profile = "a"
 "#;
         let e = Config::from_toml_str(text).unwrap_err();
-        assert!(e.message().contains("profiles[0].upstream"), "{}", e.message());
+        assert!(
+            e.message().contains("profiles[0].upstream"),
+            "{}",
+            e.message()
+        );
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The canonical model rendered into each API shape.
 
 pub mod anthropic;
+pub mod extras;
+pub mod headers;
 pub mod openai;
 
 /// One server-sent event: `event: NAME` (Anthropic) or none (OpenAI), and its data.

@@ -1,1 +1,777 @@
-//! TODO
+//! The canonical model rendered as OpenAI Chat Completions: the `chat.completion`
+//! body, the `chat.completion.chunk` stream ending with `[DONE]`, and the error body
+//! (`{"error":{"message","type","param","code"}}`), each error kind mapped once here.
+//!
+//! Usage: canonical `input_tokens` follows Anthropic and excludes cache reads and
+//! writes, while OpenAI's `prompt_tokens` includes them; so `prompt_tokens` is the
+//! sum of the three and `cached_tokens` the cache reads.
+
+use std::collections::HashMap;
+
+use serde_json::{json, Map, Value};
+
+use super::{reprefix_id, SseFrame};
+use crate::canonical::{
+    BlockStart, ChatResponse, ContentBlock, Delta, StopReason, StreamEvent, Usage,
+};
+use crate::{Error, ErrorKind};
+
+const ID_PREFIX: &str = "chatcmpl-";
+
+/// The `type` of an OpenAI error body for this kind.
+pub fn error_type(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::InvalidRequest
+        | ErrorKind::Authentication
+        | ErrorKind::PermissionDenied
+        | ErrorKind::NotFound
+        | ErrorKind::MethodNotAllowed
+        | ErrorKind::PayloadTooLarge => "invalid_request_error",
+        ErrorKind::InsufficientCredits => "insufficient_quota",
+        // What OpenAI itself sends on a request-rate 429.
+        ErrorKind::RateLimited => "requests",
+        ErrorKind::Internal | ErrorKind::Upstream | ErrorKind::Overloaded | ErrorKind::Timeout => {
+            "server_error"
+        }
+    }
+}
+
+/// The `code` of an OpenAI error body for this kind.
+fn error_code(kind: ErrorKind) -> Option<&'static str> {
+    match kind {
+        ErrorKind::Authentication => Some("invalid_api_key"),
+        ErrorKind::InsufficientCredits => Some("insufficient_quota"),
+        ErrorKind::PermissionDenied => Some("permission_denied"),
+        ErrorKind::RateLimited => Some("rate_limit_exceeded"),
+        ErrorKind::InvalidRequest
+        | ErrorKind::NotFound
+        | ErrorKind::MethodNotAllowed
+        | ErrorKind::PayloadTooLarge
+        | ErrorKind::Internal
+        | ErrorKind::Upstream
+        | ErrorKind::Overloaded
+        | ErrorKind::Timeout => None,
+    }
+}
+
+/// `{"error":{"message","type","param","code"}}`, the body of every non-200 answer
+/// and of a mid-stream error chunk.
+pub fn error_body(e: &Error) -> Value {
+    json!({
+        "error": {
+            "message": e.message(),
+            "type": error_type(e.kind()),
+            "param": e.param(),
+            "code": error_code(e.kind()),
+        }
+    })
+}
+
+fn finish_reason(stop: Option<StopReason>) -> &'static str {
+    // A finished answer with no reason recorded ended normally.
+    stop.map_or("stop", StopReason::openai)
+}
+
+/// `usage` of a chat.completion or of the final chunk.
+fn usage_json(u: &Usage, with_details: bool) -> Value {
+    let prompt = u.input_tokens + u.cache_read_input_tokens + u.cache_creation_input_tokens;
+    let mut out = json!({
+        "prompt_tokens": prompt,
+        "completion_tokens": u.output_tokens,
+        "total_tokens": prompt + u.output_tokens,
+    });
+    if with_details {
+        out["prompt_tokens_details"] = json!({"cached_tokens": u.cache_read_input_tokens});
+    }
+    out
+}
+
+fn tool_call_json(id: &str, name: &str, input: &Value) -> Value {
+    json!({
+        "id": id,
+        "type": "function",
+        "function": {"name": name, "arguments": input.to_string()},
+    })
+}
+
+/// A complete answer as a `chat.completion` object. Text blocks are joined with
+/// nothing between them, as a stream of the same answer would concatenate them.
+pub fn render_response(resp: &ChatResponse, model: &str, created: u64) -> Value {
+    let mut text: Option<String> = None;
+    let mut reasoning: Option<String> = None;
+    let mut tool_calls = Vec::new();
+    for block in &resp.content {
+        match block {
+            ContentBlock::Text { text: t, .. } => text.get_or_insert_with(String::new).push_str(t),
+            ContentBlock::Thinking { thinking, .. } => {
+                reasoning.get_or_insert_with(String::new).push_str(thinking)
+            }
+            ContentBlock::ToolUse {
+                id, name, input, ..
+            } => tool_calls.push(tool_call_json(id, name, input)),
+            // No OpenAI counterpart in an assistant message.
+            ContentBlock::Image { .. }
+            | ContentBlock::ToolResult { .. }
+            | ContentBlock::RedactedThinking { .. } => {}
+        }
+    }
+    let mut message = Map::new();
+    message.insert("role".into(), "assistant".into());
+    message.insert("content".into(), text.map_or(Value::Null, Value::from));
+    message.insert("refusal".into(), Value::Null);
+    if !tool_calls.is_empty() {
+        message.insert("tool_calls".into(), Value::Array(tool_calls));
+    }
+    if let Some(reasoning) = reasoning {
+        message.insert("reasoning_content".into(), reasoning.into());
+    }
+    json!({
+        "id": reprefix_id(&resp.id, ID_PREFIX),
+        "object": "chat.completion",
+        "created": created,
+        "model": model,
+        "choices": [{
+            "index": 0,
+            "message": message,
+            "logprobs": null,
+            "finish_reason": finish_reason(resp.stop_reason),
+        }],
+        "usage": usage_json(&resp.usage, true),
+        "system_fingerprint": null,
+    })
+}
+
+/// A tool call of the stream: its OpenAI index and whether arguments were sent.
+struct ToolCall {
+    index: usize,
+    args_sent: bool,
+}
+
+/// Renders canonical stream events as `chat.completion.chunk` frames, one event at
+/// a time, without buffering the answer.
+pub struct StreamRenderer {
+    id: String,
+    model: String,
+    created: u64,
+    include_usage: bool,
+    started: bool,
+    finish_sent: bool,
+    finished: bool,
+    usage: Usage,
+    /// Canonical block index -> the tool call it carries.
+    tool_calls: HashMap<usize, ToolCall>,
+    next_tool_index: usize,
+}
+
+impl StreamRenderer {
+    pub fn new(model: &str, include_usage: bool, created: u64) -> Self {
+        StreamRenderer {
+            // Replaced by the MessageStart id; set so a stream never goes without one.
+            id: format!("{ID_PREFIX}{}", uuid::Uuid::new_v4().simple()),
+            model: model.to_owned(),
+            created,
+            include_usage,
+            started: false,
+            finish_sent: false,
+            finished: false,
+            usage: Usage::default(),
+            tool_calls: HashMap::new(),
+            next_tool_index: 0,
+        }
+    }
+
+    /// Appends the frames for `ev` to `out`; nothing once the stream has ended.
+    pub fn render(&mut self, ev: StreamEvent, out: &mut Vec<SseFrame>) {
+        if self.finished {
+            return;
+        }
+        match ev {
+            StreamEvent::MessageStart { id, usage } => {
+                self.id = reprefix_id(&id, ID_PREFIX);
+                self.usage = usage;
+                self.ensure_started(out);
+            }
+            StreamEvent::BlockStart { index, block } => match block {
+                BlockStart::ToolUse { id, name } => {
+                    let k = self.next_tool_index;
+                    self.next_tool_index += 1;
+                    self.tool_calls.insert(
+                        index,
+                        ToolCall {
+                            index: k,
+                            args_sent: false,
+                        },
+                    );
+                    let call = json!({
+                        "index": k,
+                        "id": id,
+                        "type": "function",
+                        "function": {"name": name, "arguments": ""},
+                    });
+                    self.delta(json!({"tool_calls": [call]}), out);
+                }
+                BlockStart::Text | BlockStart::Thinking | BlockStart::RedactedThinking { .. } => {}
+            },
+            StreamEvent::BlockDelta { index, delta } => match delta {
+                Delta::Text(text) if !text.is_empty() => self.delta(json!({"content": text}), out),
+                Delta::Thinking(text) if !text.is_empty() => {
+                    self.delta(json!({"reasoning_content": text}), out)
+                }
+                Delta::ToolArgs(fragment) if !fragment.is_empty() => {
+                    let Some(call) = self.tool_calls.get_mut(&index) else {
+                        return;
+                    };
+                    call.args_sent = true;
+                    let k = call.index;
+                    self.args_delta(k, &fragment, out);
+                }
+                Delta::Text(_) | Delta::Thinking(_) | Delta::ToolArgs(_) | Delta::Signature(_) => {}
+            },
+            StreamEvent::BlockStop { index } => {
+                // A call whose arguments never came must still end as valid JSON.
+                if let Some(call) = self.tool_calls.get_mut(&index) {
+                    if !call.args_sent {
+                        call.args_sent = true;
+                        let k = call.index;
+                        self.args_delta(k, "{}", out);
+                    }
+                }
+            }
+            StreamEvent::MessageDelta {
+                stop_reason, usage, ..
+            } => {
+                self.merge_usage(usage);
+                self.finish(stop_reason, out);
+            }
+            StreamEvent::MessageStop => {
+                self.finish(None, out);
+                if self.include_usage {
+                    let mut chunk = self.chunk_head();
+                    chunk.insert("choices".into(), json!([]));
+                    chunk.insert("usage".into(), usage_json(&self.usage, false));
+                    out.push(frame(Value::Object(chunk).to_string()));
+                }
+                self.done(out);
+            }
+            StreamEvent::Error(e) => {
+                out.push(frame(error_body(&e).to_string()));
+                self.done(out);
+            }
+            StreamEvent::Ping => {}
+        }
+    }
+
+    /// The final usage: a MessageDelta's figures, falling back to MessageStart's
+    /// input counts when the delta leaves them at zero (Anthropic may).
+    fn merge_usage(&mut self, u: Usage) {
+        let keep = |new: u64, old: u64| if new == 0 { old } else { new };
+        self.usage = Usage {
+            input_tokens: keep(u.input_tokens, self.usage.input_tokens),
+            output_tokens: u.output_tokens,
+            cache_read_input_tokens: keep(
+                u.cache_read_input_tokens,
+                self.usage.cache_read_input_tokens,
+            ),
+            cache_creation_input_tokens: keep(
+                u.cache_creation_input_tokens,
+                self.usage.cache_creation_input_tokens,
+            ),
+        };
+    }
+
+    fn ensure_started(&mut self, out: &mut Vec<SseFrame>) {
+        if !self.started {
+            self.started = true;
+            out.push(self.chunk(json!({"role": "assistant", "content": ""}), None));
+        }
+    }
+
+    fn finish(&mut self, stop: Option<StopReason>, out: &mut Vec<SseFrame>) {
+        if !self.finish_sent {
+            self.ensure_started(out);
+            self.finish_sent = true;
+            out.push(self.chunk(json!({}), Some(finish_reason(stop))));
+        }
+    }
+
+    fn done(&mut self, out: &mut Vec<SseFrame>) {
+        self.finished = true;
+        out.push(frame("[DONE]".to_owned()));
+    }
+
+    fn delta(&mut self, delta: Value, out: &mut Vec<SseFrame>) {
+        self.ensure_started(out);
+        out.push(self.chunk(delta, None));
+    }
+
+    fn args_delta(&mut self, k: usize, fragment: &str, out: &mut Vec<SseFrame>) {
+        let call = json!({"index": k, "function": {"arguments": fragment}});
+        self.delta(json!({"tool_calls": [call]}), out);
+    }
+
+    /// The fields every chunk starts with.
+    fn chunk_head(&self) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("id".into(), self.id.clone().into());
+        m.insert("object".into(), "chat.completion.chunk".into());
+        m.insert("created".into(), self.created.into());
+        m.insert("model".into(), self.model.clone().into());
+        m.insert("system_fingerprint".into(), Value::Null);
+        m
+    }
+
+    fn chunk(&self, delta: Value, finish: Option<&str>) -> SseFrame {
+        let mut m = self.chunk_head();
+        m.insert(
+            "choices".into(),
+            json!([{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}]),
+        );
+        // With include_usage every chunk but the last carries `usage: null`.
+        if self.include_usage {
+            m.insert("usage".into(), Value::Null);
+        }
+        frame(Value::Object(m).to_string())
+    }
+}
+
+fn frame(data: String) -> SseFrame {
+    SseFrame { event: None, data }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn usage(input: u64, output: u64) -> Usage {
+        Usage {
+            input_tokens: input,
+            output_tokens: output,
+            ..Usage::default()
+        }
+    }
+
+    fn tool_use(id: &str, name: &str, input: Value) -> ContentBlock {
+        ContentBlock::ToolUse {
+            id: id.into(),
+            name: name.into(),
+            input,
+            cache_control: None,
+        }
+    }
+
+    #[test]
+    fn response_with_text_and_tool_calls() {
+        let resp = ChatResponse {
+            id: "msg_01XYZ".into(),
+            content: vec![
+                ContentBlock::Thinking {
+                    thinking: "Need weather.".into(),
+                    signature: Some("sig".into()),
+                },
+                ContentBlock::text("Let me check"),
+                ContentBlock::text(" both."),
+                tool_use("toolu_1", "get_weather", json!({"city": "Paris"})),
+                tool_use("toolu_2", "get_time", json!({})),
+            ],
+            stop_reason: Some(StopReason::ToolUse),
+            stop_sequence: None,
+            usage: Usage {
+                input_tokens: 10,
+                output_tokens: 20,
+                cache_read_input_tokens: 5,
+                cache_creation_input_tokens: 1,
+            },
+        };
+        let got = render_response(&resp, "gpt-4o", 1_700_000_000);
+        let want = json!({
+            "id": "chatcmpl-01XYZ",
+            "object": "chat.completion",
+            "created": 1_700_000_000u64,
+            "model": "gpt-4o",
+            "choices": [{
+                "index": 0,
+                "message": {
+                    "role": "assistant",
+                    "content": "Let me check both.",
+                    "refusal": null,
+                    "tool_calls": [
+                        {"id": "toolu_1", "type": "function",
+                         "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}},
+                        {"id": "toolu_2", "type": "function",
+                         "function": {"name": "get_time", "arguments": "{}"}}
+                    ],
+                    "reasoning_content": "Need weather."
+                },
+                "logprobs": null,
+                "finish_reason": "tool_calls"
+            }],
+            "usage": {"prompt_tokens": 16, "completion_tokens": 20, "total_tokens": 36,
+                      "prompt_tokens_details": {"cached_tokens": 5}},
+            "system_fingerprint": null
+        });
+        assert_eq!(got, want);
+        // Key order follows the official object too (serde_json preserves order).
+        let keys: Vec<&String> = got["choices"][0]["message"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "role",
+                "content",
+                "refusal",
+                "tool_calls",
+                "reasoning_content"
+            ]
+        );
+    }
+
+    #[test]
+    fn response_without_text_has_null_content_and_no_optional_keys() {
+        let resp = ChatResponse {
+            id: "chatcmpl-abc".into(),
+            content: vec![],
+            stop_reason: Some(StopReason::MaxTokens),
+            stop_sequence: None,
+            usage: usage(3, 0),
+        };
+        let got = render_response(&resp, "m", 1);
+        assert_eq!(got["id"], "chatcmpl-abc");
+        assert_eq!(
+            got["choices"][0]["message"],
+            json!({"role": "assistant", "content": null, "refusal": null})
+        );
+        assert_eq!(got["choices"][0]["finish_reason"], "length");
+    }
+
+    /// Renders `events` and returns each frame's data, parsed unless it is `[DONE]`.
+    fn run(include_usage: bool, events: Vec<StreamEvent>) -> Vec<Value> {
+        let mut r = StreamRenderer::new("gpt-4o", include_usage, 42);
+        let mut out = Vec::new();
+        for ev in events {
+            r.render(ev, &mut out);
+        }
+        out.into_iter()
+            .map(|f| {
+                assert_eq!(f.event, None);
+                if f.data == "[DONE]" {
+                    Value::String(f.data)
+                } else {
+                    serde_json::from_str(&f.data).unwrap()
+                }
+            })
+            .collect()
+    }
+
+    fn chunk(include_usage: bool, delta: Value, finish: Value) -> Value {
+        let mut c = json!({
+            "id": "chatcmpl-01abc",
+            "object": "chat.completion.chunk",
+            "created": 42,
+            "model": "gpt-4o",
+            "system_fingerprint": null,
+            "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}]
+        });
+        if include_usage {
+            c["usage"] = Value::Null;
+        }
+        c
+    }
+
+    fn text_then_parallel_tools() -> Vec<StreamEvent> {
+        use StreamEvent::*;
+        vec![
+            MessageStart {
+                id: "msg_01abc".into(),
+                usage: usage(12, 0),
+            },
+            Ping,
+            BlockStart {
+                index: 0,
+                block: crate::canonical::BlockStart::Text,
+            },
+            BlockDelta {
+                index: 0,
+                delta: Delta::Text("Checking".into()),
+            },
+            BlockDelta {
+                index: 0,
+                delta: Delta::Text(" now.".into()),
+            },
+            BlockStop { index: 0 },
+            BlockStart {
+                index: 1,
+                block: crate::canonical::BlockStart::ToolUse {
+                    id: "call_1".into(),
+                    name: "get_weather".into(),
+                },
+            },
+            BlockDelta {
+                index: 1,
+                delta: Delta::ToolArgs(String::new()),
+            },
+            BlockDelta {
+                index: 1,
+                delta: Delta::ToolArgs("{\"city\":".into()),
+            },
+            BlockStart {
+                index: 2,
+                block: crate::canonical::BlockStart::ToolUse {
+                    id: "call_2".into(),
+                    name: "get_weather".into(),
+                },
+            },
+            BlockDelta {
+                index: 2,
+                delta: Delta::ToolArgs("{\"city\":\"Rome\"}".into()),
+            },
+            BlockDelta {
+                index: 1,
+                delta: Delta::ToolArgs("\"Paris\"}".into()),
+            },
+            BlockStop { index: 1 },
+            BlockStop { index: 2 },
+            MessageDelta {
+                stop_reason: Some(StopReason::ToolUse),
+                stop_sequence: None,
+                usage: usage(0, 30),
+            },
+            MessageStop,
+        ]
+    }
+
+    fn expected_body(u: bool) -> Vec<Value> {
+        let call = |k: usize, args: &str| json!({"tool_calls": [{"index": k, "function": {"arguments": args}}]});
+        let start = |k: usize, id: &str| {
+            json!({"tool_calls": [{"index": k, "id": id, "type": "function",
+                                   "function": {"name": "get_weather", "arguments": ""}}]})
+        };
+        vec![
+            chunk(u, json!({"role": "assistant", "content": ""}), Value::Null),
+            chunk(u, json!({"content": "Checking"}), Value::Null),
+            chunk(u, json!({"content": " now."}), Value::Null),
+            chunk(u, start(0, "call_1"), Value::Null),
+            chunk(u, call(0, "{\"city\":"), Value::Null),
+            chunk(u, start(1, "call_2"), Value::Null),
+            chunk(u, call(1, "{\"city\":\"Rome\"}"), Value::Null),
+            chunk(u, call(0, "\"Paris\"}"), Value::Null),
+            chunk(u, json!({}), json!("tool_calls")),
+        ]
+    }
+
+    #[test]
+    fn stream_text_then_parallel_tool_calls_without_usage() {
+        let got = run(false, text_then_parallel_tools());
+        let mut want = expected_body(false);
+        want.push(json!("[DONE]"));
+        assert_eq!(got.len(), want.len(), "{got:#?}");
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert_eq!(g, w, "chunk {i}");
+        }
+    }
+
+    #[test]
+    fn stream_text_then_parallel_tool_calls_with_usage() {
+        let got = run(true, text_then_parallel_tools());
+        let mut want = expected_body(true);
+        want.push(json!({
+            "id": "chatcmpl-01abc",
+            "object": "chat.completion.chunk",
+            "created": 42,
+            "model": "gpt-4o",
+            "system_fingerprint": null,
+            "choices": [],
+            // Input from MessageStart, since the delta left it at zero.
+            "usage": {"prompt_tokens": 12, "completion_tokens": 30, "total_tokens": 42}
+        }));
+        want.push(json!("[DONE]"));
+        assert_eq!(got.len(), want.len(), "{got:#?}");
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert_eq!(g, w, "chunk {i}");
+        }
+    }
+
+    #[test]
+    fn stream_thinking_and_tool_without_arguments() {
+        use StreamEvent::*;
+        let got = run(
+            false,
+            vec![
+                MessageStart {
+                    id: "msg_01abc".into(),
+                    usage: usage(1, 0),
+                },
+                BlockStart {
+                    index: 0,
+                    block: crate::canonical::BlockStart::Thinking,
+                },
+                BlockDelta {
+                    index: 0,
+                    delta: Delta::Thinking("hmm".into()),
+                },
+                BlockDelta {
+                    index: 0,
+                    delta: Delta::Signature("sig".into()),
+                },
+                BlockStop { index: 0 },
+                BlockStart {
+                    index: 1,
+                    block: crate::canonical::BlockStart::ToolUse {
+                        id: "t".into(),
+                        name: "now".into(),
+                    },
+                },
+                BlockStop { index: 1 },
+                MessageDelta {
+                    stop_reason: Some(StopReason::ToolUse),
+                    stop_sequence: None,
+                    usage: usage(1, 2),
+                },
+                MessageStop,
+            ],
+        );
+        let want = vec![
+            chunk(
+                false,
+                json!({"role": "assistant", "content": ""}),
+                Value::Null,
+            ),
+            chunk(false, json!({"reasoning_content": "hmm"}), Value::Null),
+            chunk(
+                false,
+                json!({"tool_calls": [{"index": 0, "id": "t", "type": "function",
+                                                "function": {"name": "now", "arguments": ""}}]}),
+                Value::Null,
+            ),
+            chunk(
+                false,
+                json!({"tool_calls": [{"index": 0, "function": {"arguments": "{}"}}]}),
+                Value::Null,
+            ),
+            chunk(false, json!({}), json!("tool_calls")),
+            json!("[DONE]"),
+        ];
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn error_mid_stream_ends_it() {
+        use StreamEvent::*;
+        let got = run(
+            true,
+            vec![
+                MessageStart {
+                    id: "msg_01abc".into(),
+                    usage: usage(1, 0),
+                },
+                BlockDelta {
+                    index: 0,
+                    delta: Delta::Text("par".into()),
+                },
+                Error(crate::Error::new(
+                    ErrorKind::Overloaded,
+                    "upstream overloaded",
+                )),
+                BlockDelta {
+                    index: 0,
+                    delta: Delta::Text("tial".into()),
+                },
+                MessageStop,
+            ],
+        );
+        let want = vec![
+            chunk(
+                true,
+                json!({"role": "assistant", "content": ""}),
+                Value::Null,
+            ),
+            chunk(true, json!({"content": "par"}), Value::Null),
+            json!({"error": {"message": "upstream overloaded", "type": "server_error", "param": null, "code": null}}),
+            json!("[DONE]"),
+        ];
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn stop_without_message_delta_still_finishes() {
+        use StreamEvent::*;
+        let got = run(
+            false,
+            vec![
+                MessageStart {
+                    id: "msg_01abc".into(),
+                    usage: usage(1, 0),
+                },
+                BlockDelta {
+                    index: 0,
+                    delta: Delta::Text("hi".into()),
+                },
+                MessageStop,
+            ],
+        );
+        assert_eq!(got[2], chunk(false, json!({}), json!("stop")));
+        assert_eq!(got[3], json!("[DONE]"));
+        assert_eq!(got.len(), 4);
+    }
+
+    #[test]
+    fn error_bodies_per_kind() {
+        let body = |e: crate::Error| error_body(&e)["error"].clone();
+        assert_eq!(
+            body(crate::Error::invalid_field(
+                "messages.0.role",
+                "expected a string, got number"
+            )),
+            json!({"message": "messages.0.role: expected a string, got number",
+                   "type": "invalid_request_error", "param": "messages.0.role", "code": null})
+        );
+        let cases = [
+            (
+                ErrorKind::Authentication,
+                "invalid_request_error",
+                json!("invalid_api_key"),
+            ),
+            (
+                ErrorKind::InsufficientCredits,
+                "insufficient_quota",
+                json!("insufficient_quota"),
+            ),
+            (
+                ErrorKind::PermissionDenied,
+                "invalid_request_error",
+                json!("permission_denied"),
+            ),
+            (ErrorKind::NotFound, "invalid_request_error", Value::Null),
+            (
+                ErrorKind::MethodNotAllowed,
+                "invalid_request_error",
+                Value::Null,
+            ),
+            (
+                ErrorKind::PayloadTooLarge,
+                "invalid_request_error",
+                Value::Null,
+            ),
+            (
+                ErrorKind::RateLimited,
+                "requests",
+                json!("rate_limit_exceeded"),
+            ),
+            (ErrorKind::Internal, "server_error", Value::Null),
+            (ErrorKind::Upstream, "server_error", Value::Null),
+            (ErrorKind::Overloaded, "server_error", Value::Null),
+            (ErrorKind::Timeout, "server_error", Value::Null),
+        ];
+        for (kind, ty, code) in cases {
+            let b = body(crate::Error::new(kind, "m"));
+            assert_eq!(
+                b,
+                json!({"message": "m", "type": ty, "param": null, "code": code}),
+                "{kind:?}"
+            );
+            assert_eq!(error_type(kind), ty);
+        }
+    }
+}

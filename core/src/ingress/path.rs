@@ -56,7 +56,10 @@ impl<'a> Fields<'a> {
     }
 
     fn wrong(&self, key: &str, expected: &str, got: &Value) -> Error {
-        Error::invalid_field(self.path_of(key), format!("expected {expected}, got {}", type_name(got)))
+        Error::invalid_field(
+            self.path_of(key),
+            format!("expected {expected}, got {}", type_name(got)),
+        )
     }
 
     pub fn missing(&self, key: &str) -> Error {

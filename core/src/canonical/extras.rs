@@ -1,0 +1,39 @@
+//! The non-chat endpoints: embeddings and rerank.
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmbeddingsRequest {
+    pub model: String,
+    pub input: Vec<String>,
+    pub dimensions: Option<u32>,
+    /// `float` (default) or `base64` of little-endian f32s.
+    pub base64: bool,
+    pub user: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmbeddingsResponse {
+    pub vectors: Vec<Vec<f32>>,
+    pub input_tokens: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RerankRequest {
+    pub model: String,
+    pub query: String,
+    pub documents: Vec<String>,
+    pub top_n: Option<usize>,
+    pub return_documents: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RerankResult {
+    pub index: usize,
+    pub relevance_score: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RerankResponse {
+    /// Sorted by descending score, cut to `top_n`.
+    pub results: Vec<RerankResult>,
+    pub input_tokens: u64,
+}

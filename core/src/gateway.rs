@@ -1,0 +1,127 @@
+//! `Gateway`: built from a config, called in-process or served over HTTP.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+use std::sync::Arc;
+
+use futures::StreamExt;
+use serde_json::Value;
+
+use crate::config::Config;
+use crate::limits::Limiter;
+use crate::metrics::Metrics;
+use crate::pipeline::{self, Body, CallContext, Endpoint, FrameStream, Reply};
+use crate::route::Router;
+use crate::server::{self, ServeHandle};
+use crate::{Error, Result};
+
+/// Everything a running gateway shares between requests.
+#[derive(Debug)]
+pub struct State {
+    pub config: Config,
+    pub router: Router,
+    pub metrics: Metrics,
+    pub ip_limiter: Limiter<IpAddr>,
+}
+
+/// The gateway. Cheap to clone; clones share state.
+#[derive(Debug, Clone)]
+pub struct Gateway {
+    state: Arc<State>,
+}
+
+impl Gateway {
+    pub fn new(config: Config) -> Result<Self> {
+        let router = Router::from_config(&config)?;
+        let metrics = Metrics::new().map_err(|e| Error::internal(format!("metrics: {e}")))?;
+        Ok(Gateway {
+            state: Arc::new(State {
+                config,
+                router,
+                metrics,
+                ip_limiter: Limiter::new(),
+            }),
+        })
+    }
+
+    /// The built-in catalogue on the echo upstream.
+    pub fn builtin() -> Result<Self> {
+        Self::new(Config::default())
+    }
+
+    pub fn from_path(path: impl AsRef<Path>) -> Result<Self> {
+        Self::new(Config::from_path(path)?)
+    }
+
+    pub fn from_toml_str(text: &str) -> Result<Self> {
+        Self::new(Config::from_toml_str(text)?)
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.state.config
+    }
+
+    pub(crate) fn state(&self) -> &Arc<State> {
+        &self.state
+    }
+
+    /// Runs one call with its full reply (what HTTP renders, headers included).
+    pub async fn call(&self, endpoint: Endpoint, body: &[u8], ctx: CallContext) -> Reply {
+        pipeline::run(&self.state, endpoint, body, ctx).await
+    }
+
+    /// In-process call returning the JSON the HTTP endpoint would; a request with
+    /// `stream: true` is refused here (use `stream`).
+    pub async fn call_json(
+        &self,
+        endpoint: Endpoint,
+        body: &Value,
+        api_key: Option<&str>,
+    ) -> Result<Value> {
+        let bytes = serde_json::to_vec(body)?;
+        let ctx = CallContext {
+            api_key: api_key.map(str::to_string),
+            ..CallContext::new()
+        };
+        match self.call(endpoint, &bytes, ctx).await.outcome? {
+            Body::Json(v) => Ok(v),
+            Body::Stream(_) => Err(Error::invalid_field(
+                "stream",
+                "this call returns one JSON value; use the streaming call",
+            )),
+        }
+    }
+
+    /// In-process streaming call: each item is one event's JSON (Anthropic events
+    /// carry their `type`; OpenAI chunks end without the `[DONE]` marker).
+    pub async fn stream(
+        &self,
+        endpoint: Endpoint,
+        body: &Value,
+        api_key: Option<&str>,
+    ) -> Result<impl futures::Stream<Item = Result<Value>> + Send + 'static> {
+        let mut body = body.clone();
+        if let Some(obj) = body.as_object_mut() {
+            obj.insert("stream".into(), Value::Bool(true));
+        }
+        let bytes = serde_json::to_vec(&body)?;
+        let ctx = CallContext {
+            api_key: api_key.map(str::to_string),
+            ..CallContext::new()
+        };
+        let frames: FrameStream = match self.call(endpoint, &bytes, ctx).await.outcome? {
+            Body::Stream(s) => s,
+            Body::Json(_) => return Err(Error::invalid("this endpoint does not stream")),
+        };
+        Ok(frames.filter_map(|f| async move {
+            (f.data != "[DONE]").then(|| {
+                serde_json::from_str::<Value>(&f.data).map_err(|e| Error::internal(e.to_string()))
+            })
+        }))
+    }
+
+    /// Serves the HTTP API on `addr` (port 0 picks one) until `shutdown`.
+    pub async fn serve(&self, addr: SocketAddr) -> Result<ServeHandle> {
+        server::serve(self.clone(), addr).await
+    }
+}

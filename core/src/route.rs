@@ -1,0 +1,108 @@
+//! Model names to profiles: a profile id as is, a configured alias, else the
+//! default profile. The client's model string is kept for the response.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::upstream::Upstream;
+use crate::Result;
+
+/// A routable model: its published figures and the upstreams that serve it.
+#[derive(Debug)]
+pub struct Profile {
+    pub id: String,
+    /// The model name sent upstream; the profile id when unset.
+    pub upstream_model: String,
+    pub context_window: u32,
+    pub tokens_per_second: u32,
+    pub input_price_per_mtok: f64,
+    pub output_price_per_mtok: f64,
+    /// The primary upstream first, then the fallbacks in order.
+    pub upstreams: Vec<Arc<Upstream>>,
+    pub upstream_names: Vec<String>,
+}
+
+#[derive(Debug)]
+pub struct Router {
+    /// In configuration order, for listing.
+    profiles: Vec<Arc<Profile>>,
+    by_name: HashMap<String, Arc<Profile>>,
+    default: Arc<Profile>,
+}
+
+impl Router {
+    pub fn from_config(config: &Config) -> Result<Self> {
+        let mut upstreams = HashMap::new();
+        for u in &config.upstreams {
+            upstreams.insert(u.name.clone(), Arc::new(Upstream::from_config(u)?));
+        }
+        let mut profiles = Vec::new();
+        for p in &config.profiles {
+            let names: Vec<String> = std::iter::once(p.upstream.clone())
+                .chain(p.fallbacks.iter().cloned())
+                .collect();
+            // Config validation guarantees every name resolves.
+            let chain = names
+                .iter()
+                .filter_map(|n| upstreams.get(n).cloned())
+                .collect();
+            profiles.push(Arc::new(Profile {
+                id: p.id.clone(),
+                upstream_model: p.upstream_model.clone().unwrap_or_else(|| p.id.clone()),
+                context_window: p.context_window,
+                tokens_per_second: p.tokens_per_second,
+                input_price_per_mtok: p.input_price_per_mtok,
+                output_price_per_mtok: p.output_price_per_mtok,
+                upstreams: chain,
+                upstream_names: names,
+            }));
+        }
+        let mut by_name: HashMap<String, Arc<Profile>> =
+            profiles.iter().map(|p| (p.id.clone(), p.clone())).collect();
+        for (alias, target) in &config.routing.aliases {
+            if let Some(p) = by_name.get(target).cloned() {
+                by_name.entry(alias.clone()).or_insert(p);
+            }
+        }
+        let default = by_name
+            .get(&config.routing.default_profile)
+            .cloned()
+            .ok_or_else(|| crate::Error::invalid("routing.default_profile: no such profile"))?;
+        Ok(Router {
+            profiles,
+            by_name,
+            default,
+        })
+    }
+
+    /// The profile serving `model`: exact id or alias, else the default.
+    pub fn resolve(&self, model: &str) -> &Arc<Profile> {
+        self.by_name.get(model).unwrap_or(&self.default)
+    }
+
+    /// A profile by its own id only (for `GET /v1/models/{id}`), aliases included.
+    pub fn lookup(&self, name: &str) -> Option<&Arc<Profile>> {
+        self.by_name.get(name)
+    }
+
+    pub fn profiles(&self) -> &[Arc<Profile>] {
+        &self.profiles
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_aliases_and_default() {
+        let r = Router::from_config(&Config::default()).unwrap();
+        assert_eq!(r.resolve("dragon-pro").id, "dragon-pro");
+        assert_eq!(r.resolve("claude-sonnet-4-6").id, "dragon");
+        assert_eq!(r.resolve("gpt-4o-mini").id, "dragon");
+        assert_eq!(r.resolve("some-unknown-model").id, "dragon");
+        assert_eq!(r.profiles().len(), 11);
+        assert!(r.lookup("nope").is_none());
+    }
+}

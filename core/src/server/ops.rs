@@ -1,0 +1,31 @@
+//! `GET /health` and `GET /metrics`, outside /v1 and without a key.
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use http::{header, StatusCode};
+
+use crate::Gateway;
+
+pub async fn health(State(_gw): State<Gateway>) -> Response {
+    // The store answers trivially until accounts bring a persistent one.
+    (
+        StatusCode::OK,
+        axum::Json(serde_json::json!({"status": "ok"})),
+    )
+        .into_response()
+}
+
+pub async fn metrics(State(gw): State<Gateway>) -> Response {
+    if !gw.config().server.metrics {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    (
+        StatusCode::OK,
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        gw.state().metrics.render(),
+    )
+        .into_response()
+}

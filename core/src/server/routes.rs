@@ -1,0 +1,196 @@
+//! Thin handlers: extract → pipeline → response. Errors outside the pipeline
+//! (404, 405, 413) are rendered in the shape of the API the path belongs to.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use bytes::Bytes;
+use futures::StreamExt;
+use http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+
+use super::extract;
+use crate::canonical::request::Shape;
+use crate::egress::{self, headers};
+use crate::pipeline::{new_request_id, Body as ReplyBody, CallContext, Endpoint, Reply};
+use crate::{Error, ErrorKind, Gateway};
+
+/// Frames coalesced into one socket write when several are ready at once.
+const FRAMES_PER_WRITE: usize = 64;
+
+pub fn router(gw: Gateway) -> Router {
+    let v1 = |endpoint: Endpoint| {
+        move |State(gw): State<Gateway>,
+              ConnectInfo(peer): ConnectInfo<SocketAddr>,
+              headers: HeaderMap,
+              body: Body| { handle(gw, endpoint.clone(), peer, headers, body) }
+    };
+    Router::new()
+        .route("/v1/messages", post(v1(Endpoint::Messages)))
+        .route("/v1/messages/count_tokens", post(v1(Endpoint::CountTokens)))
+        .route("/v1/chat/completions", post(v1(Endpoint::ChatCompletions)))
+        .route("/v1/embeddings", post(v1(Endpoint::Embeddings)))
+        .route("/v1/rerank", post(v1(Endpoint::Rerank)))
+        .route("/v1/models", get(v1(Endpoint::Models)))
+        .route(
+            "/v1/models/{id}",
+            get(
+                |State(gw): State<Gateway>,
+                 ConnectInfo(peer): ConnectInfo<SocketAddr>,
+                 Path(id): Path<String>,
+                 headers: HeaderMap,
+                 body: Body| handle(gw, Endpoint::Model(id), peer, headers, body),
+            ),
+        )
+        .route("/health", get(super::ops::health))
+        .route("/metrics", get(super::ops::metrics))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(gw)
+}
+
+async fn handle(
+    gw: Gateway,
+    endpoint: Endpoint,
+    peer: SocketAddr,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let anthropic_version = headers.contains_key("anthropic-version");
+    let server = &gw.config().server;
+    let ctx = CallContext {
+        api_key: extract::api_key(&headers),
+        client_ip: Some(peer.ip()),
+        anthropic_version,
+        request_id: new_request_id(),
+    };
+    let bytes = match extract::body(
+        body,
+        server.max_body_bytes,
+        Duration::from_secs(server.request_timeout_secs),
+    )
+    .await
+    {
+        Ok(b) => b,
+        Err(e) => return error_response(&gw, endpoint.shape(anthropic_version), peer, e),
+    };
+    respond(gw.call(endpoint, &bytes, ctx).await)
+}
+
+/// The shape a path's errors use: Anthropic under /v1/messages or when the
+/// client sent `anthropic-version`, OpenAI otherwise.
+fn shape_of(uri: &Uri, headers: &HeaderMap) -> Shape {
+    if uri.path().starts_with("/v1/messages") || headers.contains_key("anthropic-version") {
+        Shape::Anthropic
+    } else {
+        Shape::OpenAi
+    }
+}
+
+async fn not_found(
+    State(gw): State<Gateway>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    uri: Uri,
+    method: Method,
+    headers: HeaderMap,
+) -> Response {
+    let e = Error::new(
+        ErrorKind::NotFound,
+        format!("no route for {method} {}", uri.path()),
+    );
+    error_response(&gw, shape_of(&uri, &headers), peer, e)
+}
+
+async fn method_not_allowed(
+    State(gw): State<Gateway>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    uri: Uri,
+    method: Method,
+    headers: HeaderMap,
+) -> Response {
+    let e = Error::new(
+        ErrorKind::MethodNotAllowed,
+        format!("method {method} is not allowed on {}", uri.path()),
+    );
+    error_response(&gw, shape_of(&uri, &headers), peer, e)
+}
+
+/// An error raised before the pipeline ran, still with the limit headers.
+fn error_response(gw: &Gateway, shape: Shape, peer: SocketAddr, e: Error) -> Response {
+    let limits = &gw.config().limits;
+    let snapshot = gw.state().ip_limiter.peek(
+        &peer.ip(),
+        u64::from(limits.unauthenticated_rpm_per_ip),
+        limits.unauthenticated_tpm_per_ip,
+    );
+    respond(Reply {
+        request_id: new_request_id(),
+        shape,
+        profile: None,
+        limits: Some(snapshot),
+        outcome: Err(e),
+    })
+}
+
+pub fn error_json(shape: Shape, e: &Error) -> serde_json::Value {
+    match shape {
+        Shape::Anthropic => egress::anthropic::error_body(e),
+        Shape::OpenAi => egress::openai::error_body(e),
+    }
+}
+
+fn json_response(status: StatusCode, value: &serde_json::Value) -> Response {
+    let body = serde_json::to_vec(value).unwrap_or_default();
+    let mut r = (status, body).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+pub fn respond(reply: Reply) -> Response {
+    let retry_after = reply
+        .outcome
+        .as_ref()
+        .err()
+        .and_then(Error::retry_after_secs);
+    let mut response = match reply.outcome {
+        Ok(ReplyBody::Json(v)) => json_response(StatusCode::OK, &v),
+        Ok(ReplyBody::Stream(frames)) => {
+            let bytes = frames.ready_chunks(FRAMES_PER_WRITE).map(|batch| {
+                let mut buf = Vec::with_capacity(batch.iter().map(|f| f.data.len() + 32).sum());
+                for f in &batch {
+                    f.write_to(&mut buf);
+                }
+                Ok::<_, std::convert::Infallible>(Bytes::from(buf))
+            });
+            let mut r = Response::new(Body::from_stream(bytes));
+            let h = r.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/event-stream; charset=utf-8"),
+            );
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            r
+        }
+        Err(ref e) => {
+            let status =
+                StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            json_response(status, &error_json(reply.shape, e))
+        }
+    };
+    headers::apply(
+        response.headers_mut(),
+        reply.shape,
+        &reply.request_id,
+        reply.profile.as_deref(),
+        reply.limits.as_ref(),
+        retry_after,
+    );
+    response
+}
