@@ -1,5 +1,7 @@
 //! The `mws-gateway` binary: parses the command line and runs it.
 
+use std::io::IsTerminal;
+
 use clap::Parser;
 use mws_core::cli::{run, Cli};
 
@@ -9,6 +11,7 @@ async fn main() -> std::process::ExitCode {
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .init();
     match run(Cli::parse()).await {

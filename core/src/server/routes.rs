@@ -127,8 +127,15 @@ fn error_response(gw: &Gateway, shape: Shape, peer: SocketAddr, e: Error) -> Res
         u64::from(limits.unauthenticated_rpm_per_ip),
         limits.unauthenticated_tpm_per_ip,
     );
+    let request_id = new_request_id();
+    tracing::info!(
+        request_id,
+        status = e.http_status(),
+        error = e.message(),
+        "request refused before routing"
+    );
     respond(Reply {
-        request_id: new_request_id(),
+        request_id,
         shape,
         profile: None,
         limits: Some(snapshot),
