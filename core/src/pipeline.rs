@@ -10,7 +10,7 @@ use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use serde_json::Value;
 
-use crate::canonical::request::Shape;
+use crate::canonical::request::{Shape, Source};
 use crate::canonical::{ChatRequest, EventStream, StreamEvent, Usage};
 use crate::egress::{self, SseFrame};
 use crate::gateway::State;
@@ -255,10 +255,14 @@ async fn dispatch(
         }
         Endpoint::Messages | Endpoint::ChatCompletions => {
             let value = parse_json(body)?;
-            let req = match endpoint {
+            let mut req = match endpoint {
                 Endpoint::Messages => ingress::anthropic::parse_messages(&value)?,
                 _ => ingress::openai::parse_chat(&value)?,
             };
+            req.source = Some(Source {
+                shape: reply.shape,
+                body: Arc::new(value),
+            });
             let profile = routed(state, &req.model, reply);
             if let Some(ip) = ip {
                 let input = estimate_request(&req);

@@ -1,5 +1,7 @@
 //! A chat request independent of the API shape it arrived in.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 use super::ContentBlock;
@@ -69,6 +71,15 @@ pub struct ChatRequest {
     /// Fields of the ingress shape the canonical model has no slot for, kept so an
     /// upstream of the same kind can receive them and others can refuse them.
     pub extra: Map<String, Value>,
+    /// The body as the client sent it, so an upstream of the same kind can take
+    /// it as is (pass-through), keeping every field the gateway does not know.
+    pub source: Option<Source>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Source {
+    pub shape: Shape,
+    pub body: Arc<Value>,
 }
 
 impl ChatRequest {
@@ -90,6 +101,7 @@ impl ChatRequest {
             include_usage: false,
             thinking: None,
             extra: Map::new(),
+            source: None,
         }
     }
 

@@ -1,8 +1,14 @@
 //! Upstream providers behind one interface. The pipeline calls these; each kind
 //! translates the canonical request into its own API.
 
+pub mod anthropic;
 pub mod echo;
 mod echo_extras;
+pub mod http;
+pub mod openai;
+mod openai_stream;
+mod passthrough;
+pub mod sse;
 
 use crate::canonical::{
     ChatRequest, ChatResponse, EmbeddingsRequest, EmbeddingsResponse, EventStream, RerankRequest,
@@ -10,14 +16,18 @@ use crate::canonical::{
 };
 use crate::config::{UpstreamConfig, UpstreamKind};
 use crate::route::Profile;
-use crate::{Error, ErrorKind, Result};
+use crate::{Error, Result};
 
+pub use anthropic::AnthropicUpstream;
 pub use echo::EchoUpstream;
+pub use openai::OpenAiUpstream;
 
 /// A configured upstream, by kind.
 #[derive(Debug)]
 pub enum Upstream {
     Echo(EchoUpstream),
+    OpenAi(OpenAiUpstream),
+    Anthropic(AnthropicUpstream),
 }
 
 impl Upstream {
@@ -26,41 +36,51 @@ impl Upstream {
             UpstreamKind::Echo => Ok(Upstream::Echo(EchoUpstream {
                 simulate_speed: cfg.simulate_speed,
             })),
-            UpstreamKind::Openai | UpstreamKind::Anthropic => Err(Error::new(
-                ErrorKind::InvalidRequest,
-                format!(
-                    "upstreams: kind {:?} of upstream {:?} is not available in this build; use kind = \"echo\"",
-                    cfg.kind, cfg.name
-                ),
-            )),
+            UpstreamKind::Openai => Ok(Upstream::OpenAi(OpenAiUpstream::new(cfg)?)),
+            UpstreamKind::Anthropic => Ok(Upstream::Anthropic(AnthropicUpstream::new(cfg)?)),
         }
     }
 
-    pub async fn complete(&self, req: &ChatRequest, _profile: &Profile) -> Result<ChatResponse> {
+    pub async fn complete(&self, req: &ChatRequest, profile: &Profile) -> Result<ChatResponse> {
         match self {
             Upstream::Echo(e) => Ok(e.complete(req)),
+            Upstream::OpenAi(u) => u.complete(req, profile).await,
+            Upstream::Anthropic(u) => u.complete(req, profile).await,
         }
     }
 
     pub async fn stream(&self, req: &ChatRequest, profile: &Profile) -> Result<EventStream> {
         match self {
             Upstream::Echo(e) => Ok(e.stream(req, profile.tokens_per_second)),
+            Upstream::OpenAi(u) => u.stream(req, profile).await,
+            Upstream::Anthropic(u) => u.stream(req, profile).await,
         }
     }
 
     pub async fn embed(
         &self,
         req: &EmbeddingsRequest,
-        _profile: &Profile,
+        profile: &Profile,
     ) -> Result<EmbeddingsResponse> {
         match self {
             Upstream::Echo(_) => Ok(echo_extras::embed(req)),
+            Upstream::OpenAi(u) => u.embed(req, profile).await,
+            Upstream::Anthropic(u) => Err(cannot_serve(u.name(), "/v1/embeddings")),
         }
     }
 
     pub async fn rerank(&self, req: &RerankRequest, _profile: &Profile) -> Result<RerankResponse> {
         match self {
             Upstream::Echo(_) => Ok(echo_extras::rerank(req)),
+            Upstream::OpenAi(u) => Err(cannot_serve(u.name(), "/v1/rerank")),
+            Upstream::Anthropic(u) => Err(cannot_serve(u.name(), "/v1/rerank")),
         }
     }
+}
+
+fn cannot_serve(upstream: &str, route: &str) -> Error {
+    Error::invalid_field(
+        "model",
+        format!("the upstream {upstream:?} of this model cannot serve {route}"),
+    )
 }

@@ -1,0 +1,614 @@
+//! An Anthropic upstream: canonical request → Messages request (or the client's
+//! own Messages body, passed through), and its response and events → canonical.
+
+use bytes::Bytes;
+use futures::StreamExt;
+use http::{HeaderMap, HeaderName, HeaderValue};
+use serde_json::{json, Map, Value};
+
+use super::http::HttpClient;
+use super::passthrough::WithOverrides;
+use super::sse::SseDecoder;
+use crate::canonical::request::Shape;
+use crate::canonical::{
+    BlockStart, ChatRequest, ChatResponse, ContentBlock, Delta, EventStream, ImageSource, Role,
+    StopReason, StreamEvent, ToolChoice, Usage,
+};
+use crate::config::UpstreamConfig;
+use crate::route::Profile;
+use crate::tokens::estimate_request;
+use crate::{Error, ErrorKind, Result};
+
+pub const API_VERSION: &str = "2023-06-01";
+/// `max_tokens` sent when an OpenAI client set none (Anthropic requires one).
+const DEFAULT_MAX_TOKENS: u64 = 8192;
+
+#[derive(Debug)]
+pub struct AnthropicUpstream {
+    http: HttpClient,
+    version: HeaderMap,
+}
+
+impl AnthropicUpstream {
+    pub fn new(cfg: &UpstreamConfig) -> Result<Self> {
+        let http = HttpClient::new(cfg, |key| {
+            (HeaderName::from_static("x-api-key"), key.to_string())
+        })?;
+        let mut version = HeaderMap::new();
+        if !cfg
+            .headers
+            .keys()
+            .any(|k| k.eq_ignore_ascii_case("anthropic-version"))
+        {
+            version.insert("anthropic-version", HeaderValue::from_static(API_VERSION));
+        }
+        Ok(AnthropicUpstream { http, version })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.http.name
+    }
+
+    pub async fn complete(&self, req: &ChatRequest, profile: &Profile) -> Result<ChatResponse> {
+        let body = request_body(req, profile, false)?;
+        let resp = self.http.post("/messages", body, &self.version).await?;
+        response_from(&self.http.json(resp).await?)
+    }
+
+    pub async fn stream(&self, req: &ChatRequest, profile: &Profile) -> Result<EventStream> {
+        let body = request_body(req, profile, true)?;
+        let resp = self.http.post("/messages", body, &self.version).await?;
+        let mut chunks = Box::pin(self.http.chunks(resp));
+        let mut translator = EventTranslator {
+            input: Usage {
+                input_tokens: estimate_request(req),
+                ..Usage::default()
+            },
+        };
+        Ok(Box::pin(async_stream::stream! {
+            let mut decoder = SseDecoder::new();
+            let mut frames = Vec::new();
+            while let Some(chunk) = chunks.next().await {
+                match chunk {
+                    Ok(bytes) => decoder.feed(&bytes, &mut frames),
+                    Err(e) => {
+                        yield StreamEvent::Error(e);
+                        return;
+                    }
+                }
+                for frame in frames.drain(..) {
+                    if let Some(ev) = translator.event(&frame.data) {
+                        let last = matches!(ev, StreamEvent::MessageStop | StreamEvent::Error(_));
+                        yield ev;
+                        if last {
+                            return;
+                        }
+                    }
+                }
+            }
+            decoder.finish(&mut frames);
+            for frame in frames.drain(..) {
+                if let Some(ev) = translator.event(&frame.data) {
+                    yield ev;
+                }
+            }
+        }))
+    }
+}
+
+/// The Messages body: the client's own when it spoke Anthropic (model and
+/// stream rewritten, every other field kept byte for byte), else translated.
+pub fn request_body(req: &ChatRequest, profile: &Profile, stream: bool) -> Result<Bytes> {
+    if let Some(src) = req.source.as_ref().filter(|s| s.shape == Shape::Anthropic) {
+        if let Some(body) = src.body.as_object() {
+            let overrides = [
+                ("model", Some(json!(profile.upstream_model))),
+                ("stream", Some(json!(stream))),
+            ];
+            return Ok(Bytes::from(serde_json::to_vec(&WithOverrides {
+                body,
+                overrides: &overrides,
+            })?));
+        }
+    }
+    let mut body = translate(req, profile)?;
+    body.insert("stream".into(), json!(stream));
+    Ok(Bytes::from(serde_json::to_vec(&body)?))
+}
+
+/// OpenAI fields that change the answer and that Messages cannot express.
+fn refuse_inexpressible(req: &ChatRequest) -> Result<()> {
+    let extra = &req.extra;
+    if extra
+        .get("n")
+        .and_then(Value::as_u64)
+        .is_some_and(|n| n > 1)
+    {
+        return Err(Error::invalid_field(
+            "n",
+            "this model's upstream returns one choice; n must be 1",
+        ));
+    }
+    if extra.get("logprobs").and_then(Value::as_bool) == Some(true) {
+        return Err(Error::invalid_field(
+            "logprobs",
+            "this model's upstream does not return log probabilities",
+        ));
+    }
+    let format = extra
+        .get("response_format")
+        .and_then(|f| f.get("type"))
+        .and_then(Value::as_str);
+    if format.is_some_and(|t| t != "text") {
+        return Err(Error::invalid_field(
+            "response_format",
+            "this model's upstream does not support response formats",
+        ));
+    }
+    Ok(())
+}
+
+fn block_json(b: &ContentBlock) -> Value {
+    let with_cache = |mut v: Value, cc: &Option<Value>| {
+        if let Some(cc) = cc {
+            v["cache_control"] = cc.clone();
+        }
+        v
+    };
+    match b {
+        ContentBlock::Text {
+            text,
+            cache_control,
+        } => with_cache(json!({"type": "text", "text": text}), cache_control),
+        ContentBlock::Image {
+            source,
+            cache_control,
+        } => {
+            let source = match source {
+                ImageSource::Base64 { media_type, data } => {
+                    json!({"type": "base64", "media_type": media_type, "data": data})
+                }
+                ImageSource::Url { url } => json!({"type": "url", "url": url}),
+            };
+            with_cache(json!({"type": "image", "source": source}), cache_control)
+        }
+        ContentBlock::ToolUse {
+            id,
+            name,
+            input,
+            cache_control,
+        } => with_cache(
+            json!({"type": "tool_use", "id": id, "name": name, "input": input}),
+            cache_control,
+        ),
+        ContentBlock::ToolResult {
+            tool_use_id,
+            content,
+            is_error,
+            cache_control,
+        } => {
+            let mut v = json!({"type": "tool_result", "tool_use_id": tool_use_id,
+                "content": content.iter().map(block_json).collect::<Vec<_>>()});
+            if *is_error {
+                v["is_error"] = json!(true);
+            }
+            with_cache(v, cache_control)
+        }
+        ContentBlock::Thinking {
+            thinking,
+            signature,
+        } => {
+            json!({"type": "thinking", "thinking": thinking, "signature": signature.clone().unwrap_or_default()})
+        }
+        ContentBlock::RedactedThinking { data } => {
+            json!({"type": "redacted_thinking", "data": data})
+        }
+    }
+}
+
+pub fn translate(req: &ChatRequest, profile: &Profile) -> Result<Map<String, Value>> {
+    refuse_inexpressible(req)?;
+    let mut body = Map::new();
+    body.insert("model".into(), json!(profile.upstream_model));
+    let max_tokens = req.max_tokens.map_or_else(
+        || {
+            let room = u64::from(profile.context_window).saturating_sub(estimate_request(req));
+            room.clamp(1, DEFAULT_MAX_TOKENS)
+        },
+        u64::from,
+    );
+    body.insert("max_tokens".into(), json!(max_tokens));
+    if !req.system.is_empty() {
+        body.insert(
+            "system".into(),
+            Value::Array(req.system.iter().map(block_json).collect()),
+        );
+    }
+    let messages: Vec<Value> = req
+        .messages
+        .iter()
+        .filter(|m| !m.content.is_empty())
+        .map(|m| {
+            let role = match m.role {
+                Role::User => "user",
+                Role::Assistant => "assistant",
+            };
+            json!({"role": role, "content": m.content.iter().map(block_json).collect::<Vec<_>>()})
+        })
+        .collect();
+    body.insert("messages".into(), Value::Array(messages));
+    if !req.tools.is_empty() {
+        let tools: Vec<Value> = req
+            .tools
+            .iter()
+            .map(|t| {
+                let mut v = json!({"name": t.name, "input_schema": t.input_schema});
+                if let Some(d) = &t.description {
+                    v["description"] = json!(d);
+                }
+                if let Some(cc) = &t.cache_control {
+                    v["cache_control"] = cc.clone();
+                }
+                v
+            })
+            .collect();
+        body.insert("tools".into(), Value::Array(tools));
+    }
+    let mut choice = match &req.tool_choice {
+        Some(ToolChoice::Auto) => Some(json!({"type": "auto"})),
+        Some(ToolChoice::Any) => Some(json!({"type": "any"})),
+        Some(ToolChoice::None) => Some(json!({"type": "none"})),
+        Some(ToolChoice::Tool(name)) => Some(json!({"type": "tool", "name": name})),
+        None => None,
+    };
+    if req.parallel_tool_calls == Some(false) && !req.tools.is_empty() {
+        let c = choice.get_or_insert_with(|| json!({"type": "auto"}));
+        c["disable_parallel_tool_use"] = json!(true);
+    }
+    if let Some(c) = choice.filter(|_| !req.tools.is_empty()) {
+        body.insert("tool_choice".into(), c);
+    }
+    if !req.stop_sequences.is_empty() {
+        body.insert("stop_sequences".into(), json!(req.stop_sequences));
+    }
+    for (k, v) in [
+        ("temperature", req.temperature.map(|t| json!(t.min(1.0)))),
+        ("top_p", req.top_p.map(|p| json!(p))),
+    ] {
+        if let Some(v) = v {
+            body.insert(k.into(), v);
+        }
+    }
+    if let Some(k) = req.top_k {
+        body.insert("top_k".into(), json!(k));
+    }
+    if let Some(u) = &req.user {
+        body.insert("metadata".into(), json!({"user_id": u}));
+    }
+    if let Some(t) = &req.thinking {
+        body.insert("thinking".into(), t.clone());
+    }
+    Ok(body)
+}
+
+fn usage_from(v: &Value) -> Usage {
+    let n = |k: &str| v.get(k).and_then(Value::as_u64).unwrap_or(0);
+    Usage {
+        input_tokens: n("input_tokens"),
+        output_tokens: n("output_tokens"),
+        cache_read_input_tokens: n("cache_read_input_tokens"),
+        cache_creation_input_tokens: n("cache_creation_input_tokens"),
+    }
+}
+
+fn stop_reason(s: &str) -> StopReason {
+    match s {
+        "max_tokens" | "model_context_window_exceeded" => StopReason::MaxTokens,
+        "stop_sequence" => StopReason::StopSequence,
+        "tool_use" => StopReason::ToolUse,
+        "refusal" => StopReason::Refusal,
+        _ => StopReason::EndTurn,
+    }
+}
+
+fn response_block(b: &Value) -> Option<ContentBlock> {
+    let s = |k: &str| {
+        b.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    match b.get("type")?.as_str()? {
+        "text" => Some(ContentBlock::text(s("text"))),
+        "tool_use" => Some(ContentBlock::ToolUse {
+            id: s("id"),
+            name: s("name"),
+            input: b.get("input").cloned().unwrap_or_else(|| json!({})),
+            cache_control: None,
+        }),
+        "thinking" => Some(ContentBlock::Thinking {
+            thinking: s("thinking"),
+            signature: b
+                .get("signature")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        }),
+        "redacted_thinking" => Some(ContentBlock::RedactedThinking { data: s("data") }),
+        _ => None,
+    }
+}
+
+pub fn response_from(v: &Value) -> Result<ChatResponse> {
+    let content = v
+        .get("content")
+        .and_then(Value::as_array)
+        .ok_or_else(|| Error::new(ErrorKind::Upstream, "upstream answered without content"))?
+        .iter()
+        .filter_map(response_block)
+        .collect();
+    Ok(ChatResponse {
+        id: v
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or("msg_upstream")
+            .to_string(),
+        content,
+        stop_reason: v
+            .get("stop_reason")
+            .and_then(Value::as_str)
+            .map(stop_reason),
+        stop_sequence: v
+            .get("stop_sequence")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        usage: v.get("usage").map(usage_from).unwrap_or_default(),
+    })
+}
+
+/// Anthropic events → canonical, one to one; `message_delta` usage is completed
+/// with the input counts of `message_start`, which it may omit.
+struct EventTranslator {
+    input: Usage,
+}
+
+impl EventTranslator {
+    fn event(&mut self, data: &str) -> Option<StreamEvent> {
+        let v: Value = match serde_json::from_str(data) {
+            Ok(v) => v,
+            Err(e) => {
+                return Some(StreamEvent::Error(Error::new(
+                    ErrorKind::Upstream,
+                    format!("upstream sent an invalid event: {e}"),
+                )))
+            }
+        };
+        let index = v.get("index").and_then(Value::as_u64).unwrap_or(0) as usize;
+        match v.get("type").and_then(Value::as_str)? {
+            "message_start" => {
+                let m = v.get("message")?;
+                let u = m.get("usage").map(usage_from).unwrap_or_default();
+                if u.input_tokens > 0
+                    || u.cache_read_input_tokens > 0
+                    || u.cache_creation_input_tokens > 0
+                {
+                    self.input = Usage {
+                        output_tokens: 0,
+                        ..u
+                    };
+                }
+                let id = m
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .unwrap_or("msg_upstream")
+                    .to_string();
+                Some(StreamEvent::MessageStart {
+                    id,
+                    usage: Usage {
+                        output_tokens: u.output_tokens,
+                        ..self.input
+                    },
+                })
+            }
+            "content_block_start" => {
+                let b = v.get("content_block")?;
+                let s = |k: &str| {
+                    b.get(k)
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string()
+                };
+                let block = match b.get("type")?.as_str()? {
+                    "text" => BlockStart::Text,
+                    "tool_use" => BlockStart::ToolUse {
+                        id: s("id"),
+                        name: s("name"),
+                    },
+                    "thinking" => BlockStart::Thinking,
+                    "redacted_thinking" => BlockStart::RedactedThinking { data: s("data") },
+                    _ => return None,
+                };
+                Some(StreamEvent::BlockStart { index, block })
+            }
+            "content_block_delta" => {
+                let d = v.get("delta")?;
+                let s = |k: &str| {
+                    d.get(k)
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string()
+                };
+                let delta = match d.get("type")?.as_str()? {
+                    "text_delta" => Delta::Text(s("text")),
+                    "input_json_delta" => Delta::ToolArgs(s("partial_json")),
+                    "thinking_delta" => Delta::Thinking(s("thinking")),
+                    "signature_delta" => Delta::Signature(s("signature")),
+                    _ => return None,
+                };
+                Some(StreamEvent::BlockDelta { index, delta })
+            }
+            "content_block_stop" => Some(StreamEvent::BlockStop { index }),
+            "message_delta" => {
+                let d = v.get("delta");
+                let u = v.get("usage").map(usage_from).unwrap_or_default();
+                let usage = Usage {
+                    input_tokens: if u.input_tokens > 0 {
+                        u.input_tokens
+                    } else {
+                        self.input.input_tokens
+                    },
+                    cache_read_input_tokens: u
+                        .cache_read_input_tokens
+                        .max(self.input.cache_read_input_tokens),
+                    cache_creation_input_tokens: u
+                        .cache_creation_input_tokens
+                        .max(self.input.cache_creation_input_tokens),
+                    output_tokens: u.output_tokens,
+                };
+                Some(StreamEvent::MessageDelta {
+                    stop_reason: d
+                        .and_then(|d| d.get("stop_reason"))
+                        .and_then(Value::as_str)
+                        .map(stop_reason),
+                    stop_sequence: d
+                        .and_then(|d| d.get("stop_sequence"))
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
+                    usage,
+                })
+            }
+            "message_stop" => Some(StreamEvent::MessageStop),
+            "ping" => Some(StreamEvent::Ping),
+            "error" => {
+                let msg = v
+                    .pointer("/error/message")
+                    .and_then(Value::as_str)
+                    .unwrap_or("upstream error");
+                let kind = match v.pointer("/error/type").and_then(Value::as_str) {
+                    Some("overloaded_error") => ErrorKind::Overloaded,
+                    _ => ErrorKind::Upstream,
+                };
+                Some(StreamEvent::Error(Error::new(
+                    kind,
+                    format!("upstream failed mid-stream: {msg}"),
+                )))
+            }
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::canonical::{Message, Tool};
+    use crate::config::Config;
+    use crate::route::Router;
+
+    fn profile() -> std::sync::Arc<Profile> {
+        Router::from_config(&Config::default())
+            .unwrap()
+            .resolve("dragon")
+            .clone()
+    }
+
+    #[test]
+    fn openai_shaped_request_to_messages() {
+        let mut req = ChatRequest::new("gpt-4o");
+        req.system.push(ContentBlock::text("sys"));
+        req.temperature = Some(1.5);
+        req.user = Some("u1".into());
+        req.parallel_tool_calls = Some(false);
+        req.tools.push(Tool {
+            name: "f".into(),
+            description: None,
+            input_schema: json!({"type": "object"}),
+            cache_control: None,
+        });
+        req.messages.push(Message {
+            role: Role::User,
+            content: vec![ContentBlock::text("hi")],
+        });
+        let body = translate(&req, &profile()).unwrap();
+        assert_eq!(body["max_tokens"], json!(DEFAULT_MAX_TOKENS));
+        assert_eq!(body["system"], json!([{"type": "text", "text": "sys"}]));
+        assert_eq!(body["temperature"], json!(1.0));
+        assert_eq!(body["metadata"], json!({"user_id": "u1"}));
+        assert_eq!(
+            body["tool_choice"],
+            json!({"type": "auto", "disable_parallel_tool_use": true})
+        );
+        assert_eq!(
+            body["messages"],
+            json!([{"role": "user", "content": [{"type": "text", "text": "hi"}]}])
+        );
+    }
+
+    #[test]
+    fn n_above_one_is_refused() {
+        let mut req = ChatRequest::new("gpt-4o");
+        req.extra.insert("n".into(), json!(2));
+        assert_eq!(translate(&req, &profile()).unwrap_err().param(), Some("n"));
+    }
+
+    #[test]
+    fn events_translate_with_input_usage_kept() {
+        let mut t = EventTranslator {
+            input: Usage::default(),
+        };
+        let start = t.event(r#"{"type":"message_start","message":{"id":"msg_1","usage":{"input_tokens":25,"output_tokens":1}}}"#);
+        assert_eq!(
+            start,
+            Some(StreamEvent::MessageStart {
+                id: "msg_1".into(),
+                usage: Usage {
+                    input_tokens: 25,
+                    output_tokens: 1,
+                    ..Usage::default()
+                }
+            })
+        );
+        let d = t.event(r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"a\""}}"#);
+        assert_eq!(
+            d,
+            Some(StreamEvent::BlockDelta {
+                index: 1,
+                delta: Delta::ToolArgs("{\"a\"".into())
+            })
+        );
+        let md = t.event(r#"{"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"output_tokens":9}}"#);
+        assert_eq!(
+            md,
+            Some(StreamEvent::MessageDelta {
+                stop_reason: Some(StopReason::ToolUse),
+                stop_sequence: None,
+                usage: Usage {
+                    input_tokens: 25,
+                    output_tokens: 9,
+                    ..Usage::default()
+                }
+            })
+        );
+        assert!(
+            matches!(t.event(r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#), Some(StreamEvent::Error(e)) if e.kind() == ErrorKind::Overloaded)
+        );
+    }
+
+    #[test]
+    fn response_blocks_keep_signatures() {
+        let v = json!({"id": "msg_1", "content": [
+            {"type": "thinking", "thinking": "t", "signature": "sig=="},
+            {"type": "text", "text": "hi"},
+            {"type": "tool_use", "id": "toolu_1", "name": "f", "input": {"a": 1}}],
+            "stop_reason": "tool_use", "usage": {"input_tokens": 5, "output_tokens": 6}});
+        let r = response_from(&v).unwrap();
+        assert_eq!(
+            r.content[0],
+            ContentBlock::Thinking {
+                thinking: "t".into(),
+                signature: Some("sig==".into())
+            }
+        );
+        assert_eq!(r.stop_reason, Some(StopReason::ToolUse));
+        assert_eq!(r.usage.output_tokens, 6);
+    }
+}

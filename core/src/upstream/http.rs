@@ -1,0 +1,323 @@
+//! The HTTP side of remote upstreams: one pooled keep-alive client per upstream,
+//! connect / first-byte / idle timeouts, and retries with backoff and jitter on
+//! connect errors, 429 and 5xx, all before any byte reached the client.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use serde_json::Value;
+
+use crate::config::UpstreamConfig;
+use crate::{Error, ErrorKind, Result};
+
+/// First backoff step; doubled per attempt, with full jitter.
+const BACKOFF_BASE: Duration = Duration::from_millis(100);
+/// A `retry-after` longer than this is not waited for: the next upstream is tried.
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(5);
+
+#[derive(Debug)]
+pub struct HttpClient {
+    pub name: String,
+    client: reqwest::Client,
+    base_url: String,
+    headers: HeaderMap,
+    first_byte_timeout: Duration,
+    idle_timeout: Duration,
+    max_retries: u32,
+}
+
+impl HttpClient {
+    /// `auth` is the header carrying the key (`authorization` with `Bearer`, or `x-api-key`).
+    pub fn new(cfg: &UpstreamConfig, auth: impl Fn(&str) -> (HeaderName, String)) -> Result<Self> {
+        let field = |f: &str| format!("upstreams.{}.{f}", cfg.name);
+        let mut headers = HeaderMap::new();
+        if let Some(var) = &cfg.api_key_env {
+            let key = std::env::var(var).map_err(|_| {
+                Error::invalid(format!(
+                    "{}: environment variable {var} is not set",
+                    field("api_key_env")
+                ))
+            })?;
+            let (name, value) = auth(&key);
+            let value = HeaderValue::from_str(&value).map_err(|_| {
+                Error::invalid(format!(
+                    "{}: the key in {var} is not a valid header value",
+                    field("api_key_env")
+                ))
+            })?;
+            headers.insert(name, value);
+        }
+        for (k, v) in &cfg.headers {
+            let name = HeaderName::from_bytes(k.as_bytes()).map_err(|_| {
+                Error::invalid(format!("{}: {k:?} is not a header name", field("headers")))
+            })?;
+            let value = HeaderValue::from_str(v).map_err(|_| {
+                Error::invalid(format!(
+                    "{}: the value of {k:?} is not a header value",
+                    field("headers")
+                ))
+            })?;
+            headers.insert(name, value);
+        }
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs_f64(cfg.connect_timeout_secs))
+            .pool_idle_timeout(Duration::from_secs(90))
+            .tcp_nodelay(true)
+            .build()
+            .map_err(|e| {
+                Error::internal(format!(
+                    "{}: cannot build the HTTP client: {e}",
+                    field("base_url")
+                ))
+            })?;
+        Ok(HttpClient {
+            name: cfg.name.clone(),
+            client,
+            base_url: cfg
+                .base_url
+                .clone()
+                .unwrap_or_default()
+                .trim_end_matches('/')
+                .to_string(),
+            headers,
+            first_byte_timeout: Duration::from_secs_f64(cfg.first_byte_timeout_secs),
+            idle_timeout: Duration::from_secs_f64(cfg.idle_timeout_secs),
+            max_retries: cfg.max_retries,
+        })
+    }
+
+    /// POSTs JSON to `base_url + path` and returns a successful response whose
+    /// headers have arrived; failures are retried, then mapped to `Error`.
+    pub async fn post(
+        &self,
+        path: &str,
+        body: Bytes,
+        extra: &HeaderMap,
+    ) -> Result<reqwest::Response> {
+        let url = format!("{}{path}", self.base_url);
+        let mut attempt = 0;
+        loop {
+            let request = self
+                .client
+                .post(&url)
+                .headers(self.headers.clone())
+                .headers(extra.clone())
+                .header(http::header::CONTENT_TYPE, "application/json")
+                .body(body.clone());
+            let outcome = tokio::time::timeout(self.first_byte_timeout, request.send()).await;
+            let (error, wait) = match outcome {
+                Err(_) => (
+                    Error::new(
+                        ErrorKind::Timeout,
+                        format!(
+                            "upstream {} sent no response within {:?}",
+                            self.name, self.first_byte_timeout
+                        ),
+                    ),
+                    None,
+                ),
+                Ok(Err(e)) => {
+                    let kind = if e.is_timeout() {
+                        ErrorKind::Timeout
+                    } else {
+                        ErrorKind::Upstream
+                    };
+                    (
+                        Error::new(
+                            kind,
+                            format!("upstream {} unreachable: {}", self.name, root_cause(&e)),
+                        ),
+                        None,
+                    )
+                }
+                Ok(Ok(resp)) if resp.status().is_success() => return Ok(resp),
+                Ok(Ok(resp)) => {
+                    let status = resp.status();
+                    let retry_after = resp
+                        .headers()
+                        .get(http::header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.trim().parse::<f64>().ok())
+                        .filter(|s| s.is_finite() && *s >= 0.0);
+                    let body = tokio::time::timeout(self.first_byte_timeout, resp.bytes())
+                        .await
+                        .ok()
+                        .and_then(|b| b.ok());
+                    let error = status_error(
+                        &self.name,
+                        status,
+                        body.as_deref().unwrap_or_default(),
+                        retry_after,
+                    );
+                    if !(status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()) {
+                        return Err(error);
+                    }
+                    (error, retry_after.map(Duration::from_secs_f64))
+                }
+            };
+            if attempt >= self.max_retries || wait.is_some_and(|w| w > MAX_RETRY_WAIT) {
+                return Err(error);
+            }
+            let backoff = BACKOFF_BASE
+                .saturating_mul(1 << attempt.min(10))
+                .mul_f64(rand::random::<f64>());
+            tracing::debug!(upstream = %self.name, attempt, error = error.message(), "retrying upstream");
+            tokio::time::sleep(wait.unwrap_or(backoff).max(backoff)).await;
+            attempt += 1;
+        }
+    }
+
+    /// The whole JSON body of a successful response.
+    pub async fn json(&self, resp: reqwest::Response) -> Result<Value> {
+        let bytes = tokio::time::timeout(self.idle_timeout, resp.bytes())
+            .await
+            .map_err(|_| {
+                Error::new(
+                    ErrorKind::Timeout,
+                    format!("upstream {} stalled sending its answer", self.name),
+                )
+            })?
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::Upstream,
+                    format!(
+                        "upstream {} broke off its answer: {}",
+                        self.name,
+                        root_cause(&e)
+                    ),
+                )
+            })?;
+        serde_json::from_slice(&bytes).map_err(|e| {
+            Error::new(
+                ErrorKind::Upstream,
+                format!("upstream {} sent invalid JSON: {e}", self.name),
+            )
+        })
+    }
+
+    /// The body as chunks, each arriving within the idle timeout.
+    pub fn chunks(
+        &self,
+        resp: reqwest::Response,
+    ) -> impl Stream<Item = Result<Bytes>> + Send + 'static {
+        let idle = self.idle_timeout;
+        let name = self.name.clone();
+        let mut body = resp.bytes_stream();
+        async_stream::stream! {
+            loop {
+                match tokio::time::timeout(idle, body.next()).await {
+                    Err(_) => {
+                        yield Err(Error::new(ErrorKind::Timeout, format!("upstream {name} sent nothing for {idle:?}")));
+                        break;
+                    }
+                    Ok(None) => break,
+                    Ok(Some(Ok(b))) => yield Ok(b),
+                    Ok(Some(Err(e))) => {
+                        yield Err(Error::new(ErrorKind::Upstream, format!("upstream {name} broke off the stream: {}", root_cause(&e))));
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}
+
+/// An upstream's error status as our error: its message kept, 4xx passed on with
+/// their status, 429 with its `retry-after`, the upstream's auth failures as 502
+/// (the gateway's credentials, not the client's, were refused).
+pub fn status_error(
+    name: &str,
+    status: StatusCode,
+    body: &[u8],
+    retry_after: Option<f64>,
+) -> Error {
+    let parsed: Option<Value> = serde_json::from_slice(body).ok();
+    let message = parsed
+        .as_ref()
+        .and_then(|v| v.pointer("/error/message").or_else(|| v.get("message")))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| String::from_utf8_lossy(&body[..body.len().min(500)]).into_owned());
+    let param = parsed
+        .as_ref()
+        .and_then(|v| v.pointer("/error/param"))
+        .and_then(Value::as_str);
+    let code = status.as_u16();
+    let e = match code {
+        401 | 403 => Error::new(
+            ErrorKind::Upstream,
+            format!("upstream {name} refused the gateway's credentials ({code}): {message}"),
+        ),
+        404 => Error::new(ErrorKind::NotFound, format!("upstream {name}: {message}")),
+        413 => Error::new(
+            ErrorKind::PayloadTooLarge,
+            format!("upstream {name}: {message}"),
+        ),
+        429 => {
+            let e = Error::new(
+                ErrorKind::RateLimited,
+                format!("upstream {name} is rate limiting: {message}"),
+            );
+            e.with_retry_after(retry_after.map_or(1, |s| s.ceil() as u64).max(1))
+        }
+        400..=499 => Error::new(
+            ErrorKind::InvalidRequest,
+            format!("upstream {name}: {message}"),
+        )
+        .with_status(if code == 422 { 400 } else { code }),
+        503 | 529 => Error::new(
+            ErrorKind::Overloaded,
+            format!("upstream {name} is overloaded: {message}"),
+        )
+        .with_status(code),
+        _ => Error::new(
+            ErrorKind::Upstream,
+            format!("upstream {name} failed ({code}): {message}"),
+        ),
+    };
+    match param {
+        Some(p) => e.with_param(p),
+        None => e,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upstream_statuses() {
+        let e = status_error(
+            "u",
+            StatusCode::BAD_REQUEST,
+            br#"{"error":{"message":"bad thing","param":"x"}}"#,
+            None,
+        );
+        assert_eq!(
+            (e.kind(), e.http_status(), e.param()),
+            (ErrorKind::InvalidRequest, 400, Some("x"))
+        );
+        assert!(e.message().contains("bad thing"));
+        let e = status_error("u", StatusCode::TOO_MANY_REQUESTS, b"{}", Some(7.0));
+        assert_eq!(e.retry_after_secs(), Some(7));
+        let e = status_error("u", StatusCode::UNAUTHORIZED, b"nope", None);
+        assert_eq!(e.http_status(), 502);
+        let e = status_error(
+            "u",
+            StatusCode::from_u16(529).unwrap(),
+            br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
+            None,
+        );
+        assert_eq!((e.kind(), e.http_status()), (ErrorKind::Overloaded, 529));
+    }
+}

@@ -1,0 +1,646 @@
+//! An OpenAI-compatible upstream: canonical request → Chat Completions request,
+//! and its response → canonical. Streams are translated in `openai_stream`.
+
+use bytes::Bytes;
+use futures::StreamExt;
+use http::{HeaderMap, HeaderName};
+use serde_json::{json, Map, Value};
+
+use super::http::HttpClient;
+use super::openai_stream::ChunkTranslator;
+use super::passthrough::WithOverrides;
+use super::sse::SseDecoder;
+use crate::canonical::request::Shape;
+use crate::canonical::{
+    ChatRequest, ChatResponse, ContentBlock, EmbeddingsRequest, EmbeddingsResponse, EventStream,
+    ImageSource, Role, StopReason, StreamEvent, ToolChoice, Usage,
+};
+use crate::config::UpstreamConfig;
+use crate::route::Profile;
+use crate::tokens::{estimate_request, estimate_text};
+use crate::{Error, ErrorKind, Result};
+
+/// OpenAI accepts at most this many stop sequences.
+const MAX_STOP: usize = 4;
+
+#[derive(Debug)]
+pub struct OpenAiUpstream {
+    http: HttpClient,
+}
+
+impl OpenAiUpstream {
+    pub fn new(cfg: &UpstreamConfig) -> Result<Self> {
+        let http = HttpClient::new(cfg, |key| {
+            (
+                HeaderName::from_static("authorization"),
+                format!("Bearer {key}"),
+            )
+        })?;
+        Ok(OpenAiUpstream { http })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.http.name
+    }
+
+    pub async fn complete(&self, req: &ChatRequest, profile: &Profile) -> Result<ChatResponse> {
+        let body = request_body(req, profile, false)?;
+        let resp = self
+            .http
+            .post("/chat/completions", body, &HeaderMap::new())
+            .await?;
+        let value = self.http.json(resp).await?;
+        response_from(&value, req)
+    }
+
+    pub async fn stream(&self, req: &ChatRequest, profile: &Profile) -> Result<EventStream> {
+        let body = request_body(req, profile, true)?;
+        let resp = self
+            .http
+            .post("/chat/completions", body, &HeaderMap::new())
+            .await?;
+        let mut chunks = Box::pin(self.http.chunks(resp));
+        let mut translator = ChunkTranslator::new(estimate_request(req), &req.stop_sequences);
+        Ok(Box::pin(async_stream::stream! {
+            let mut decoder = SseDecoder::new();
+            let mut frames = Vec::new();
+            let mut out = Vec::new();
+            let mut done = false;
+            while let Some(chunk) = chunks.next().await {
+                match chunk {
+                    Ok(bytes) => decoder.feed(&bytes, &mut frames),
+                    Err(e) => {
+                        yield StreamEvent::Error(e);
+                        return;
+                    }
+                }
+                for frame in frames.drain(..) {
+                    done = translator.frame(&frame.data, &mut out);
+                    for ev in out.drain(..) {
+                        yield ev;
+                    }
+                    if done {
+                        return;
+                    }
+                }
+            }
+            decoder.finish(&mut frames);
+            for frame in frames.drain(..) {
+                done = translator.frame(&frame.data, &mut out);
+                for ev in out.drain(..) {
+                    yield ev;
+                }
+            }
+            if !done {
+                // A stream closed without `[DONE]` still ends cleanly if the
+                // upstream said why it stopped; otherwise it was cut.
+                translator.end(&mut out);
+                for ev in out.drain(..) {
+                    yield ev;
+                }
+            }
+        }))
+    }
+
+    pub async fn embed(
+        &self,
+        req: &EmbeddingsRequest,
+        profile: &Profile,
+    ) -> Result<EmbeddingsResponse> {
+        let mut body = json!({"model": profile.upstream_model, "input": req.input, "encoding_format": "float"});
+        if let Some(d) = req.dimensions {
+            body["dimensions"] = json!(d);
+        }
+        if let Some(u) = &req.user {
+            body["user"] = json!(u);
+        }
+        let resp = self
+            .http
+            .post(
+                "/embeddings",
+                Bytes::from(serde_json::to_vec(&body)?),
+                &HeaderMap::new(),
+            )
+            .await?;
+        let value = self.http.json(resp).await?;
+        let mut data: Vec<(u64, Vec<f32>)> = value
+            .get("data")
+            .and_then(Value::as_array)
+            .ok_or_else(|| bad_answer(&self.http.name, "embeddings without data"))?
+            .iter()
+            .map(|d| {
+                let index = d.get("index").and_then(Value::as_u64).unwrap_or(0);
+                let v = d.get("embedding").and_then(Value::as_array).map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_f64)
+                        .map(|x| x as f32)
+                        .collect::<Vec<f32>>()
+                });
+                v.map(|v| (index, v)).ok_or_else(|| {
+                    bad_answer(&self.http.name, "embedding is not an array of numbers")
+                })
+            })
+            .collect::<Result<_>>()?;
+        data.sort_by_key(|(i, _)| *i);
+        let input_tokens = value
+            .pointer("/usage/prompt_tokens")
+            .and_then(Value::as_u64)
+            .unwrap_or_else(|| req.input.iter().map(|t| estimate_text(t)).sum());
+        Ok(EmbeddingsResponse {
+            vectors: data.into_iter().map(|(_, v)| v).collect(),
+            input_tokens,
+        })
+    }
+}
+
+fn bad_answer(name: &str, what: &str) -> Error {
+    Error::new(
+        ErrorKind::Upstream,
+        format!("upstream {name} answered in an unexpected shape: {what}"),
+    )
+}
+
+/// The Chat Completions body: the client's own when it spoke OpenAI (model and
+/// stream options rewritten), else translated from the canonical request.
+pub fn request_body(req: &ChatRequest, profile: &Profile, stream: bool) -> Result<Bytes> {
+    let stream_opts = stream.then(|| json!({"include_usage": true}));
+    if let Some(src) = req.source.as_ref().filter(|s| s.shape == Shape::OpenAi) {
+        if let Some(body) = src.body.as_object() {
+            let overrides = [
+                ("model", Some(json!(profile.upstream_model))),
+                ("stream", Some(json!(stream))),
+                ("stream_options", stream_opts),
+            ];
+            return Ok(Bytes::from(serde_json::to_vec(&WithOverrides {
+                body,
+                overrides: &overrides,
+            })?));
+        }
+    }
+    let mut body = translate(req, &profile.upstream_model)?;
+    body.insert("stream".into(), json!(stream));
+    if let Some(o) = stream_opts {
+        body.insert("stream_options".into(), o);
+    }
+    Ok(Bytes::from(serde_json::to_vec(&body)?))
+}
+
+/// Canonical → Chat Completions. Fields OpenAI cannot express are dropped when
+/// they cannot change the answer (`top_k`, `cache_control`) and refused otherwise.
+pub fn translate(req: &ChatRequest, model: &str) -> Result<Map<String, Value>> {
+    if req.stop_sequences.len() > MAX_STOP {
+        return Err(Error::invalid_field(
+            "stop_sequences",
+            format!(
+                "this model's upstream takes at most {MAX_STOP} stop sequences, got {}",
+                req.stop_sequences.len()
+            ),
+        ));
+    }
+    let mut messages = Vec::new();
+    let system: Vec<String> = req
+        .system
+        .iter()
+        .map(ContentBlock::plain_text)
+        .filter(|t| !t.is_empty())
+        .collect();
+    if !system.is_empty() {
+        messages.push(json!({"role": "system", "content": system.join("\n\n")}));
+    }
+    for (i, m) in req.messages.iter().enumerate() {
+        match m.role {
+            Role::User => user_messages(&m.content, &mut messages),
+            Role::Assistant => messages.push(assistant_message(&m.content, i)?),
+        }
+    }
+    let mut body = Map::new();
+    body.insert("model".into(), json!(model));
+    body.insert("messages".into(), Value::Array(messages));
+    if let Some(n) = req.max_tokens {
+        body.insert("max_tokens".into(), json!(n));
+    }
+    if let Some(t) = req.temperature {
+        body.insert("temperature".into(), json!(t));
+    }
+    if let Some(p) = req.top_p {
+        body.insert("top_p".into(), json!(p));
+    }
+    if !req.stop_sequences.is_empty() {
+        body.insert("stop".into(), json!(req.stop_sequences));
+    }
+    if let Some(u) = &req.user {
+        body.insert("user".into(), json!(u));
+    }
+    if !req.tools.is_empty() {
+        let tools: Vec<Value> = req
+            .tools
+            .iter()
+            .map(|t| {
+                let mut f = json!({"name": t.name, "parameters": t.input_schema});
+                if let Some(d) = &t.description {
+                    f["description"] = json!(d);
+                }
+                json!({"type": "function", "function": f})
+            })
+            .collect();
+        body.insert("tools".into(), Value::Array(tools));
+        if let Some(false) = req.parallel_tool_calls {
+            body.insert("parallel_tool_calls".into(), json!(false));
+        }
+    }
+    if let Some(choice) = &req.tool_choice {
+        let v = match choice {
+            ToolChoice::Auto => json!("auto"),
+            ToolChoice::Any => json!("required"),
+            ToolChoice::None => json!("none"),
+            ToolChoice::Tool(name) => json!({"type": "function", "function": {"name": name}}),
+        };
+        if !req.tools.is_empty() || matches!(choice, ToolChoice::None) {
+            body.insert("tool_choice".into(), v);
+        }
+    }
+    Ok(body)
+}
+
+fn text_or_parts(blocks: &[&ContentBlock]) -> Value {
+    if blocks
+        .iter()
+        .all(|b| matches!(b, ContentBlock::Text { .. }))
+    {
+        return json!(blocks
+            .iter()
+            .map(|b| b.plain_text())
+            .collect::<Vec<_>>()
+            .join(""));
+    }
+    Value::Array(
+        blocks
+            .iter()
+            .filter_map(|b| match b {
+                ContentBlock::Text { text, .. } => Some(json!({"type": "text", "text": text})),
+                ContentBlock::Image { source, .. } => Some(image_part(source)),
+                _ => None,
+            })
+            .collect(),
+    )
+}
+
+fn image_part(source: &ImageSource) -> Value {
+    let url = match source {
+        ImageSource::Base64 { media_type, data } => format!("data:{media_type};base64,{data}"),
+        ImageSource::Url { url } => url.clone(),
+    };
+    json!({"type": "image_url", "image_url": {"url": url}})
+}
+
+/// A user turn: each tool result becomes its own `tool` message, in order and
+/// first (OpenAI wants them right after the assistant's calls), then the rest.
+fn user_messages(content: &[ContentBlock], out: &mut Vec<Value>) {
+    let mut rest: Vec<&ContentBlock> = Vec::new();
+    for b in content {
+        match b {
+            ContentBlock::ToolResult {
+                tool_use_id,
+                content,
+                is_error,
+                ..
+            } => {
+                let text = content
+                    .iter()
+                    .map(ContentBlock::plain_text)
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                let text = if *is_error {
+                    format!("Error: {text}")
+                } else {
+                    text
+                };
+                out.push(json!({"role": "tool", "tool_call_id": tool_use_id, "content": text}));
+                // Images in a result cannot ride in a tool message: they follow as user content.
+                rest.extend(
+                    content
+                        .iter()
+                        .filter(|c| matches!(c, ContentBlock::Image { .. })),
+                );
+            }
+            ContentBlock::Text { .. } | ContentBlock::Image { .. } => rest.push(b),
+            _ => {}
+        }
+    }
+    if !rest.is_empty() {
+        out.push(json!({"role": "user", "content": text_or_parts(&rest)}));
+    }
+}
+
+fn assistant_message(content: &[ContentBlock], index: usize) -> Result<Value> {
+    let mut msg = json!({"role": "assistant"});
+    let text: String = content
+        .iter()
+        .filter(|b| matches!(b, ContentBlock::Text { .. }))
+        .map(ContentBlock::plain_text)
+        .collect();
+    let reasoning: String = content
+        .iter()
+        .filter(|b| matches!(b, ContentBlock::Thinking { .. }))
+        .map(ContentBlock::plain_text)
+        .collect();
+    let calls: Vec<Value> = content
+        .iter()
+        .filter_map(|b| match b {
+            ContentBlock::ToolUse {
+                id, name, input, ..
+            } => Some(json!({
+                "id": id, "type": "function",
+                "function": {"name": name, "arguments": input.to_string()},
+            })),
+            _ => None,
+        })
+        .collect();
+    if content
+        .iter()
+        .any(|b| matches!(b, ContentBlock::Image { .. }))
+    {
+        return Err(Error::invalid_field(
+            format!("messages.{index}.content"),
+            "this model's upstream takes no images in assistant turns",
+        ));
+    }
+    msg["content"] = if text.is_empty() && !calls.is_empty() {
+        Value::Null
+    } else {
+        json!(text)
+    };
+    if !reasoning.is_empty() {
+        msg["reasoning_content"] = json!(reasoning);
+    }
+    if !calls.is_empty() {
+        msg["tool_calls"] = Value::Array(calls);
+    }
+    Ok(msg)
+}
+
+/// `finish_reason` → stop reason. `stop` is `stop_sequence` when the upstream
+/// names the matched sequence (vLLM's `stop_reason`), `end_turn` otherwise.
+pub fn stop_reason(
+    finish: &str,
+    matched: Option<&str>,
+    stops: &[String],
+) -> (StopReason, Option<String>) {
+    match finish {
+        "length" => (StopReason::MaxTokens, None),
+        "tool_calls" | "function_call" => (StopReason::ToolUse, None),
+        "content_filter" => (StopReason::Refusal, None),
+        _ => match matched.filter(|m| stops.iter().any(|s| s == m)) {
+            Some(m) => (StopReason::StopSequence, Some(m.to_string())),
+            None => (StopReason::EndTurn, None),
+        },
+    }
+}
+
+/// Usage from an OpenAI `usage` object; cached prompt tokens are reported apart,
+/// as Anthropic does, so `input_tokens` excludes them.
+pub fn usage_from(v: &Value) -> Option<Usage> {
+    let prompt = v.get("prompt_tokens")?.as_u64()?;
+    let output = v
+        .get("completion_tokens")
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
+    let cached = v
+        .pointer("/prompt_tokens_details/cached_tokens")
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
+    Some(Usage {
+        input_tokens: prompt.saturating_sub(cached),
+        output_tokens: output,
+        cache_read_input_tokens: cached,
+        cache_creation_input_tokens: 0,
+    })
+}
+
+/// Tool arguments as an object; empty arguments are `{}`, invalid JSON is kept
+/// as a string under `_raw` rather than lost.
+pub fn parse_arguments(args: &str) -> Value {
+    if args.trim().is_empty() {
+        return json!({});
+    }
+    serde_json::from_str(args).unwrap_or_else(|_| json!({"_raw": args}))
+}
+
+pub fn response_from(v: &Value, req: &ChatRequest) -> Result<ChatResponse> {
+    let choice = v
+        .pointer("/choices/0")
+        .ok_or_else(|| bad_answer("openai", "no choices"))?;
+    let msg = choice.get("message").cloned().unwrap_or(Value::Null);
+    let mut content = Vec::new();
+    if let Some(r) = msg
+        .get("reasoning_content")
+        .or_else(|| msg.get("reasoning"))
+        .and_then(Value::as_str)
+    {
+        if !r.is_empty() {
+            content.push(ContentBlock::Thinking {
+                thinking: r.to_string(),
+                signature: None,
+            });
+        }
+    }
+    let text = msg
+        .get("content")
+        .and_then(Value::as_str)
+        .or_else(|| msg.get("refusal").and_then(Value::as_str));
+    if let Some(t) = text.filter(|t| !t.is_empty()) {
+        content.push(ContentBlock::text(t));
+    }
+    for call in msg
+        .get("tool_calls")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let f = call.get("function").cloned().unwrap_or(Value::Null);
+        content.push(ContentBlock::ToolUse {
+            id: call
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            name: f
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            input: parse_arguments(f.get("arguments").and_then(Value::as_str).unwrap_or("")),
+            cache_control: None,
+        });
+    }
+    let finish = choice
+        .get("finish_reason")
+        .and_then(Value::as_str)
+        .unwrap_or("stop");
+    let matched = choice.get("stop_reason").and_then(Value::as_str);
+    let (reason, seq) = stop_reason(finish, matched, &req.stop_sequences);
+    let usage = v
+        .get("usage")
+        .and_then(usage_from)
+        .unwrap_or_else(|| Usage {
+            input_tokens: estimate_request(req),
+            output_tokens: content.iter().map(|b| estimate_text(&b.plain_text())).sum(),
+            ..Usage::default()
+        });
+    Ok(ChatResponse {
+        id: v
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or("chatcmpl-upstream")
+            .to_string(),
+        content,
+        stop_reason: Some(reason),
+        stop_sequence: seq,
+        usage,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::canonical::{Message, Tool};
+
+    fn weather_call_conversation() -> ChatRequest {
+        let mut req = ChatRequest::new("claude-sonnet-4-6");
+        req.system.push(ContentBlock::text("be brief"));
+        req.max_tokens = Some(100);
+        req.top_k = Some(5);
+        req.tools.push(Tool {
+            name: "get_weather".into(),
+            description: Some("weather".into()),
+            input_schema: json!({"type": "object", "properties": {"city": {"type": "string"}}}),
+            cache_control: Some(json!({"type": "ephemeral"})),
+        });
+        req.parallel_tool_calls = Some(false);
+        req.tool_choice = Some(ToolChoice::Any);
+        req.messages = vec![
+            Message {
+                role: Role::User,
+                content: vec![ContentBlock::text("weather in Paris and Rome?")],
+            },
+            Message {
+                role: Role::Assistant,
+                content: vec![
+                    ContentBlock::text("Checking."),
+                    ContentBlock::ToolUse {
+                        id: "toolu_A".into(),
+                        name: "get_weather".into(),
+                        input: json!({"city": "Paris"}),
+                        cache_control: None,
+                    },
+                    ContentBlock::ToolUse {
+                        id: "toolu_B".into(),
+                        name: "get_weather".into(),
+                        input: json!({"city": "Rome"}),
+                        cache_control: None,
+                    },
+                ],
+            },
+            Message {
+                role: Role::User,
+                content: vec![
+                    ContentBlock::ToolResult {
+                        tool_use_id: "toolu_A".into(),
+                        content: vec![ContentBlock::text("sunny")],
+                        is_error: false,
+                        cache_control: None,
+                    },
+                    ContentBlock::ToolResult {
+                        tool_use_id: "toolu_B".into(),
+                        content: vec![ContentBlock::text("no data")],
+                        is_error: true,
+                        cache_control: None,
+                    },
+                    ContentBlock::text("and tomorrow?"),
+                ],
+            },
+        ];
+        req
+    }
+
+    #[test]
+    fn anthropic_conversation_to_openai_messages_in_order() {
+        let body = translate(&weather_call_conversation(), "up-model").unwrap();
+        let expected = json!({
+            "model": "up-model",
+            "messages": [
+                {"role": "system", "content": "be brief"},
+                {"role": "user", "content": "weather in Paris and Rome?"},
+                {"role": "assistant", "content": "Checking.", "tool_calls": [
+                    {"id": "toolu_A", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}},
+                    {"id": "toolu_B", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Rome\"}"}}
+                ]},
+                {"role": "tool", "tool_call_id": "toolu_A", "content": "sunny"},
+                {"role": "tool", "tool_call_id": "toolu_B", "content": "Error: no data"},
+                {"role": "user", "content": "and tomorrow?"}
+            ],
+            "max_tokens": 100,
+            "tools": [{"type": "function", "function": {"name": "get_weather", "description": "weather",
+                "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}],
+            "parallel_tool_calls": false,
+            "tool_choice": "required"
+        });
+        assert_eq!(Value::Object(body), expected);
+    }
+
+    #[test]
+    fn too_many_stop_sequences_is_refused() {
+        let mut req = ChatRequest::new("m");
+        req.stop_sequences = (0..5).map(|i| i.to_string()).collect();
+        assert_eq!(
+            translate(&req, "m").unwrap_err().param(),
+            Some("stop_sequences")
+        );
+    }
+
+    #[test]
+    fn response_with_tool_calls_and_cached_usage() {
+        let v = json!({"id": "chatcmpl-1", "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {
+            "role": "assistant", "content": null, "reasoning_content": "hmm",
+            "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "f", "arguments": ""}}]}}],
+            "usage": {"prompt_tokens": 100, "completion_tokens": 7, "prompt_tokens_details": {"cached_tokens": 40}}});
+        let r = response_from(&v, &ChatRequest::new("m")).unwrap();
+        assert_eq!(r.stop_reason, Some(StopReason::ToolUse));
+        assert_eq!(
+            r.content[0],
+            ContentBlock::Thinking {
+                thinking: "hmm".into(),
+                signature: None
+            }
+        );
+        assert!(
+            matches!(&r.content[1], ContentBlock::ToolUse { id, input, .. } if id == "call_1" && input == &json!({}))
+        );
+        assert_eq!(
+            (
+                r.usage.input_tokens,
+                r.usage.cache_read_input_tokens,
+                r.usage.output_tokens
+            ),
+            (60, 40, 7)
+        );
+    }
+
+    #[test]
+    fn stop_reasons() {
+        let stops = vec!["END".to_string()];
+        assert_eq!(
+            stop_reason("stop", None, &stops),
+            (StopReason::EndTurn, None)
+        );
+        assert_eq!(
+            stop_reason("stop", Some("END"), &stops),
+            (StopReason::StopSequence, Some("END".into()))
+        );
+        assert_eq!(stop_reason("length", None, &stops).0, StopReason::MaxTokens);
+        assert_eq!(
+            stop_reason("tool_calls", None, &stops).0,
+            StopReason::ToolUse
+        );
+    }
+}

@@ -1,0 +1,115 @@
+//! Bytes to server-sent events: the only SSE decoder. Frames may arrive split
+//! across network chunks at any byte, CRLF or LF line endings.
+
+/// One decoded event: its `event:` name (if any) and its joined `data:` lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SseEvent {
+    pub event: Option<String>,
+    pub data: String,
+}
+
+#[derive(Debug, Default)]
+pub struct SseDecoder {
+    buf: Vec<u8>,
+    event: Option<String>,
+    data: Option<String>,
+}
+
+impl SseDecoder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Feeds bytes, appending every completed event to `out`.
+    pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<SseEvent>) {
+        self.buf.extend_from_slice(bytes);
+        let mut start = 0;
+        while let Some(nl) = self.buf[start..].iter().position(|&b| b == b'\n') {
+            let end = start + nl;
+            let line_end = if end > start && self.buf[end - 1] == b'\r' {
+                end - 1
+            } else {
+                end
+            };
+            let line = String::from_utf8_lossy(&self.buf[start..line_end]).into_owned();
+            self.line(&line, out);
+            start = end + 1;
+        }
+        self.buf.drain(..start);
+    }
+
+    /// Ends the input: a last event without its blank line still counts.
+    pub fn finish(&mut self, out: &mut Vec<SseEvent>) {
+        if !self.buf.is_empty() {
+            let rest = String::from_utf8_lossy(&std::mem::take(&mut self.buf)).into_owned();
+            self.line(rest.trim_end_matches('\r'), out);
+        }
+        self.line("", out);
+    }
+
+    fn line(&mut self, line: &str, out: &mut Vec<SseEvent>) {
+        if line.is_empty() {
+            if let Some(data) = self.data.take() {
+                out.push(SseEvent {
+                    event: self.event.take(),
+                    data,
+                });
+            }
+            self.event = None;
+            return;
+        }
+        if line.starts_with(':') {
+            return;
+        }
+        let (field, value) = match line.split_once(':') {
+            Some((f, v)) => (f, v.strip_prefix(' ').unwrap_or(v)),
+            None => (line, ""),
+        };
+        match field {
+            "event" => self.event = Some(value.to_string()),
+            "data" => match &mut self.data {
+                Some(d) => {
+                    d.push('\n');
+                    d.push_str(value);
+                }
+                None => self.data = Some(value.to_string()),
+            },
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_anywhere_and_crlf() {
+        let wire = b"event: message_start\r\ndata: {\"a\":1}\r\n\r\n: comment\ndata: x\ndata: y\n\ndata: [DONE]";
+        for cut in 0..wire.len() {
+            let mut d = SseDecoder::new();
+            let mut out = Vec::new();
+            d.feed(&wire[..cut], &mut out);
+            d.feed(&wire[cut..], &mut out);
+            d.finish(&mut out);
+            assert_eq!(
+                out,
+                vec![
+                    SseEvent {
+                        event: Some("message_start".into()),
+                        data: "{\"a\":1}".into()
+                    },
+                    SseEvent {
+                        event: None,
+                        data: "x\ny".into()
+                    },
+                    SseEvent {
+                        event: None,
+                        data: "[DONE]".into()
+                    },
+                ],
+                "cut at {cut}"
+            );
+        }
+    }
+}
