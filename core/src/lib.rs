@@ -14,6 +14,8 @@ pub mod metrics;
 pub mod pipeline;
 pub mod route;
 pub mod server;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod tokens;
 pub mod upstream;
 

@@ -1,0 +1,298 @@
+//! A scripted upstream on 127.0.0.1:0 that speaks both APIs, records what it
+//! received and answers from a queue of replies (or a default answer), for
+//! tests and benchmarks. Enabled by the `testing` feature.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::post;
+use axum::Router;
+use bytes::Bytes;
+use http::{HeaderMap, StatusCode, Uri};
+use serde_json::{json, Value};
+use tokio::sync::watch;
+
+/// One scripted answer.
+#[derive(Debug, Clone)]
+pub enum MockReply {
+    Json {
+        status: u16,
+        body: Value,
+        headers: Vec<(String, String)>,
+    },
+    /// SSE frames, each a full `event: ..\ndata: ..\n\n` text; the connection is
+    /// broken after `fail_after` frames when set.
+    Sse {
+        frames: Vec<String>,
+        fail_after: Option<usize>,
+        delay: Duration,
+    },
+    /// Never answers (for first-byte timeouts).
+    Hang,
+}
+
+impl MockReply {
+    pub fn json(body: Value) -> Self {
+        MockReply::Json {
+            status: 200,
+            body,
+            headers: Vec::new(),
+        }
+    }
+    pub fn status(status: u16, body: Value) -> Self {
+        MockReply::Json {
+            status,
+            body,
+            headers: Vec::new(),
+        }
+    }
+    /// OpenAI chunks as `data:` frames, then `[DONE]`.
+    pub fn openai_chunks(chunks: &[Value]) -> Self {
+        let mut frames: Vec<String> = chunks.iter().map(|c| format!("data: {c}\n\n")).collect();
+        frames.push("data: [DONE]\n\n".into());
+        MockReply::Sse {
+            frames,
+            fail_after: None,
+            delay: Duration::ZERO,
+        }
+    }
+    /// Anthropic events as `event:`/`data:` frames.
+    pub fn anthropic_events(events: &[Value]) -> Self {
+        let frames = events
+            .iter()
+            .map(|e| {
+                format!(
+                    "event: {}\ndata: {e}\n\n",
+                    e["type"].as_str().unwrap_or("message")
+                )
+            })
+            .collect();
+        MockReply::Sse {
+            frames,
+            fail_after: None,
+            delay: Duration::ZERO,
+        }
+    }
+}
+
+/// A request the mock received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub path: String,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+#[derive(Debug, Default)]
+struct MockState {
+    received: Mutex<Vec<Received>>,
+    script: Mutex<VecDeque<MockReply>>,
+    record: bool,
+}
+
+#[derive(Debug)]
+pub struct MockUpstream {
+    addr: SocketAddr,
+    state: Arc<MockState>,
+    stop: watch::Sender<bool>,
+}
+
+impl MockUpstream {
+    /// Starts on 127.0.0.1:0, recording every request.
+    pub async fn start() -> std::io::Result<Self> {
+        Self::start_with(true).await
+    }
+
+    /// Starts without recording, for benchmarks.
+    pub async fn start_with(record: bool) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let state = Arc::new(MockState {
+            record,
+            ..MockState::default()
+        });
+        let app = Router::new()
+            .route("/v1/chat/completions", post(answer))
+            .route("/v1/messages", post(answer))
+            .route("/v1/embeddings", post(answer))
+            .with_state(state.clone());
+        let (stop, mut stopped) = watch::channel(false);
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                })
+                .await;
+        });
+        Ok(MockUpstream { addr, state, stop })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The base URL an upstream config takes: `http://127.0.0.1:PORT/v1`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    /// Queues a reply for the next request.
+    pub fn push(&self, reply: MockReply) {
+        self.state
+            .script
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push_back(reply);
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.state
+            .received
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub fn calls(&self) -> usize {
+        self.state
+            .received
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .len()
+    }
+}
+
+impl Drop for MockUpstream {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+async fn answer(
+    State(state): State<Arc<MockState>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let stream = body.get("stream").and_then(Value::as_bool).unwrap_or(false);
+    let path = uri.path().to_string();
+    if state.record {
+        state
+            .received
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Received {
+                path: path.clone(),
+                headers,
+                body,
+            });
+    }
+    let scripted = state
+        .script
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .pop_front();
+    match scripted.unwrap_or_else(|| default_reply(&path, stream)) {
+        MockReply::Json {
+            status,
+            body,
+            headers,
+        } => {
+            let mut r = Response::new(Body::from(body.to_string()));
+            *r.status_mut() =
+                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            r.headers_mut().insert(
+                "content-type",
+                http::HeaderValue::from_static("application/json"),
+            );
+            for (k, v) in headers {
+                if let (Ok(k), Ok(v)) = (
+                    http::HeaderName::from_bytes(k.as_bytes()),
+                    http::HeaderValue::from_str(&v),
+                ) {
+                    r.headers_mut().insert(k, v);
+                }
+            }
+            r
+        }
+        MockReply::Sse {
+            frames,
+            fail_after,
+            delay,
+        } => {
+            let s = async_stream::stream! {
+                for (i, f) in frames.into_iter().enumerate() {
+                    if fail_after == Some(i) {
+                        // Let what was sent reach the client before the break.
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        yield Err(std::io::Error::other("mock upstream broke the stream"));
+                        return;
+                    }
+                    if !delay.is_zero() {
+                        tokio::time::sleep(delay).await;
+                    }
+                    yield Ok(Bytes::from(f));
+                }
+            };
+            let mut r = Response::new(Body::from_stream(s));
+            r.headers_mut().insert(
+                "content-type",
+                http::HeaderValue::from_static("text/event-stream"),
+            );
+            r
+        }
+        MockReply::Hang => {
+            std::future::pending::<()>().await;
+            Response::new(Body::empty())
+        }
+    }
+}
+
+/// The answer when nothing is scripted: a short text in the path's API.
+fn default_reply(path: &str, stream: bool) -> MockReply {
+    let text = "Hello from the mock upstream.";
+    match (path.ends_with("/messages"), stream) {
+        (_, _) if path.ends_with("/embeddings") => MockReply::json(json!({
+            "object": "list", "data": [{"object": "embedding", "index": 0, "embedding": [0.6, 0.8]}],
+            "model": "mock", "usage": {"prompt_tokens": 2, "total_tokens": 2}})),
+        (false, false) => MockReply::json(json!({
+            "id": "chatcmpl-mock", "object": "chat.completion", "created": 0, "model": "mock",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 7, "total_tokens": 17}})),
+        (false, true) => {
+            let c = |delta: Value, finish: Value| {
+                json!({"id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 0, "model": "mock",
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+            };
+            MockReply::openai_chunks(&[
+                c(json!({"role": "assistant", "content": ""}), Value::Null),
+                c(json!({"content": "Hello from "}), Value::Null),
+                c(json!({"content": "the mock upstream."}), Value::Null),
+                c(json!({}), json!("stop")),
+                json!({"id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 0, "model": "mock", "choices": [],
+                    "usage": {"prompt_tokens": 10, "completion_tokens": 7, "total_tokens": 17}}),
+            ])
+        }
+        (true, false) => MockReply::json(json!({
+            "id": "msg_mock", "type": "message", "role": "assistant", "model": "mock",
+            "content": [{"type": "text", "text": text}], "stop_reason": "end_turn", "stop_sequence": null,
+            "usage": {"input_tokens": 10, "output_tokens": 7}})),
+        (true, true) => MockReply::anthropic_events(&[
+            json!({"type": "message_start", "message": {"id": "msg_mock", "type": "message", "role": "assistant", "model": "mock",
+                "content": [], "stop_reason": null, "stop_sequence": null, "usage": {"input_tokens": 10, "output_tokens": 1}}}),
+            json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+            json!({"type": "ping"}),
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hello from "}}),
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "the mock upstream."}}),
+            json!({"type": "content_block_stop", "index": 0}),
+            json!({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": null}, "usage": {"output_tokens": 7}}),
+            json!({"type": "message_stop"}),
+        ]),
+    }
+}
