@@ -64,6 +64,8 @@ pub struct CallContext {
     pub client_ip: Option<IpAddr>,
     /// The request had an `anthropic-version` header.
     pub anthropic_version: bool,
+    /// The `anthropic-beta` values the client sent.
+    pub anthropic_beta: Vec<String>,
     pub request_id: String,
 }
 
@@ -263,6 +265,7 @@ async fn dispatch(
                 shape: reply.shape,
                 body: Arc::new(value),
             });
+            req.anthropic_beta = ctx.anthropic_beta.clone();
             let profile = routed(state, &req.model, reply);
             if let Some(ip) = ip {
                 let input = estimate_request(&req);

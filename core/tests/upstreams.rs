@@ -498,3 +498,31 @@ async fn fields_an_anthropic_upstream_cannot_express_are_refused() {
     assert_eq!(mock.calls(), 0);
     h.shutdown().await;
 }
+
+#[tokio::test]
+async fn anthropic_beta_is_forwarded_only_where_allowed() {
+    let anthropic = MockUpstream::start().await.unwrap();
+    let openai = MockUpstream::start().await.unwrap();
+    let cfg = config(
+        &[("a", "anthropic", &anthropic.base_url()), ("o", "openai", &openai.base_url())],
+        "anthropic_beta_allow = [\"context-1m-2025-08-07\"]",
+        &[],
+    ) + "[[profiles]]\nid = \"dragon-pro\"\nupstream = \"o\"\ncontext_window = 1000\ntokens_per_second = 1\ninput_price_per_mtok = 1\noutput_price_per_mtok = 1\n";
+    let (h, url) = start(&cfg).await;
+    for model in ["dragon", "dragon-pro"] {
+        let r = reqwest::Client::new()
+            .post(format!("{url}/v1/messages"))
+            .header("anthropic-beta", "context-1m-2025-08-07, interleaved-thinking-2025-05-14")
+            .json(&json!({"model": model, "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    assert_eq!(
+        anthropic.received()[0].headers["anthropic-beta"],
+        "context-1m-2025-08-07"
+    );
+    assert!(!openai.received()[0].headers.contains_key("anthropic-beta"));
+    h.shutdown().await;
+}

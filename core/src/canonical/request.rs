@@ -74,6 +74,8 @@ pub struct ChatRequest {
     /// The body as the client sent it, so an upstream of the same kind can take
     /// it as is (pass-through), keeping every field the gateway does not know.
     pub source: Option<Source>,
+    /// `anthropic-beta` values from the client, for Anthropic upstreams that allow them.
+    pub anthropic_beta: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -102,6 +104,7 @@ impl ChatRequest {
             thinking: None,
             extra: Map::new(),
             source: None,
+            anthropic_beta: Vec::new(),
         }
     }
 

@@ -106,6 +106,9 @@ pub struct UpstreamConfig {
     pub simulate_speed: bool,
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
+    /// Anthropic only: the `anthropic-beta` values clients may pass on (`"*"` for any).
+    #[serde(default)]
+    pub anthropic_beta_allow: Vec<String>,
     #[serde(default = "default_connect_timeout")]
     pub connect_timeout_secs: f64,
     #[serde(default = "default_first_byte_timeout")]
@@ -138,6 +141,7 @@ impl UpstreamConfig {
             api_key_env: None,
             simulate_speed: false,
             headers: BTreeMap::new(),
+            anthropic_beta_allow: Vec::new(),
             connect_timeout_secs: default_connect_timeout(),
             first_byte_timeout_secs: default_first_byte_timeout(),
             idle_timeout_secs: default_idle_timeout(),

@@ -66,6 +66,14 @@ async fn handle(
         api_key: extract::api_key(&headers),
         client_ip: Some(peer.ip()),
         anthropic_version,
+        anthropic_beta: headers
+            .get_all("anthropic-beta")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .collect(),
         request_id: new_request_id(),
     };
     let bytes = match extract::body(

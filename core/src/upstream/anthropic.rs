@@ -27,6 +27,7 @@ const DEFAULT_MAX_TOKENS: u64 = 8192;
 pub struct AnthropicUpstream {
     http: HttpClient,
     version: HeaderMap,
+    beta_allow: Vec<String>,
 }
 
 impl AnthropicUpstream {
@@ -42,22 +43,50 @@ impl AnthropicUpstream {
         {
             version.insert("anthropic-version", HeaderValue::from_static(API_VERSION));
         }
-        Ok(AnthropicUpstream { http, version })
+        Ok(AnthropicUpstream {
+            http,
+            version,
+            beta_allow: cfg.anthropic_beta_allow.clone(),
+        })
     }
 
     pub fn name(&self) -> &str {
         &self.http.name
     }
 
+    /// The version header plus the client's `anthropic-beta` values this upstream allows.
+    fn headers(&self, req: &ChatRequest) -> HeaderMap {
+        let mut h = self.version.clone();
+        let allowed: Vec<&str> = req
+            .anthropic_beta
+            .iter()
+            .filter(|b| self.beta_allow.iter().any(|a| a == "*" || a == *b))
+            .map(String::as_str)
+            .collect();
+        if let (false, Ok(v)) = (
+            allowed.is_empty(),
+            HeaderValue::from_str(&allowed.join(",")),
+        ) {
+            h.insert("anthropic-beta", v);
+        }
+        h
+    }
+
     pub async fn complete(&self, req: &ChatRequest, profile: &Profile) -> Result<ChatResponse> {
         let body = request_body(req, profile, false)?;
-        let resp = self.http.post("/messages", body, &self.version).await?;
+        let resp = self
+            .http
+            .post("/messages", body, &self.headers(req))
+            .await?;
         response_from(&self.http.json(resp).await?)
     }
 
     pub async fn stream(&self, req: &ChatRequest, profile: &Profile) -> Result<EventStream> {
         let body = request_body(req, profile, true)?;
-        let resp = self.http.post("/messages", body, &self.version).await?;
+        let resp = self
+            .http
+            .post("/messages", body, &self.headers(req))
+            .await?;
         let mut chunks = Box::pin(self.http.chunks(resp));
         let mut translator = EventTranslator {
             input: Usage {
