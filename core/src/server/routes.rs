@@ -84,7 +84,15 @@ async fn handle(
     .await
     {
         Ok(b) => b,
-        Err(e) => return error_response(&gw, endpoint.shape(anthropic_version), peer, e),
+        Err(e) => {
+            return error_response(
+                &gw,
+                endpoint.route(),
+                endpoint.shape(anthropic_version),
+                peer,
+                e,
+            )
+        }
     };
     respond(gw.call(endpoint, &bytes, ctx).await)
 }
@@ -110,7 +118,7 @@ async fn not_found(
         ErrorKind::NotFound,
         format!("no route for {method} {}", uri.path()),
     );
-    error_response(&gw, shape_of(&uri, &headers), peer, e)
+    error_response(&gw, "unmatched", shape_of(&uri, &headers), peer, e)
 }
 
 async fn method_not_allowed(
@@ -124,11 +132,15 @@ async fn method_not_allowed(
         ErrorKind::MethodNotAllowed,
         format!("method {method} is not allowed on {}", uri.path()),
     );
-    error_response(&gw, shape_of(&uri, &headers), peer, e)
+    error_response(&gw, "unmatched", shape_of(&uri, &headers), peer, e)
 }
 
 /// An error raised before the pipeline ran, still with the limit headers.
-fn error_response(gw: &Gateway, shape: Shape, peer: SocketAddr, e: Error) -> Response {
+/// `route` names the endpoint in metrics, `unmatched` for unknown paths.
+fn error_response(gw: &Gateway, route: &str, shape: Shape, peer: SocketAddr, e: Error) -> Response {
+    gw.state()
+        .metrics
+        .request(route, "", e.http_status(), std::time::Duration::ZERO);
     let limits = &gw.config().limits;
     let snapshot = gw.state().ip_limiter.peek(
         &peer.ip(),

@@ -178,6 +178,17 @@ fn answer(req: &ChatRequest) -> Answer {
                 .join("\n")
         })
         .unwrap_or_default();
+    // Tools are matched against the user's last text block only: clients such as
+    // Claude Code put reminders naming every tool in earlier blocks of the turn.
+    let ask = last
+        .and_then(|m| {
+            m.content
+                .iter()
+                .rev()
+                .find(|b| matches!(b, ContentBlock::Text { .. }))
+        })
+        .map(ContentBlock::plain_text)
+        .unwrap_or_default();
     let results: Vec<String> = last
         .map(|m| {
             m.content
@@ -199,8 +210,8 @@ fn answer(req: &ChatRequest) -> Answer {
         .unwrap_or_default();
 
     if results.is_empty() {
-        if let Some(tool) = chosen_tool(req, &user_text) {
-            let input = arguments_for(tool, &user_text);
+        if let Some(tool) = chosen_tool(req, &ask) {
+            let input = arguments_for(tool, &ask);
             let output_tokens = estimate_text(&tool.name) + estimate_text(&input.to_string());
             return Answer {
                 block: ContentBlock::ToolUse {

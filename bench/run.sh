@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Load benchmark: gateway pinned to one core in front of a fast mock upstream,
+# each scenario at concurrency 1 and 64, side by side with the mock served
+# directly. Prints a Markdown table. Usage: bench/run.sh [seconds-per-run]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECS=${1:-10}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/mws-gateway/target}
+OHA_VERSION=1.8.0
+TOOLS=${MWS_BENCH_TOOLS:-$HOME/.cache/mws-gateway/tools}
+if ! [ -x "$TOOLS/bin/oha" ]; then
+  echo "== installing oha $OHA_VERSION into $TOOLS" >&2
+  cargo install --locked --quiet --root "$TOOLS" oha --version "$OHA_VERSION"
+fi
+OHA="$TOOLS/bin/oha"
+cargo build --release --quiet -p mws-core --bin mws-gateway -p mws-bench --bin mock-upstream
+BIN="$CARGO_TARGET_DIR/release"
+WORK=$(mktemp -d)
+cleanup() { kill "${MOCK_PID:-}" "${GW_PID:-}" 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+# The mock gets the other core so it never competes with the gateway.
+taskset -c 1 "$BIN/mock-upstream" >"$WORK/mock.out" &
+MOCK_PID=$!
+until grep -q listening "$WORK/mock.out" 2>/dev/null; do sleep 0.1; done
+MOCK=$(awk '/listening on/ {print $3}' "$WORK/mock.out")
+
+cat >"$WORK/gw.toml" <<TOML
+[server]
+metrics = true
+[store]
+kind = "memory"
+[limits]
+unauthenticated_rpm_per_ip = 1000000000
+unauthenticated_tpm_per_ip = 1000000000000
+[[upstreams]]
+name = "oai"
+kind = "openai"
+base_url = "http://$MOCK/v1"
+max_retries = 0
+[[upstreams]]
+name = "ant"
+kind = "anthropic"
+base_url = "http://$MOCK/v1"
+max_retries = 0
+[[profiles]]
+id = "dragon"
+upstream = "oai"
+context_window = 262144
+tokens_per_second = 189
+input_price_per_mtok = 0.48
+output_price_per_mtok = 1.08
+[[profiles]]
+id = "dragon-anthropic"
+upstream = "ant"
+context_window = 262144
+tokens_per_second = 189
+input_price_per_mtok = 0.48
+output_price_per_mtok = 1.08
+TOML
+RUST_LOG=warn taskset -c 0 "$BIN/mws-gateway" --config "$WORK/gw.toml" serve --listen 127.0.0.1:0 2>"$WORK/gw.err" &
+GW_PID=$!
+until grep -q "listening on" "$WORK/gw.err" 2>/dev/null; do sleep 0.1; done
+GW=$(grep -o 'http://[0-9.:]*' "$WORK/gw.err" | head -1)
+
+MSG='"messages":[{"role":"user","content":"Write one short sentence about dragons."}]'
+declare -A BODY PATHS DIRECT
+BODY[openai-chat]="{\"model\":\"dragon\",$MSG}"
+BODY[openai-stream]="{\"model\":\"dragon\",\"stream\":true,$MSG}"
+BODY[anthropic-to-openai]="{\"model\":\"dragon\",\"max_tokens\":64,$MSG}"
+BODY[anthropic-stream]="{\"model\":\"dragon\",\"max_tokens\":64,\"stream\":true,$MSG}"
+BODY[pass-through]="{\"model\":\"dragon-anthropic\",\"max_tokens\":64,$MSG}"
+PATHS=([openai-chat]=/v1/chat/completions [openai-stream]=/v1/chat/completions [anthropic-to-openai]=/v1/messages [anthropic-stream]=/v1/messages [pass-through]=/v1/messages)
+# What the mock itself is asked in the same scenario, for the side-by-side figure.
+DIRECT=([openai-chat]="/v1/chat/completions|${BODY[openai-chat]}" [openai-stream]="/v1/chat/completions|${BODY[openai-stream]}" [anthropic-to-openai]="/v1/chat/completions|${BODY[openai-chat]}" [anthropic-stream]="/v1/chat/completions|${BODY[openai-stream]}" [pass-through]="/v1/messages|${BODY[anthropic-to-openai]}")
+
+cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+run_oha() { # url body conc -> json file
+  "$OHA" --no-tui --output-format json -z "${SECS}s" -c "$3" -m POST -H 'content-type: application/json' -d "$2" "$1" >"$4" 2>/dev/null
+}
+
+echo "| scenario | conc | gateway rps | mock rps | ratio | p50 ms | p99 ms | p50 overhead us | CPU us/req |"
+echo "|---|---|---|---|---|---|---|---|---|"
+for s in openai-chat openai-stream anthropic-to-openai anthropic-stream pass-through; do
+  for c in 1 64; do
+    IFS='|' read -r dpath dbody <<<"${DIRECT[$s]}"
+    run_oha "http://$MOCK$dpath" "$dbody" "$c" "$WORK/direct.json"
+    t0=$(cpu_ticks "$GW_PID")
+    run_oha "$GW${PATHS[$s]}" "${BODY[$s]}" "$c" "$WORK/gw.json"
+    t1=$(cpu_ticks "$GW_PID")
+    python3 - "$s" "$c" "$WORK/direct.json" "$WORK/gw.json" "$((t1 - t0))" "$(getconf CLK_TCK)" <<'PY'
+import json, sys
+s, c, direct, gw, ticks, hz = sys.argv[1], sys.argv[2], *map(lambda p: json.load(open(p)), sys.argv[3:5]), int(sys.argv[5]), int(sys.argv[6])
+def fig(r):
+    ok = sum(v for k, v in r["statusCodeDistribution"].items() if k.startswith("2"))
+    lat = r["latencyPercentiles"]
+    return r["summary"]["requestsPerSec"], lat["p50"] * 1000, lat["p99"] * 1000, ok
+d_rps, d_p50, _, _ = fig(direct)
+g_rps, g_p50, g_p99, g_ok = fig(gw)
+cpu = ticks / hz * 1e6 / max(g_ok, 1)
+print(f"| {s} | {c} | {g_rps:.0f} | {d_rps:.0f} | {g_rps / d_rps:.2f} | {g_p50:.3f} | {g_p99:.3f} | {(g_p50 - d_p50) * 1000:.0f} | {cpu:.1f} |")
+PY
+  done
+done
+echo
+echo "peak RSS of the gateway: $(awk '/VmHWM/ {print $2, $3}' /proc/$GW_PID/status)"
