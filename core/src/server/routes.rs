@@ -113,7 +113,9 @@ async fn not_found(
     uri: Uri,
     method: Method,
     headers: HeaderMap,
+    body: Body,
 ) -> Response {
+    drain(&gw, body).await;
     let e = Error::new(
         ErrorKind::NotFound,
         format!("no route for {method} {}", uri.path()),
@@ -127,12 +129,26 @@ async fn method_not_allowed(
     uri: Uri,
     method: Method,
     headers: HeaderMap,
+    body: Body,
 ) -> Response {
+    drain(&gw, body).await;
     let e = Error::new(
         ErrorKind::MethodNotAllowed,
         format!("method {method} is not allowed on {}", uri.path()),
     );
     error_response(&gw, "unmatched", shape_of(&uri, &headers), peer, e)
+}
+
+/// Reads and drops a body we will not use, so the connection stays usable for
+/// the client's next request (keep-alive clients reuse it).
+async fn drain(gw: &Gateway, body: Body) {
+    let server = &gw.config().server;
+    let _ = extract::body(
+        body,
+        server.max_body_bytes,
+        Duration::from_secs(server.request_timeout_secs),
+    )
+    .await;
 }
 
 /// An error raised before the pipeline ran, still with the limit headers.
