@@ -2,6 +2,7 @@
 //! upstream out, with routing, token counting, credits and limits.
 #![forbid(unsafe_code)]
 
+pub mod accounts;
 pub mod canonical;
 pub mod cli;
 pub mod config;
@@ -14,6 +15,7 @@ pub mod metrics;
 pub mod pipeline;
 pub mod route;
 pub mod server;
+pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod tokens;

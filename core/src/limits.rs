@@ -140,6 +140,15 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
         }
     }
 
+    /// Corrects the tokens counted in the current window by `delta` (the output
+    /// learned after admission, or what a reservation overcounted).
+    pub fn adjust_tokens(&self, key: &K, delta: i64) {
+        let mut map = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(w) = map.get_mut(key) {
+            w.tokens = w.tokens.saturating_add_signed(delta);
+        }
+    }
+
     /// Adds tokens learned after admission (the output) to the current window.
     pub fn add_tokens(&self, key: &K, tokens: u64) {
         let mut map = self.windows.lock().unwrap_or_else(|p| p.into_inner());

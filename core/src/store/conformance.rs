@@ -1,0 +1,108 @@
+//! One suite every store back end must pass.
+
+use std::sync::Arc;
+
+use super::{Store, Throttle};
+use crate::accounts::keys::{hash_key, new_id, new_key};
+use crate::accounts::{unix_now, KeyRecord, LedgerRow};
+use crate::ErrorKind;
+
+fn key_for(account_id: &str, secret: &str) -> KeyRecord {
+    KeyRecord {
+        id: new_id("key_"),
+        account_id: account_id.into(),
+        name: "k".into(),
+        hash: hash_key(secret),
+        prefix: secret[..12].into(),
+        rpm: None,
+        tpm: None,
+        revoked: false,
+        created_at: unix_now(),
+    }
+}
+
+fn row(request_id: &str, account_id: &str, cost: i64) -> LedgerRow {
+    LedgerRow {
+        time: unix_now(),
+        request_id: request_id.into(),
+        account_id: account_id.into(),
+        key_id: "key_x".into(),
+        profile: "dragon".into(),
+        input_tokens: 10,
+        output_tokens: 20,
+        cost_nanos: cost,
+        status: 200,
+    }
+}
+
+pub async fn run(store: Arc<dyn Store>) {
+    let a = store.create_account("team").await.unwrap();
+    assert_eq!(store.account(&a.id).await.unwrap().name, "team");
+    assert_eq!(store.account("acct_nope").await.unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(store.account_by_name("team").await.unwrap().unwrap().id, a.id);
+    let a = store.add_credits(&a.id, 1_000).await.unwrap();
+    assert_eq!(a.balance_nanos, 1_000);
+    let a = store.set_plan(&a.id, Some("pro")).await.unwrap();
+    assert_eq!(a.plan.as_deref(), Some("pro"));
+    let a = store.set_plan(&a.id, None).await.unwrap();
+    assert_eq!(a.plan, None);
+
+    let secret = new_key();
+    let k = store.insert_key(key_for(&a.id, &secret)).await.unwrap();
+    let (found, acct) = store.authenticate(&hash_key(&secret)).await.unwrap().unwrap();
+    assert_eq!((found.id.as_str(), acct.id.as_str()), (k.id.as_str(), a.id.as_str()));
+    assert!(store.authenticate(&hash_key("mws_live_other")).await.unwrap().is_none());
+    let t = store.set_throttle(&k.id, Throttle { rpm: Some(Some(5)), tpm: None }).await.unwrap();
+    assert_eq!((t.rpm, t.tpm), (Some(5), None));
+    assert_eq!(store.keys(&a.id).await.unwrap().len(), 1);
+
+    // Reservations hold money atomically; settlement charges once.
+    let r1 = store.reserve("req_1", &a.id, 600, 0).await.unwrap();
+    let err = store.reserve("req_2", &a.id, 600, 0).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InsufficientCredits);
+    store.settle(&r1, row("req_1", &a.id, 250)).await.unwrap();
+    store.settle(&r1, row("req_1", &a.id, 250)).await.unwrap();
+    let a2 = store.account(&a.id).await.unwrap();
+    assert_eq!((a2.balance_nanos, a2.lifetime_spend_nanos), (750, 250));
+    let r3 = store.reserve("req_3", &a.id, 750, 0).await.unwrap();
+    store.release(&r3).await;
+    let ledger = store.ledger(&a.id).await.unwrap();
+    assert_eq!(ledger.len(), 1);
+    assert_eq!((ledger[0].request_id.as_str(), ledger[0].cost_nanos), ("req_1", 250));
+
+    store.revoke_key(&k.id).await.unwrap();
+    assert!(store.authenticate(&hash_key(&secret)).await.unwrap().is_none());
+    assert_eq!(store.revoke_key("key_nope").await.unwrap_err().kind(), ErrorKind::NotFound);
+
+    let s = store.admit("acct:x", 1, 100, 10).await.unwrap();
+    assert_eq!(s.remaining_requests, 0);
+    assert!(store.admit("acct:x", 1, 100, 10).await.is_err());
+    store.ping().await.unwrap();
+}
+
+#[tokio::test]
+async fn memory_store_conforms() {
+    run(Arc::new(super::MemoryStore::new())).await;
+}
+
+#[tokio::test]
+async fn sqlite_store_conforms_and_persists() {
+    let dir = std::env::temp_dir().join(format!("mws-test-{}", new_id("")));
+    let path = dir.join("gw.db");
+    let store = Arc::new(super::SqliteStore::open(&path).unwrap());
+    run(store.clone()).await;
+    let id = store.account_by_name("team").await.unwrap().unwrap().id;
+    drop(store);
+    // A new process sees what the last one committed.
+    let again = super::SqliteStore::open(&path).unwrap();
+    let a = again.account(&id).await.unwrap();
+    assert_eq!((a.balance_nanos, a.lifetime_spend_nanos), (750, 250));
+    assert_eq!(again.ledger(&id).await.unwrap().len(), 1);
+    assert_eq!(again.keys(&id).await.unwrap()[0].rpm, Some(5));
+    // Credits added by another process reach a running store.
+    let other = super::SqliteStore::open(&path).unwrap();
+    other.add_credits(&id, 50).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    assert_eq!(again.account(&id).await.unwrap().balance_nanos, 800);
+    let _ = std::fs::remove_dir_all(dir);
+}

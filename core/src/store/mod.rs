@@ -1,0 +1,77 @@
+//! One store interface, several back ends: `memory` (tests), `sqlite` (the
+//! embedded default). Accounts, keys, balances with reservations, rate-limit
+//! windows and the usage ledger all live behind it, so a shared back end can
+//! hold them for several gateway instances.
+
+pub mod hot;
+mod memory;
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+pub use hot::Reservation;
+pub use memory::MemoryStore;
+pub use sqlite::SqliteStore;
+
+use crate::accounts::keys::KeyHash;
+use crate::accounts::{Account, KeyRecord, LedgerRow};
+use crate::config::{StoreConfig, StoreKind};
+use crate::limits::{LimitSnapshot, Refused};
+use crate::{Error, Result};
+
+/// A change to a key's throttle: `None` leaves a limit, `Some(None)` clears it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Throttle {
+    pub rpm: Option<Option<u32>>,
+    pub tpm: Option<Option<u64>>,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    async fn create_account(&self, name: &str) -> Result<Account>;
+    /// 404 when there is no such account.
+    async fn account(&self, id: &str) -> Result<Account>;
+    async fn account_by_name(&self, name: &str) -> Result<Option<Account>>;
+    async fn add_credits(&self, id: &str, nanos: i64) -> Result<Account>;
+    async fn set_plan(&self, id: &str, plan: Option<&str>) -> Result<Account>;
+
+    async fn insert_key(&self, key: KeyRecord) -> Result<KeyRecord>;
+    async fn keys(&self, account_id: &str) -> Result<Vec<KeyRecord>>;
+    async fn set_throttle(&self, key_id: &str, throttle: Throttle) -> Result<KeyRecord>;
+    async fn revoke_key(&self, key_id: &str) -> Result<KeyRecord>;
+    /// The live (not revoked) key with this hash, and its account.
+    async fn authenticate(&self, hash: &KeyHash) -> Result<Option<(KeyRecord, Account)>>;
+
+    /// Holds `worst` nano-dollars for a request, plan quota (up to `quota_limit`
+    /// this month) first; 402 when there is not enough.
+    async fn reserve(&self, request_id: &str, account_id: &str, worst: i64, quota_limit: i64) -> Result<Reservation>;
+    /// Charges `row.cost_nanos` (at most what remains) and records the row; once
+    /// per request id, durable when it returns.
+    async fn settle(&self, reservation: &Reservation, row: LedgerRow) -> Result<()>;
+    async fn release(&self, reservation: &Reservation);
+    async fn ledger(&self, account_id: &str) -> Result<Vec<LedgerRow>>;
+
+    /// Counts a request and `tokens` against `subject`'s per-minute ceilings.
+    async fn admit(&self, subject: &str, rpm: u64, tpm: u64, tokens: u64) -> std::result::Result<LimitSnapshot, Refused>;
+    /// Corrects the tokens counted for `subject` in its current window.
+    async fn adjust_tokens(&self, subject: &str, delta: i64);
+
+    /// Whether the store answers.
+    async fn ping(&self) -> Result<()>;
+}
+
+/// Opens the configured store.
+pub fn open(cfg: &StoreConfig) -> Result<Arc<dyn Store>> {
+    match cfg.kind {
+        StoreKind::Memory => Ok(Arc::new(MemoryStore::new())),
+        StoreKind::Sqlite => Ok(Arc::new(SqliteStore::open(&cfg.path)?)),
+        StoreKind::Redis => Err(Error::invalid(
+            "store.kind: \"redis\" is not available in this build yet; use \"sqlite\" or \"memory\"",
+        )),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod conformance;
