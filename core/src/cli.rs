@@ -1,10 +1,14 @@
-//! The `mws-gateway` command line: `serve`, over a config file or the built-in default.
+//! The `mws-gateway` command line: `serve`, and the admin operations as
+//! subcommands on the configured store, each printing the admin API's JSON.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+use serde_json::{json, Value};
 
+use crate::accounts::keys::KEY_PREFIX;
 use crate::{Config, Error, Gateway, Result};
 
 #[derive(Debug, Parser)]
@@ -14,7 +18,8 @@ use crate::{Config, Error, Gateway, Result};
     about = "MWS gateway: Anthropic and OpenAI APIs in front of any upstream"
 )]
 pub struct Cli {
-    /// TOML configuration file; without one, the built-in Dragon catalogue on the echo upstream.
+    /// TOML configuration file; without one, the built-in Dragon catalogue on the
+    /// echo upstream with the sqlite store at mws-data/gateway.db.
     #[arg(long, global = true, env = "MWS_CONFIG")]
     pub config: Option<PathBuf>,
     #[command(subcommand)]
@@ -24,11 +29,73 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the HTTP API until SIGINT or SIGTERM, then drain streams in flight.
+    /// Without a config, the first start creates a `demo` account with $25 and prints its key once.
     Serve {
         /// Address to listen on, overriding `server.listen` (port 0 picks a free port).
         #[arg(long)]
         listen: Option<SocketAddr>,
     },
+    /// Accounts.
+    Accounts {
+        #[command(subcommand)]
+        command: AccountsCommand,
+    },
+    /// Credits.
+    Credits {
+        #[command(subcommand)]
+        command: CreditsCommand,
+    },
+    /// API keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// The usage ledger of an account, with totals.
+    Usage {
+        /// Account id (acct_...).
+        account: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountsCommand {
+    /// Create an account.
+    Create {
+        #[arg(long)]
+        name: String,
+    },
+    /// Show an account.
+    Show { account: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CreditsCommand {
+    /// Add credits, in USD (up to 9 decimals).
+    Add {
+        account: String,
+        #[arg(long)]
+        usd: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key (shown once); needs $25 of credits or a plan.
+    Create {
+        account: String,
+        #[arg(long, default_value = "default")]
+        name: String,
+        /// Requests per minute for this key, below the account's ceiling.
+        #[arg(long)]
+        rpm: Option<u32>,
+        /// Tokens per minute for this key, below the account's ceiling.
+        #[arg(long)]
+        tpm: Option<u32>,
+    },
+    /// List an account's keys, without secrets.
+    List { account: String },
+    /// Revoke a key: from then on it gets 401.
+    Revoke { key_id: String },
 }
 
 pub fn load_config(path: Option<&PathBuf>) -> Result<Config> {
@@ -38,29 +105,96 @@ pub fn load_config(path: Option<&PathBuf>) -> Result<Config> {
     }
 }
 
+fn print(v: &Value) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{v}").map_err(|e| Error::internal(format!("cannot write to stdout: {e}")))
+}
+
 /// Runs the parsed command line to completion.
 pub async fn run(cli: Cli) -> Result<()> {
     let config = load_config(cli.config.as_ref())?;
+    let builtin = cli.config.is_none();
+    let gateway = Gateway::new(config)?;
+    let admin = gateway.admin();
     match cli.command {
-        Command::Serve { listen } => {
-            let addr = match listen {
-                Some(a) => a,
-                None => config
-                    .server
-                    .listen
-                    .parse()
-                    .map_err(|e| Error::invalid(format!("server.listen: {e}")))?,
-            };
-            let gateway = Gateway::new(config)?;
-            let handle = gateway.serve(addr).await?;
-            // Scripts and tests read the bound address from this line.
-            tracing::info!("mws-gateway listening on http://{}", handle.addr());
-            shutdown_signal().await;
-            tracing::info!("shutting down; draining requests in flight");
-            handle.shutdown().await;
-            Ok(())
-        }
+        Command::Serve { listen } => return serve(&gateway, listen, builtin).await,
+        Command::Accounts {
+            command: AccountsCommand::Create { name },
+        } => print(&admin.create_account(&json!({ "name": name })).await?),
+        Command::Accounts {
+            command: AccountsCommand::Show { account },
+        } => print(&admin.account(&account).await?),
+        Command::Credits {
+            command: CreditsCommand::Add { account, usd },
+        } => print(
+            &admin
+                .add_credits(&account, &json!({ "amount_usd": usd }))
+                .await?,
+        ),
+        Command::Keys {
+            command:
+                KeysCommand::Create {
+                    account,
+                    name,
+                    rpm,
+                    tpm,
+                },
+        } => print(
+            &admin
+                .create_key(&account, &json!({ "name": name, "rpm": rpm, "tpm": tpm }))
+                .await?,
+        ),
+        Command::Keys {
+            command: KeysCommand::List { account },
+        } => print(&admin.list_keys(&account).await?),
+        Command::Keys {
+            command: KeysCommand::Revoke { key_id },
+        } => print(&admin.revoke_key(&key_id).await?),
+        Command::Usage { account } => print(&admin.usage(&account).await?),
     }
+}
+
+/// The first start on the built-in default creates the `demo` account with $25
+/// and prints its key once; later starts reuse it.
+async fn ensure_demo(gateway: &Gateway) -> Result<()> {
+    let store = &gateway.state().store;
+    if store.account_by_name("demo").await?.is_some() {
+        return Ok(());
+    }
+    let admin = gateway.admin();
+    let account = admin.create_account(&json!({"name": "demo"})).await?;
+    let id = account["id"].as_str().unwrap_or_default().to_string();
+    admin.add_credits(&id, &json!({"amount_usd": 25})).await?;
+    let key = admin.create_key(&id, &json!({"name": "demo"})).await?;
+    let secret = key["key"].as_str().unwrap_or(KEY_PREFIX);
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "Created the demo account {id} with $25 of credits. Its API key, shown only this once:\n\n    {secret}\n\nexport ANTHROPIC_API_KEY={secret} OPENAI_API_KEY={secret}\n"
+    );
+    Ok(())
+}
+
+async fn serve(gateway: &Gateway, listen: Option<SocketAddr>, builtin: bool) -> Result<()> {
+    let addr = match listen {
+        Some(a) => a,
+        None => gateway
+            .config()
+            .server
+            .listen
+            .parse()
+            .map_err(|e| Error::invalid(format!("server.listen: {e}")))?,
+    };
+    if builtin {
+        ensure_demo(gateway).await?;
+    }
+    let handle = gateway.serve(addr).await?;
+    // Scripts and tests read the bound address from this line.
+    tracing::info!("mws-gateway listening on http://{}", handle.addr());
+    shutdown_signal().await;
+    tracing::info!("shutting down; draining requests in flight");
+    handle.shutdown().await;
+    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -1,18 +1,20 @@
 //! `Gateway`: built from a config, called in-process or served over HTTP.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
 use futures::StreamExt;
 use serde_json::Value;
 
+use crate::accounts::admin::Admin;
 use crate::config::Config;
-use crate::limits::Limiter;
+use crate::config::StoreKind;
 use crate::metrics::Metrics;
 use crate::pipeline::{self, Body, CallContext, Endpoint, FrameStream, Reply};
 use crate::route::Router;
 use crate::server::{self, ServeHandle};
+use crate::store::{self, Store};
 use crate::{Error, Result};
 
 /// Everything a running gateway shares between requests.
@@ -21,7 +23,9 @@ pub struct State {
     pub config: Config,
     pub router: Router,
     pub metrics: Metrics,
-    pub ip_limiter: Limiter<IpAddr>,
+    pub store: Arc<dyn Store>,
+    /// The admin API's bearer token, read from `admin.token_env` at start.
+    pub admin_token: Option<String>,
 }
 
 /// The gateway. Cheap to clone; clones share state.
@@ -34,19 +38,29 @@ impl Gateway {
     pub fn new(config: Config) -> Result<Self> {
         let router = Router::from_config(&config)?;
         let metrics = Metrics::new().map_err(|e| Error::internal(format!("metrics: {e}")))?;
+        let store = store::open(&config.store)?;
+        let admin_token = config
+            .admin
+            .token_env
+            .as_deref()
+            .and_then(|var| std::env::var(var).ok())
+            .filter(|t| !t.is_empty());
         Ok(Gateway {
             state: Arc::new(State {
                 config,
                 router,
                 metrics,
-                ip_limiter: Limiter::new(),
+                store,
+                admin_token,
             }),
         })
     }
 
-    /// The built-in catalogue on the echo upstream.
+    /// The built-in catalogue on the echo upstream, with the memory store.
     pub fn builtin() -> Result<Self> {
-        Self::new(Config::default())
+        let mut config = Config::default();
+        config.store.kind = StoreKind::Memory;
+        Self::new(config)
     }
 
     pub fn from_path(path: impl AsRef<Path>) -> Result<Self> {
@@ -61,8 +75,21 @@ impl Gateway {
         &self.state.config
     }
 
-    pub(crate) fn state(&self) -> &Arc<State> {
+    pub fn state(&self) -> &Arc<State> {
         &self.state
+    }
+
+    pub(crate) fn admin_token(&self) -> Option<&str> {
+        self.state.admin_token.as_deref()
+    }
+
+    /// The admin operations, in-process and without the admin token: the host
+    /// process is trusted. They take and return the admin API's JSON.
+    pub fn admin(&self) -> Admin<'_> {
+        Admin {
+            store: self.state.store.as_ref(),
+            config: &self.state.config,
+        }
     }
 
     /// Runs one call with its full reply (what HTTP renders, headers included).

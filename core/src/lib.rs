@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod accounts;
+pub mod billing;
 pub mod canonical;
 pub mod cli;
 pub mod config;
@@ -11,6 +12,7 @@ pub mod error;
 pub mod gateway;
 pub mod ingress;
 pub mod limits;
+mod meter;
 pub mod metrics;
 pub mod pipeline;
 pub mod route;

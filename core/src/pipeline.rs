@@ -7,17 +7,20 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use futures::{Stream, StreamExt};
+use futures::Stream;
 use serde_json::Value;
 
+use crate::accounts::money::cost_nanos;
+use crate::billing::{self, Caller, Charge};
 use crate::canonical::request::{Shape, Source};
-use crate::canonical::{ChatRequest, EventStream, StreamEvent, Usage};
+use crate::canonical::{ChatRequest, EventStream, Usage};
 use crate::egress::{self, SseFrame};
 use crate::gateway::State;
 use crate::ingress;
 use crate::limits::LimitSnapshot;
+use crate::meter::{render_stream, Meter};
 use crate::route::Profile;
-use crate::tokens::estimate_request;
+use crate::tokens::{self, estimate_request};
 use crate::{Error, ErrorKind, Result};
 
 /// The endpoints of the HTTP API, also callable in-process.
@@ -146,7 +149,7 @@ pub async fn run(state: &Arc<State>, endpoint: Endpoint, body: &[u8], ctx: CallC
     reply
 }
 
-fn finish(
+pub(crate) fn finish(
     state: &State,
     endpoint: &Endpoint,
     request_id: &str,
@@ -176,36 +179,23 @@ async fn dispatch(
     ctx: &CallContext,
     reply: &mut Reply,
 ) -> Result<Body> {
-    let ip = ctx.client_ip;
-    if let Some(ip) = ip {
-        // count_tokens is answered locally and never counted as an inference.
-        let limits = &state.config.limits;
-        let (rpm, tpm) = (
-            u64::from(limits.unauthenticated_rpm_per_ip),
-            limits.unauthenticated_tpm_per_ip,
-        );
-        let admitted = if *endpoint == Endpoint::CountTokens {
-            Ok(state.ip_limiter.peek(&ip, rpm, tpm))
-        } else {
-            state.ip_limiter.admit(&ip, rpm, tpm, 0)
-        };
-        match admitted {
-            Ok(s) => reply.limits = Some(s),
-            Err(refused) => {
-                reply.limits = Some(refused.snapshot);
-                return Err(refused.error());
-            }
-        }
-    }
+    let store = state.store.as_ref();
+    let caller = billing::admit(
+        store,
+        &state.config,
+        ctx.api_key.as_deref(),
+        ctx.client_ip,
+        &mut reply.limits,
+    )
+    .await?;
     match endpoint {
-        Endpoint::Models => Ok(Body::Json(match reply.shape {
-            Shape::Anthropic => {
-                egress::extras::anthropic_model_list(state.router.profiles().iter().map(|p| &**p))
-            }
-            Shape::OpenAi => {
-                egress::extras::openai_model_list(state.router.profiles().iter().map(|p| &**p))
-            }
-        })),
+        Endpoint::Models => {
+            let profiles = state.router.profiles().iter().map(|p| &**p);
+            Ok(Body::Json(match reply.shape {
+                Shape::Anthropic => egress::extras::anthropic_model_list(profiles),
+                Shape::OpenAi => egress::extras::openai_model_list(profiles),
+            }))
+        }
         Endpoint::Model(id) => {
             let p = state.router.lookup(id).ok_or_else(|| {
                 Error::new(ErrorKind::NotFound, format!("model {id:?} not found"))
@@ -217,16 +207,34 @@ async fn dispatch(
                 Shape::OpenAi => egress::extras::openai_model(p),
             }))
         }
+        Endpoint::CountTokens => {
+            // Answered locally: never forwarded, billed or counted as an inference.
+            let req = ingress::anthropic::parse_count_tokens(&parse_json(body)?)?;
+            routed(state, &req.model, reply);
+            Ok(Body::Json(egress::extras::count_tokens(estimate_request(
+                &req,
+            ))))
+        }
         Endpoint::Embeddings => {
             let req = ingress::extras::parse_embeddings(&parse_json(body)?)?;
             let profile = routed(state, &req.model, reply);
-            let resp = profile
+            let input: u64 = req.input.iter().map(|t| tokens::estimate_text(t)).sum();
+            let charge = reserve(state, caller.as_ref(), &profile, reply, input, 0).await?;
+            let upstream = profile
                 .upstreams
                 .first()
-                .ok_or_else(|| Error::internal("profile has no upstream"))?
-                .embed(&req, &profile)
-                .await?;
-            charge_tokens(state, ip, &profile, resp.input_tokens, 0);
+                .ok_or_else(|| Error::internal("profile has no upstream"))?;
+            let resp = settled(
+                state,
+                charge,
+                &profile,
+                upstream.embed(&req, &profile).await,
+                |r| Usage {
+                    input_tokens: r.input_tokens,
+                    ..Usage::default()
+                },
+            )
+            .await?;
             Ok(Body::Json(egress::extras::embeddings(
                 &req, &resp, &req.model,
             )))
@@ -234,26 +242,34 @@ async fn dispatch(
         Endpoint::Rerank => {
             let req = ingress::extras::parse_rerank(&parse_json(body)?)?;
             let profile = routed(state, &req.model, reply);
-            let resp = profile
+            let input = tokens::estimate_text(&req.query) * req.documents.len() as u64
+                + req
+                    .documents
+                    .iter()
+                    .map(|d| tokens::estimate_text(d))
+                    .sum::<u64>();
+            let charge = reserve(state, caller.as_ref(), &profile, reply, input, 0).await?;
+            let upstream = profile
                 .upstreams
                 .first()
-                .ok_or_else(|| Error::internal("profile has no upstream"))?
-                .rerank(&req, &profile)
-                .await?;
-            charge_tokens(state, ip, &profile, resp.input_tokens, 0);
+                .ok_or_else(|| Error::internal("profile has no upstream"))?;
+            let resp = settled(
+                state,
+                charge,
+                &profile,
+                upstream.rerank(&req, &profile).await,
+                |r| Usage {
+                    input_tokens: r.input_tokens,
+                    ..Usage::default()
+                },
+            )
+            .await?;
             Ok(Body::Json(egress::extras::rerank(
                 &req,
                 &resp,
                 &req.model,
                 &reply.request_id,
             )))
-        }
-        Endpoint::CountTokens => {
-            let req = ingress::anthropic::parse_count_tokens(&parse_json(body)?)?;
-            routed(state, &req.model, reply);
-            Ok(Body::Json(egress::extras::count_tokens(estimate_request(
-                &req,
-            ))))
         }
         Endpoint::Messages | Endpoint::ChatCompletions => {
             let value = parse_json(body)?;
@@ -267,26 +283,32 @@ async fn dispatch(
             });
             req.anthropic_beta = ctx.anthropic_beta.clone();
             let profile = routed(state, &req.model, reply);
-            if let Some(ip) = ip {
-                let input = estimate_request(&req);
-                state.ip_limiter.add_tokens(&ip, input);
-                if let Some(l) = reply.limits.as_mut() {
-                    l.remaining_tokens = l.remaining_tokens.saturating_sub(input);
-                }
-            }
+            let input = estimate_request(&req);
+            // Without max_tokens an OpenAI request may use the rest of the context window.
+            let max_output = req.max_tokens.map_or_else(
+                || u64::from(profile.context_window).saturating_sub(input),
+                u64::from,
+            );
+            let charge =
+                reserve(state, caller.as_ref(), &profile, reply, input, max_output).await?;
             if req.stream {
-                let events = stream_upstream(state, &profile, &req).await?;
-                let meter = Meter {
-                    state: state.clone(),
-                    endpoint: endpoint.clone(),
-                    request_id: reply.request_id.clone(),
-                    profile: profile.clone(),
-                    ip,
-                    started: Instant::now(),
-                    first_token: false,
-                    usage: None,
-                    status: 200,
+                let events = match stream_upstream(state, &profile, &req).await {
+                    Ok(events) => events,
+                    Err(e) => {
+                        if let Some(c) = charge {
+                            c.release().await;
+                        }
+                        return Err(e);
+                    }
                 };
+                let meter = Meter::new(
+                    state.clone(),
+                    endpoint.clone(),
+                    reply.request_id.clone(),
+                    profile,
+                    charge,
+                    input,
+                );
                 Ok(Body::Stream(render_stream(
                     reply.shape,
                     events,
@@ -294,14 +316,8 @@ async fn dispatch(
                     meter,
                 )))
             } else {
-                let resp = complete_upstream(state, &profile, &req).await?;
-                charge_tokens(
-                    state,
-                    ip,
-                    &profile,
-                    resp.usage.input_tokens,
-                    resp.usage.output_tokens,
-                );
+                let resp = complete_upstream(state, &profile, &req).await;
+                let resp = settled(state, charge, &profile, resp, |r| r.usage).await?;
                 Ok(Body::Json(match reply.shape {
                     Shape::Anthropic => egress::anthropic::render_response(&resp, &req.model),
                     Shape::OpenAi => egress::openai::render_response(&resp, &req.model, unix_now()),
@@ -309,6 +325,56 @@ async fn dispatch(
             }
         }
     }
+}
+
+/// Reserves the worst case for an authenticated caller (none in-process).
+async fn reserve(
+    state: &State,
+    caller: Option<&Caller>,
+    profile: &Arc<Profile>,
+    reply: &mut Reply,
+    input: u64,
+    max_output: u64,
+) -> Result<Option<Charge>> {
+    let Some(caller) = caller else {
+        return Ok(None);
+    };
+    let store = state.store.clone();
+    let charge = Charge::reserve(
+        store,
+        &state.config,
+        caller,
+        profile.clone(),
+        &reply.request_id,
+        input,
+        max_output,
+        &mut reply.limits,
+    )
+    .await?;
+    Ok(Some(charge))
+}
+
+/// Settles a finished call: the cost of its usage on success (durable before
+/// the answer goes out), the whole reservation back on failure.
+async fn settled<T>(
+    state: &State,
+    charge: Option<Charge>,
+    profile: &Profile,
+    outcome: Result<T>,
+    usage: impl Fn(&T) -> Usage,
+) -> Result<T> {
+    match (&outcome, charge) {
+        (Ok(r), charge) => {
+            let u = usage(r);
+            record_usage(state, profile, u);
+            if let Some(c) = charge {
+                c.settle(u, 200).await?;
+            }
+        }
+        (Err(_), Some(c)) => c.release().await,
+        (Err(_), None) => {}
+    }
+    outcome
 }
 
 fn parse_json(body: &[u8]) -> Result<Value> {
@@ -326,15 +392,18 @@ fn routed(state: &State, model: &str, reply: &mut Reply) -> Arc<Profile> {
     p
 }
 
-/// Metrics for settled usage; `add_tokens` trues up the IP window with the output.
-fn charge_tokens(state: &State, ip: Option<IpAddr>, profile: &Profile, input: u64, output: u64) {
-    let cost = (input as f64 * profile.input_price_per_mtok
-        + output as f64 * profile.output_price_per_mtok)
-        / 1e6;
-    state.metrics.usage(&profile.id, input, output, cost);
-    if let (Some(ip), true) = (ip, output > 0) {
-        state.ip_limiter.add_tokens(&ip, output);
-    }
+/// Tokens and cost in the metrics.
+pub(crate) fn record_usage(state: &State, profile: &Profile, u: Usage) {
+    let input = u.input_tokens + u.cache_read_input_tokens + u.cache_creation_input_tokens;
+    let cost = cost_nanos(
+        input,
+        u.output_tokens,
+        profile.input_nanos_per_mtok,
+        profile.output_nanos_per_mtok,
+    );
+    state
+        .metrics
+        .usage(&profile.id, input, u.output_tokens, cost as f64 / 1e9);
 }
 
 /// Errors after which the next upstream of the profile is tried.
@@ -383,115 +452,7 @@ async fn stream_upstream(
     Err(last.unwrap_or_else(|| Error::internal("profile has no upstream")))
 }
 
-enum Renderer {
-    Anthropic(egress::anthropic::StreamRenderer),
-    OpenAi(egress::openai::StreamRenderer),
-}
-
-impl Renderer {
-    fn render(&mut self, ev: StreamEvent, out: &mut Vec<SseFrame>) {
-        match self {
-            Renderer::Anthropic(r) => r.render(ev, out),
-            Renderer::OpenAi(r) => r.render(ev, out),
-        }
-    }
-}
-
-/// Renders events as they arrive; a stream that ends without `MessageStop`
-/// gets an error event, so a client never mistakes a cut answer for a whole one.
-fn render_stream(
-    shape: Shape,
-    mut events: EventStream,
-    req: &ChatRequest,
-    mut meter: Meter,
-) -> FrameStream {
-    let mut renderer = match shape {
-        Shape::Anthropic => Renderer::Anthropic(egress::anthropic::StreamRenderer::new(&req.model)),
-        Shape::OpenAi => Renderer::OpenAi(egress::openai::StreamRenderer::new(
-            &req.model,
-            req.include_usage,
-            unix_now(),
-        )),
-    };
-    Box::pin(async_stream::stream! {
-        let mut out = Vec::new();
-        let mut ended = false;
-        while let Some(ev) = events.next().await {
-            meter.observe(&ev);
-            ended = matches!(ev, StreamEvent::MessageStop | StreamEvent::Error(_));
-            renderer.render(ev, &mut out);
-            for frame in out.drain(..) {
-                yield frame;
-            }
-            if ended {
-                break;
-            }
-        }
-        if !ended {
-            let e = Error::new(ErrorKind::Upstream, "the upstream stream ended before the message was complete");
-            meter.observe(&StreamEvent::Error(e.clone()));
-            renderer.render(StreamEvent::Error(e), &mut out);
-            for frame in out.drain(..) {
-                yield frame;
-            }
-        }
-    })
-}
-
-/// Watches a stream for metrics and logs it once when it ends or is dropped.
-struct Meter {
-    state: Arc<State>,
-    endpoint: Endpoint,
-    request_id: String,
-    profile: Arc<Profile>,
-    ip: Option<IpAddr>,
-    started: Instant,
-    first_token: bool,
-    usage: Option<Usage>,
-    status: u16,
-}
-
-impl Meter {
-    fn observe(&mut self, ev: &StreamEvent) {
-        match ev {
-            StreamEvent::BlockDelta { .. } if !self.first_token => {
-                self.first_token = true;
-                self.state.metrics.first_token(
-                    self.endpoint.route(),
-                    &self.profile.id,
-                    self.started.elapsed(),
-                );
-            }
-            StreamEvent::MessageDelta { usage, .. } => self.usage = Some(*usage),
-            StreamEvent::Error(e) => self.status = e.http_status(),
-            _ => {}
-        }
-    }
-}
-
-impl Drop for Meter {
-    fn drop(&mut self) {
-        if let Some(u) = self.usage {
-            charge_tokens(
-                &self.state,
-                self.ip,
-                &self.profile,
-                u.input_tokens,
-                u.output_tokens,
-            );
-        }
-        finish(
-            &self.state,
-            &self.endpoint,
-            &self.request_id,
-            Some(&self.profile.id),
-            self.status,
-            self.started,
-        );
-    }
-}
-
-fn unix_now() -> u64 {
+pub(crate) fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())

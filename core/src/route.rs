@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::accounts::money::usd_to_nanos;
 use crate::config::Config;
 use crate::upstream::Upstream;
 use crate::Result;
@@ -18,6 +19,9 @@ pub struct Profile {
     pub tokens_per_second: u32,
     pub input_price_per_mtok: f64,
     pub output_price_per_mtok: f64,
+    /// The same prices in nano-dollars per million tokens, for exact accounting.
+    pub input_nanos_per_mtok: i64,
+    pub output_nanos_per_mtok: i64,
     /// The primary upstream first, then the fallbacks in order.
     pub upstreams: Vec<Arc<Upstream>>,
     pub upstream_names: Vec<String>,
@@ -54,6 +58,8 @@ impl Router {
                 tokens_per_second: p.tokens_per_second,
                 input_price_per_mtok: p.input_price_per_mtok,
                 output_price_per_mtok: p.output_price_per_mtok,
+                input_nanos_per_mtok: usd_to_nanos(p.input_price_per_mtok),
+                output_nanos_per_mtok: usd_to_nanos(p.output_price_per_mtok),
                 upstreams: chain,
                 upstream_names: names,
             }));

@@ -13,7 +13,9 @@ pub type KeyHash = [u8; 32];
 /// `len` random base62 characters from a CSPRNG (ChaCha seeded by the OS).
 pub fn random_base62(len: usize) -> String {
     let mut rng = rand::rng();
-    (0..len).map(|_| BASE62[rng.random_range(0..BASE62.len())] as char).collect()
+    (0..len)
+        .map(|_| BASE62[rng.random_range(0..BASE62.len())] as char)
+        .collect()
 }
 
 /// A new secret key.

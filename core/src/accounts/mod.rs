@@ -1,6 +1,7 @@
 //! Accounts, keys and the usage ledger as the admin API, the CLI and the
 //! in-process surfaces see them; the store keeps them.
 
+pub mod admin;
 pub mod keys;
 pub mod money;
 

@@ -19,14 +19,20 @@ pub fn parse_usd(text: &str) -> Option<i64> {
         None => (t, 0),
     };
     let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    if int.is_empty() && frac.is_empty() || !int.chars().chain(frac.chars()).all(|c| c.is_ascii_digit()) {
+    if int.is_empty() && frac.is_empty()
+        || !int.chars().chain(frac.chars()).all(|c| c.is_ascii_digit())
+    {
         return None;
     }
     // Digits as one integer, then scaled to 9 decimals; more than 9 is refused.
     let digits = format!("{int}{frac}");
     let scale = 9 + exp - frac.len() as i32;
     let trimmed = digits.trim_start_matches('0');
-    let mut value: i128 = if trimmed.is_empty() { 0 } else { trimmed.parse().ok()? };
+    let mut value: i128 = if trimmed.is_empty() {
+        0
+    } else {
+        trimmed.parse().ok()?
+    };
     if scale >= 0 {
         value = value.checked_mul(10i128.checked_pow(scale as u32)?)?;
     } else {
@@ -44,10 +50,17 @@ pub fn parse_usd(text: &str) -> Option<i64> {
 pub fn usd_field(body: &Value, field: &str) -> Result<i64> {
     match body.get(field) {
         Some(Value::Number(n)) => parse_usd(&n.to_string()).ok_or_else(|| {
-            Error::invalid_field(field, format!("expected a USD amount with at most 9 decimals, got {n}"))
+            Error::invalid_field(
+                field,
+                format!("expected a USD amount with at most 9 decimals, got {n}"),
+            )
         }),
-        Some(Value::String(s)) => parse_usd(s)
-            .ok_or_else(|| Error::invalid_field(field, format!("expected a USD amount with at most 9 decimals, got {s:?}"))),
+        Some(Value::String(s)) => parse_usd(s).ok_or_else(|| {
+            Error::invalid_field(
+                field,
+                format!("expected a USD amount with at most 9 decimals, got {s:?}"),
+            )
+        }),
         Some(_) => Err(Error::invalid_field(field, "expected a number of USD")),
         None => Err(Error::invalid_field(field, "field required")),
     }
@@ -61,14 +74,20 @@ pub fn usd_json(nanos: i64) -> Value {
     serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)
 }
 
-/// A config price in USD per million tokens as nano-dollars per million tokens.
-pub fn price_nanos_per_mtok(usd: f64) -> i64 {
+/// A config amount in USD (a price per million tokens, a quota) as nano-dollars.
+pub fn usd_to_nanos(usd: f64) -> i64 {
     (usd * NANOS_PER_USD as f64).round() as i64
 }
 
 /// Cost of a request in nano-dollars, rounded up so no fraction goes unbilled.
-pub fn cost_nanos(input_tokens: u64, output_tokens: u64, in_per_mtok: i64, out_per_mtok: i64) -> i64 {
-    let total = i128::from(input_tokens) * i128::from(in_per_mtok) + i128::from(output_tokens) * i128::from(out_per_mtok);
+pub fn cost_nanos(
+    input_tokens: u64,
+    output_tokens: u64,
+    in_per_mtok: i64,
+    out_per_mtok: i64,
+) -> i64 {
+    let total = i128::from(input_tokens) * i128::from(in_per_mtok)
+        + i128::from(output_tokens) * i128::from(out_per_mtok);
     let cost = (total + 999_999) / 1_000_000;
     i64::try_from(cost).unwrap_or(i64::MAX)
 }
@@ -91,7 +110,7 @@ mod tests {
 
     #[test]
     fn costs_in_nanos() {
-        let (pin, pout) = (price_nanos_per_mtok(0.48), price_nanos_per_mtok(1.08));
+        let (pin, pout) = (usd_to_nanos(0.48), usd_to_nanos(1.08));
         assert_eq!((pin, pout), (480_000_000, 1_080_000_000));
         // 1000 in at $0.48/M = 480,000 nanos; 500 out at $1.08/M = 540,000 nanos.
         assert_eq!(cost_nanos(1000, 500, pin, pout), 1_020_000);

@@ -1,6 +1,7 @@
 //! The HTTP server: `serve(addr)` gives a handle with the bound address and a
 //! graceful `shutdown` that drains streams in flight.
 
+mod admin;
 mod extract;
 mod ops;
 mod routes;

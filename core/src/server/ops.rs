@@ -6,13 +6,20 @@ use http::{header, StatusCode};
 
 use crate::Gateway;
 
-pub async fn health(State(_gw): State<Gateway>) -> Response {
-    // The store answers trivially until accounts bring a persistent one.
-    (
-        StatusCode::OK,
-        axum::Json(serde_json::json!({"status": "ok"})),
-    )
-        .into_response()
+/// 200 while the store answers, 503 otherwise.
+pub async fn health(State(gw): State<Gateway>) -> Response {
+    match gw.state().store.ping().await {
+        Ok(()) => (
+            StatusCode::OK,
+            axum::Json(serde_json::json!({"status": "ok"})),
+        )
+            .into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({"status": "unavailable", "error": e.message()})),
+        )
+            .into_response(),
+    }
 }
 
 pub async fn metrics(State(gw): State<Gateway>) -> Response {

@@ -46,6 +46,7 @@ pub fn router(gw: Gateway) -> Router {
                  body: Body| handle(gw, Endpoint::Model(id), peer, headers, body),
             ),
         )
+        .merge(super::admin::router())
         .route("/health", get(super::ops::health))
         .route("/metrics", get(super::ops::metrics))
         .fallback(not_found)
@@ -92,6 +93,7 @@ async fn handle(
                 peer,
                 e,
             )
+            .await
         }
     };
     respond(gw.call(endpoint, &bytes, ctx).await)
@@ -120,7 +122,7 @@ async fn not_found(
         ErrorKind::NotFound,
         format!("no route for {method} {}", uri.path()),
     );
-    error_response(&gw, "unmatched", shape_of(&uri, &headers), peer, e)
+    error_response(&gw, "unmatched", shape_of(&uri, &headers), peer, e).await
 }
 
 async fn method_not_allowed(
@@ -136,7 +138,7 @@ async fn method_not_allowed(
         ErrorKind::MethodNotAllowed,
         format!("method {method} is not allowed on {}", uri.path()),
     );
-    error_response(&gw, "unmatched", shape_of(&uri, &headers), peer, e)
+    error_response(&gw, "unmatched", shape_of(&uri, &headers), peer, e).await
 }
 
 /// Reads and drops a body we will not use, so the connection stays usable for
@@ -153,16 +155,26 @@ async fn drain(gw: &Gateway, body: Body) {
 
 /// An error raised before the pipeline ran, still with the limit headers.
 /// `route` names the endpoint in metrics, `unmatched` for unknown paths.
-fn error_response(gw: &Gateway, route: &str, shape: Shape, peer: SocketAddr, e: Error) -> Response {
+async fn error_response(
+    gw: &Gateway,
+    route: &str,
+    shape: Shape,
+    peer: SocketAddr,
+    e: Error,
+) -> Response {
     gw.state()
         .metrics
         .request(route, "", e.http_status(), std::time::Duration::ZERO);
     let limits = &gw.config().limits;
-    let snapshot = gw.state().ip_limiter.peek(
-        &peer.ip(),
-        u64::from(limits.unauthenticated_rpm_per_ip),
-        limits.unauthenticated_tpm_per_ip,
-    );
+    let snapshot = gw
+        .state()
+        .store
+        .peek(
+            &format!("ip:{}", peer.ip()),
+            u64::from(limits.unauthenticated_rpm_per_ip),
+            limits.unauthenticated_tpm_per_ip,
+        )
+        .await;
     let request_id = new_request_id();
     tracing::info!(
         request_id,

@@ -38,8 +38,14 @@ fn row(request_id: &str, account_id: &str, cost: i64) -> LedgerRow {
 pub async fn run(store: Arc<dyn Store>) {
     let a = store.create_account("team").await.unwrap();
     assert_eq!(store.account(&a.id).await.unwrap().name, "team");
-    assert_eq!(store.account("acct_nope").await.unwrap_err().kind(), ErrorKind::NotFound);
-    assert_eq!(store.account_by_name("team").await.unwrap().unwrap().id, a.id);
+    assert_eq!(
+        store.account("acct_nope").await.unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+    assert_eq!(
+        store.account_by_name("team").await.unwrap().unwrap().id,
+        a.id
+    );
     let a = store.add_credits(&a.id, 1_000).await.unwrap();
     assert_eq!(a.balance_nanos, 1_000);
     let a = store.set_plan(&a.id, Some("pro")).await.unwrap();
@@ -49,10 +55,30 @@ pub async fn run(store: Arc<dyn Store>) {
 
     let secret = new_key();
     let k = store.insert_key(key_for(&a.id, &secret)).await.unwrap();
-    let (found, acct) = store.authenticate(&hash_key(&secret)).await.unwrap().unwrap();
-    assert_eq!((found.id.as_str(), acct.id.as_str()), (k.id.as_str(), a.id.as_str()));
-    assert!(store.authenticate(&hash_key("mws_live_other")).await.unwrap().is_none());
-    let t = store.set_throttle(&k.id, Throttle { rpm: Some(Some(5)), tpm: None }).await.unwrap();
+    let (found, acct) = store
+        .authenticate(&hash_key(&secret))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (found.id.as_str(), acct.id.as_str()),
+        (k.id.as_str(), a.id.as_str())
+    );
+    assert!(store
+        .authenticate(&hash_key("mws_live_other"))
+        .await
+        .unwrap()
+        .is_none());
+    let t = store
+        .set_throttle(
+            &k.id,
+            Throttle {
+                rpm: Some(Some(5)),
+                tpm: None,
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!((t.rpm, t.tpm), (Some(5), None));
     assert_eq!(store.keys(&a.id).await.unwrap().len(), 1);
 
@@ -68,11 +94,21 @@ pub async fn run(store: Arc<dyn Store>) {
     store.release(&r3).await;
     let ledger = store.ledger(&a.id).await.unwrap();
     assert_eq!(ledger.len(), 1);
-    assert_eq!((ledger[0].request_id.as_str(), ledger[0].cost_nanos), ("req_1", 250));
+    assert_eq!(
+        (ledger[0].request_id.as_str(), ledger[0].cost_nanos),
+        ("req_1", 250)
+    );
 
     store.revoke_key(&k.id).await.unwrap();
-    assert!(store.authenticate(&hash_key(&secret)).await.unwrap().is_none());
-    assert_eq!(store.revoke_key("key_nope").await.unwrap_err().kind(), ErrorKind::NotFound);
+    assert!(store
+        .authenticate(&hash_key(&secret))
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        store.revoke_key("key_nope").await.unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
 
     let s = store.admit("acct:x", 1, 100, 10).await.unwrap();
     assert_eq!(s.remaining_requests, 0);

@@ -75,13 +75,23 @@ impl Hot {
         let mut s = self.lock();
         let mut next = HashMap::new();
         for mut a in accounts {
-            let (reserved, quota_reserved) = s.accounts.get(&a.id).map_or((0, 0), |h| (h.reserved, h.quota_reserved));
+            let (reserved, quota_reserved) = s
+                .accounts
+                .get(&a.id)
+                .map_or((0, 0), |h| (h.reserved, h.quota_reserved));
             if let Some((bal, life, quota)) = s.pending.get(&a.id) {
                 a.balance_nanos += bal;
                 a.lifetime_spend_nanos += life;
                 a.quota_used_nanos += quota;
             }
-            next.insert(a.id.clone(), HotAccount { account: a, reserved, quota_reserved });
+            next.insert(
+                a.id.clone(),
+                HotAccount {
+                    account: a,
+                    reserved,
+                    quota_reserved,
+                },
+            );
         }
         s.accounts = next;
         s.by_hash = keys.iter().map(|k| (k.hash, k.id.clone())).collect();
@@ -93,23 +103,41 @@ impl Hot {
         match s.accounts.get_mut(&a.id) {
             Some(h) => h.account = a,
             None => {
-                s.accounts.insert(a.id.clone(), HotAccount { account: a, reserved: 0, quota_reserved: 0 });
+                s.accounts.insert(
+                    a.id.clone(),
+                    HotAccount {
+                        account: a,
+                        reserved: 0,
+                        quota_reserved: 0,
+                    },
+                );
             }
         }
     }
 
     pub fn account(&self, id: &str) -> Result<Account> {
-        self.lock().accounts.get(id).map(|h| h.account.clone()).ok_or_else(|| not_found("account", id))
+        self.lock()
+            .accounts
+            .get(id)
+            .map(|h| h.account.clone())
+            .ok_or_else(|| not_found("account", id))
     }
 
     pub fn account_by_name(&self, name: &str) -> Option<Account> {
-        self.lock().accounts.values().find(|h| h.account.name == name).map(|h| h.account.clone())
+        self.lock()
+            .accounts
+            .values()
+            .find(|h| h.account.name == name)
+            .map(|h| h.account.clone())
     }
 
     /// Applies a change to an account and returns it.
     pub fn update_account(&self, id: &str, f: impl FnOnce(&mut Account)) -> Result<Account> {
         let mut s = self.lock();
-        let h = s.accounts.get_mut(id).ok_or_else(|| not_found("account", id))?;
+        let h = s
+            .accounts
+            .get_mut(id)
+            .ok_or_else(|| not_found("account", id))?;
         f(&mut h.account);
         Ok(h.account.clone())
     }
@@ -121,7 +149,11 @@ impl Hot {
     }
 
     pub fn key(&self, id: &str) -> Result<KeyRecord> {
-        self.lock().keys.get(id).cloned().ok_or_else(|| not_found("key", id))
+        self.lock()
+            .keys
+            .get(id)
+            .cloned()
+            .ok_or_else(|| not_found("key", id))
     }
 
     pub fn update_key(&self, id: &str, f: impl FnOnce(&mut KeyRecord)) -> Result<KeyRecord> {
@@ -132,8 +164,13 @@ impl Hot {
     }
 
     pub fn keys_of(&self, account_id: &str) -> Vec<KeyRecord> {
-        let mut keys: Vec<KeyRecord> =
-            self.lock().keys.values().filter(|k| k.account_id == account_id).cloned().collect();
+        let mut keys: Vec<KeyRecord> = self
+            .lock()
+            .keys
+            .values()
+            .filter(|k| k.account_id == account_id)
+            .cloned()
+            .collect();
         keys.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         keys
     }
@@ -151,10 +188,19 @@ impl Hot {
 
     /// Holds `worst` nano-dollars, from the plan's monthly quota first, then the
     /// balance, atomically with every other reservation: 402 when both run short.
-    pub fn reserve(&self, request_id: &str, account_id: &str, worst: i64, quota_limit: i64) -> Result<Reservation> {
+    pub fn reserve(
+        &self,
+        request_id: &str,
+        account_id: &str,
+        worst: i64,
+        quota_limit: i64,
+    ) -> Result<Reservation> {
         let period = current_period();
         let mut s = self.lock();
-        let h = s.accounts.get_mut(account_id).ok_or_else(|| not_found("account", account_id))?;
+        let h = s
+            .accounts
+            .get_mut(account_id)
+            .ok_or_else(|| not_found("account", account_id))?;
         if h.account.quota_period != period {
             h.account.quota_period = period;
             h.account.quota_used_nanos = 0;
@@ -177,7 +223,12 @@ impl Hot {
         let from_balance = worst - from_quota;
         h.quota_reserved += from_quota;
         h.reserved += from_balance;
-        Ok(Reservation { request_id: request_id.into(), account_id: account_id.into(), from_quota, from_balance })
+        Ok(Reservation {
+            request_id: request_id.into(),
+            account_id: account_id.into(),
+            from_quota,
+            from_balance,
+        })
     }
 
     /// Gives back a reservation that will not be settled.
@@ -241,8 +292,18 @@ impl Hot {
         }
     }
 
-    pub fn admit(&self, subject: &str, rpm: u64, tpm: u64, tokens: u64) -> std::result::Result<LimitSnapshot, Refused> {
+    pub fn admit(
+        &self,
+        subject: &str,
+        rpm: u64,
+        tpm: u64,
+        tokens: u64,
+    ) -> std::result::Result<LimitSnapshot, Refused> {
         self.limiter.admit(&subject.to_string(), rpm, tpm, tokens)
+    }
+
+    pub fn peek(&self, subject: &str, rpm: u64, tpm: u64) -> LimitSnapshot {
+        self.limiter.peek(&subject.to_string(), rpm, tpm)
     }
 
     pub fn add_tokens(&self, subject: &str, delta: i64) {
@@ -286,7 +347,10 @@ mod tests {
         let hot = Hot::new();
         hot.put_account(account(100));
         let r1 = hot.reserve("r1", "a", 60, 0).unwrap();
-        assert_eq!(hot.reserve("r2", "a", 60, 0).unwrap_err().kind(), ErrorKind::InsufficientCredits);
+        assert_eq!(
+            hot.reserve("r2", "a", 60, 0).unwrap_err().kind(),
+            ErrorKind::InsufficientCredits
+        );
         let mut row1 = row("r1", 30);
         let d = hot.settle(&r1, &mut row1).unwrap();
         assert_eq!((d.balance, d.lifetime), (-30, 30));

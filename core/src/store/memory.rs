@@ -67,7 +67,8 @@ impl Store for MemoryStore {
     }
 
     async fn set_plan(&self, id: &str, plan: Option<&str>) -> Result<Account> {
-        self.hot.update_account(id, |a| a.plan = plan.map(str::to_string))
+        self.hot
+            .update_account(id, |a| a.plan = plan.map(str::to_string))
     }
 
     async fn insert_key(&self, key: KeyRecord) -> Result<KeyRecord> {
@@ -93,13 +94,22 @@ impl Store for MemoryStore {
         Ok(self.hot.authenticate(hash))
     }
 
-    async fn reserve(&self, request_id: &str, account_id: &str, worst: i64, quota_limit: i64) -> Result<Reservation> {
+    async fn reserve(
+        &self,
+        request_id: &str,
+        account_id: &str,
+        worst: i64,
+        quota_limit: i64,
+    ) -> Result<Reservation> {
         self.hot.reserve(request_id, account_id, worst, quota_limit)
     }
 
     async fn settle(&self, reservation: &Reservation, mut row: LedgerRow) -> Result<()> {
         if self.hot.settle(reservation, &mut row).is_some() {
-            self.ledger.lock().unwrap_or_else(|p| p.into_inner()).push(row);
+            self.ledger
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(row);
         }
         Ok(())
     }
@@ -111,11 +121,25 @@ impl Store for MemoryStore {
     async fn ledger(&self, account_id: &str) -> Result<Vec<LedgerRow>> {
         self.hot.account(account_id)?;
         let rows = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(rows.iter().filter(|r| r.account_id == account_id).cloned().collect())
+        Ok(rows
+            .iter()
+            .filter(|r| r.account_id == account_id)
+            .cloned()
+            .collect())
     }
 
-    async fn admit(&self, subject: &str, rpm: u64, tpm: u64, tokens: u64) -> std::result::Result<LimitSnapshot, Refused> {
+    async fn admit(
+        &self,
+        subject: &str,
+        rpm: u64,
+        tpm: u64,
+        tokens: u64,
+    ) -> std::result::Result<LimitSnapshot, Refused> {
         self.hot.admit(subject, rpm, tpm, tokens)
+    }
+
+    async fn peek(&self, subject: &str, rpm: u64, tpm: u64) -> LimitSnapshot {
+        self.hot.peek(subject, rpm, tpm)
     }
 
     async fn adjust_tokens(&self, subject: &str, delta: i64) {

@@ -46,7 +46,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Holds `worst` nano-dollars for a request, plan quota (up to `quota_limit`
     /// this month) first; 402 when there is not enough.
-    async fn reserve(&self, request_id: &str, account_id: &str, worst: i64, quota_limit: i64) -> Result<Reservation>;
+    async fn reserve(
+        &self,
+        request_id: &str,
+        account_id: &str,
+        worst: i64,
+        quota_limit: i64,
+    ) -> Result<Reservation>;
     /// Charges `row.cost_nanos` (at most what remains) and records the row; once
     /// per request id, durable when it returns.
     async fn settle(&self, reservation: &Reservation, row: LedgerRow) -> Result<()>;
@@ -54,7 +60,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn ledger(&self, account_id: &str) -> Result<Vec<LedgerRow>>;
 
     /// Counts a request and `tokens` against `subject`'s per-minute ceilings.
-    async fn admit(&self, subject: &str, rpm: u64, tpm: u64, tokens: u64) -> std::result::Result<LimitSnapshot, Refused>;
+    async fn admit(
+        &self,
+        subject: &str,
+        rpm: u64,
+        tpm: u64,
+        tokens: u64,
+    ) -> std::result::Result<LimitSnapshot, Refused>;
+    /// `subject`'s figures without counting a request.
+    async fn peek(&self, subject: &str, rpm: u64, tpm: u64) -> LimitSnapshot;
     /// Corrects the tokens counted for `subject` in its current window.
     async fn adjust_tokens(&self, subject: &str, delta: i64);
 

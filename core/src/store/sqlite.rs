@@ -32,8 +32,16 @@ type HotFn = Box<dyn FnOnce(&Hot) + Send>;
 
 enum Op {
     /// An admin change: SQL, then the same change to the hot state.
-    Exec { sql: SqlFn, hot: HotFn, ack: oneshot::Sender<Result<()>> },
-    Settle { delta: SettleDelta, row: LedgerRow, ack: oneshot::Sender<Result<()>> },
+    Exec {
+        sql: SqlFn,
+        hot: HotFn,
+        ack: oneshot::Sender<Result<()>>,
+    },
+    Settle {
+        delta: SettleDelta,
+        row: LedgerRow,
+        ack: oneshot::Sender<Result<()>>,
+    },
 }
 
 pub struct SqliteStore {
@@ -53,22 +61,31 @@ fn db_error(e: impl std::fmt::Display) -> Error {
 }
 
 fn connect(path: &Path) -> Result<Connection> {
-    let conn = Connection::open(path).map_err(|e| db_error(format!("cannot open {}: {e}", path.display())))?;
-    conn.busy_timeout(Duration::from_secs(5)).map_err(db_error)?;
+    let conn = Connection::open(path)
+        .map_err(|e| db_error(format!("cannot open {}: {e}", path.display())))?;
+    conn.busy_timeout(Duration::from_secs(5))
+        .map_err(db_error)?;
     // WAL with synchronous=NORMAL survives a crash of the process: a commit is
     // in the OS's hands when it returns, without an fsync per transaction.
-    conn.pragma_update(None, "journal_mode", "WAL").map_err(db_error)?;
-    conn.pragma_update(None, "synchronous", "NORMAL").map_err(db_error)?;
-    conn.pragma_update(None, "foreign_keys", "ON").map_err(db_error)?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(db_error)?;
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(db_error)?;
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(db_error)?;
     Ok(conn)
 }
 
 fn migrate(conn: &mut Connection) -> Result<()> {
-    let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(db_error)?;
+    let version: usize = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(db_error)?;
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
         let tx = conn.transaction().map_err(db_error)?;
-        tx.execute_batch(sql).map_err(|e| db_error(format!("migration {}: {e}", i + 1)))?;
-        tx.pragma_update(None, "user_version", i + 1).map_err(db_error)?;
+        tx.execute_batch(sql)
+            .map_err(|e| db_error(format!("migration {}: {e}", i + 1)))?;
+        tx.pragma_update(None, "user_version", i + 1)
+            .map_err(db_error)?;
         tx.commit().map_err(db_error)?;
     }
     Ok(())
@@ -108,7 +125,9 @@ fn load_all(conn: &Connection) -> rusqlite::Result<(Vec<Account>, Vec<KeyRecord>
         .query_map([], read_account)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let keys = conn
-        .prepare("SELECT id, account_id, name, hash, prefix, rpm, tpm, revoked, created_at FROM keys")?
+        .prepare(
+            "SELECT id, account_id, name, hash, prefix, rpm, tpm, revoked, created_at FROM keys",
+        )?
         .query_map([], read_key)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok((accounts, keys))
@@ -134,7 +153,10 @@ fn write_settle(tx: &Connection, d: &SettleDelta, row: &LedgerRow) -> rusqlite::
 /// The writer: applies operations in arrival order, many per commit, and
 /// reloads the hot state when another process changed the file.
 fn writer(mut conn: Connection, hot: Arc<Hot>, rx: mpsc::Receiver<Op>) {
-    let version = |c: &Connection| c.pragma_query_value(None, "data_version", |r| r.get::<_, i64>(0)).ok();
+    let version = |c: &Connection| {
+        c.pragma_query_value(None, "data_version", |r| r.get::<_, i64>(0))
+            .ok()
+    };
     let mut seen = version(&conn);
     loop {
         let first = match rx.recv_timeout(POLL) {
@@ -147,7 +169,9 @@ fn writer(mut conn: Connection, hot: Arc<Hot>, rx: mpsc::Receiver<Op>) {
             seen = now;
             match load_all(&conn) {
                 Ok((accounts, keys)) => hot.load(accounts, keys),
-                Err(e) => tracing::error!(error = %e, "store: cannot reload after an outside change"),
+                Err(e) => {
+                    tracing::error!(error = %e, "store: cannot reload after an outside change")
+                }
             }
         }
         let Some(first) = first else { continue };
@@ -164,8 +188,14 @@ fn writer(mut conn: Connection, hot: Arc<Hot>, rx: mpsc::Receiver<Op>) {
 
 /// What is left to do for an operation once its commit is known.
 enum Finish {
-    Exec { hot: HotFn, ack: oneshot::Sender<Result<()>> },
-    Settle { delta: SettleDelta, ack: oneshot::Sender<Result<()>> },
+    Exec {
+        hot: HotFn,
+        ack: oneshot::Sender<Result<()>>,
+    },
+    Settle {
+        delta: SettleDelta,
+        ack: oneshot::Sender<Result<()>>,
+    },
 }
 
 fn commit_batch(conn: &mut Connection, hot: &Hot, batch: Vec<Op>) {
@@ -177,7 +207,10 @@ fn commit_batch(conn: &mut Connection, hot: &Hot, batch: Vec<Op>) {
             let sp = tx.savepoint()?;
             let (outcome, finish) = match op {
                 Op::Exec { sql, hot, ack } => (sql(&sp), Finish::Exec { hot, ack }),
-                Op::Settle { delta, row, ack } => (write_settle(&sp, &delta, &row), Finish::Settle { delta, ack }),
+                Op::Settle { delta, row, ack } => (
+                    write_settle(&sp, &delta, &row),
+                    Finish::Settle { delta, ack },
+                ),
             };
             if outcome.is_ok() {
                 sp.commit()?;
@@ -190,7 +223,9 @@ fn commit_batch(conn: &mut Connection, hot: &Hot, batch: Vec<Op>) {
     for (outcome, finish) in finishes {
         let outcome = match (&committed, outcome) {
             (Err(e), _) => Err(db_error(format!("commit failed: {e}"))),
-            (Ok(()), Err(rusqlite::Error::QueryReturnedNoRows)) => Err(Error::new(ErrorKind::NotFound, "no such record")),
+            (Ok(()), Err(rusqlite::Error::QueryReturnedNoRows)) => {
+                Err(Error::new(ErrorKind::NotFound, "no such record"))
+            }
             (Ok(()), Err(e)) => Err(db_error(e)),
             (Ok(()), Ok(())) => Ok(()),
         };
@@ -221,7 +256,8 @@ impl SqliteStore {
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| db_error(format!("cannot create {}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| db_error(format!("cannot create {}: {e}", dir.display())))?;
         }
         let mut conn = connect(path)?;
         migrate(&mut conn)?;
@@ -235,7 +271,11 @@ impl SqliteStore {
             .name("mws-sqlite-writer".into())
             .spawn(move || writer(conn, writer_hot, rx))
             .map_err(|e| db_error(format!("cannot start the writer: {e}")))?;
-        Ok(SqliteStore { hot, writer: Mutex::new(tx), reader: Arc::new(Mutex::new(reader)) })
+        Ok(SqliteStore {
+            hot,
+            writer: Mutex::new(tx),
+            reader: Arc::new(Mutex::new(reader)),
+        })
     }
 
     async fn send(&self, make: impl FnOnce(oneshot::Sender<Result<()>>) -> Op) -> Result<()> {
@@ -246,7 +286,8 @@ impl SqliteStore {
             .unwrap_or_else(|p| p.into_inner())
             .send(op)
             .map_err(|_| db_error("the writer has stopped"))?;
-        done.await.map_err(|_| db_error("the writer dropped a change"))?
+        done.await
+            .map_err(|_| db_error("the writer dropped a change"))?
     }
 
     async fn exec(
@@ -254,7 +295,12 @@ impl SqliteStore {
         sql: impl FnOnce(&Connection) -> rusqlite::Result<()> + Send + 'static,
         hot: impl FnOnce(&Hot) + Send + 'static,
     ) -> Result<()> {
-        self.send(|ack| Op::Exec { sql: Box::new(sql), hot: Box::new(hot), ack }).await
+        self.send(|ack| Op::Exec {
+            sql: Box::new(sql),
+            hot: Box::new(hot),
+            ack,
+        })
+        .await
     }
 }
 
@@ -299,7 +345,12 @@ impl Store for SqliteStore {
         self.hot.account(id)?;
         let (sql_id, hot_id) = (id.to_string(), id.to_string());
         self.exec(
-            move |tx| one_row(tx.execute("UPDATE accounts SET balance_nanos = balance_nanos + ?1 WHERE id = ?2", params![nanos, sql_id])?),
+            move |tx| {
+                one_row(tx.execute(
+                    "UPDATE accounts SET balance_nanos = balance_nanos + ?1 WHERE id = ?2",
+                    params![nanos, sql_id],
+                )?)
+            },
             move |hot| {
                 let _ = hot.update_account(&hot_id, |a| a.balance_nanos += nanos);
             },
@@ -313,7 +364,12 @@ impl Store for SqliteStore {
         let (sql_id, hot_id) = (id.to_string(), id.to_string());
         let (sql_plan, hot_plan) = (plan.map(str::to_string), plan.map(str::to_string));
         self.exec(
-            move |tx| one_row(tx.execute("UPDATE accounts SET plan = ?1 WHERE id = ?2", params![sql_plan, sql_id])?),
+            move |tx| {
+                one_row(tx.execute(
+                    "UPDATE accounts SET plan = ?1 WHERE id = ?2",
+                    params![sql_plan, sql_id],
+                )?)
+            },
             move |hot| {
                 let _ = hot.update_account(&hot_id, |a| a.plan = hot_plan);
             },
@@ -350,7 +406,12 @@ impl Store for SqliteStore {
         let (id, rpm, tpm) = (k.id.clone(), k.rpm, k.tpm.map(|t| t as i64));
         let hot_id = k.id.clone();
         self.exec(
-            move |tx| one_row(tx.execute("UPDATE keys SET rpm = ?1, tpm = ?2 WHERE id = ?3", params![rpm, tpm, id])?),
+            move |tx| {
+                one_row(tx.execute(
+                    "UPDATE keys SET rpm = ?1, tpm = ?2 WHERE id = ?3",
+                    params![rpm, tpm, id],
+                )?)
+            },
             move |hot| {
                 let _ = hot.update_key(&hot_id, |k| apply_throttle(k, throttle));
             },
@@ -363,7 +424,9 @@ impl Store for SqliteStore {
         self.hot.key(key_id)?;
         let (id, hot_id) = (key_id.to_string(), key_id.to_string());
         self.exec(
-            move |tx| one_row(tx.execute("UPDATE keys SET revoked = 1 WHERE id = ?1", params![id])?),
+            move |tx| {
+                one_row(tx.execute("UPDATE keys SET revoked = 1 WHERE id = ?1", params![id])?)
+            },
             move |hot| {
                 let _ = hot.update_key(&hot_id, |k| k.revoked = true);
             },
@@ -376,7 +439,13 @@ impl Store for SqliteStore {
         Ok(self.hot.authenticate(hash))
     }
 
-    async fn reserve(&self, request_id: &str, account_id: &str, worst: i64, quota_limit: i64) -> Result<Reservation> {
+    async fn reserve(
+        &self,
+        request_id: &str,
+        account_id: &str,
+        worst: i64,
+        quota_limit: i64,
+    ) -> Result<Reservation> {
         self.hot.reserve(request_id, account_id, worst, quota_limit)
     }
 
@@ -421,8 +490,18 @@ impl Store for SqliteStore {
         .map_err(db_error)
     }
 
-    async fn admit(&self, subject: &str, rpm: u64, tpm: u64, tokens: u64) -> std::result::Result<LimitSnapshot, Refused> {
+    async fn admit(
+        &self,
+        subject: &str,
+        rpm: u64,
+        tpm: u64,
+        tokens: u64,
+    ) -> std::result::Result<LimitSnapshot, Refused> {
         self.hot.admit(subject, rpm, tpm, tokens)
+    }
+
+    async fn peek(&self, subject: &str, rpm: u64, tpm: u64) -> LimitSnapshot {
+        self.hot.peek(subject, rpm, tpm)
     }
 
     async fn adjust_tokens(&self, subject: &str, delta: i64) {
@@ -433,7 +512,8 @@ impl Store for SqliteStore {
         let reader = self.reader.clone();
         tokio::task::spawn_blocking(move || {
             let conn = reader.lock().unwrap_or_else(|p| p.into_inner());
-            conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)).optional()
+            conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
+                .optional()
         })
         .await
         .map_err(db_error)?

@@ -1,0 +1,157 @@
+//! The admin operations, one implementation for the admin API, the CLI and the
+//! in-process surfaces: JSON in, the same JSON out.
+
+use serde_json::{json, Value};
+
+use super::keys::{hash_key, new_id, new_key};
+use super::money::{usd_field, NANOS_PER_USD};
+use super::{unix_now, KeyRecord};
+use crate::config::Config;
+use crate::ingress::Fields;
+use crate::store::{Store, Throttle};
+use crate::{Error, ErrorKind, Result};
+
+/// Credits an account must hold to create a key without a plan.
+pub const KEY_MIN_CREDITS_NANOS: i64 = 25 * NANOS_PER_USD;
+
+#[derive(Clone, Copy)]
+pub struct Admin<'a> {
+    pub store: &'a dyn Store,
+    pub config: &'a Config,
+}
+
+fn body_fields(body: &Value) -> Result<Fields<'_>> {
+    Fields::of(body, "")
+}
+
+impl Admin<'_> {
+    /// `{"name"}` → the new account.
+    pub async fn create_account(&self, body: &Value) -> Result<Value> {
+        let name = body_fields(body)?.req_str("name")?.trim();
+        if name.is_empty() {
+            return Err(Error::invalid_field("name", "expected a non-empty name"));
+        }
+        Ok(self.store.create_account(name).await?.to_json())
+    }
+
+    pub async fn account(&self, id: &str) -> Result<Value> {
+        Ok(self.store.account(id).await?.to_json())
+    }
+
+    /// `{"amount_usd"}` (positive, up to 9 decimals) → the account.
+    pub async fn add_credits(&self, id: &str, body: &Value) -> Result<Value> {
+        body_fields(body)?;
+        let nanos = usd_field(body, "amount_usd")?;
+        if nanos <= 0 {
+            return Err(Error::invalid_field(
+                "amount_usd",
+                "expected a positive amount",
+            ));
+        }
+        Ok(self.store.add_credits(id, nanos).await?.to_json())
+    }
+
+    /// `{"plan": "name" | null}` → the account; the plan must be configured.
+    pub async fn set_plan(&self, id: &str, body: &Value) -> Result<Value> {
+        let f = body_fields(body)?;
+        if !f.obj.contains_key("plan") {
+            return Err(f.missing("plan"));
+        }
+        let plan = f.str("plan")?;
+        if let Some(p) = plan {
+            if !self.config.plans.iter().any(|c| c.name == p) {
+                let known: Vec<&str> = self.config.plans.iter().map(|c| c.name.as_str()).collect();
+                return Err(Error::invalid_field(
+                    "plan",
+                    format!(
+                        "expected one of the configured plans ({}), got {p:?}",
+                        known.join(", ")
+                    ),
+                ));
+            }
+        }
+        Ok(self.store.set_plan(id, plan).await?.to_json())
+    }
+
+    /// `{"name", "rpm"?, "tpm"?}` → the key with its secret, shown this once.
+    /// 402 unless the account holds $25 of credits or has a plan.
+    pub async fn create_key(&self, account_id: &str, body: &Value) -> Result<Value> {
+        let f = body_fields(body)?;
+        let name = f.str("name")?.unwrap_or("default").to_string();
+        let rpm = f.u32("rpm")?;
+        let tpm = f.u32("tpm")?.map(u64::from);
+        let account = self.store.account(account_id).await?;
+        if account.plan.is_none() && account.balance_nanos < KEY_MIN_CREDITS_NANOS {
+            return Err(Error::new(
+                ErrorKind::InsufficientCredits,
+                "a key needs at least $25 of credits or a plan: add credits at /dashboard/credits",
+            ));
+        }
+        let secret = new_key();
+        let record = KeyRecord {
+            id: new_id("key_"),
+            account_id: account.id,
+            name,
+            hash: hash_key(&secret),
+            prefix: secret[..13].to_string(),
+            rpm,
+            tpm,
+            revoked: false,
+            created_at: unix_now(),
+        };
+        let record = self.store.insert_key(record).await?;
+        let mut v = record.to_json();
+        v["key"] = json!(secret);
+        Ok(v)
+    }
+
+    pub async fn list_keys(&self, account_id: &str) -> Result<Value> {
+        let keys = self.store.keys(account_id).await?;
+        Ok(
+            json!({"object": "list", "data": keys.iter().map(KeyRecord::to_json).collect::<Vec<_>>()}),
+        )
+    }
+
+    /// `{"rpm"?, "tpm"?}`, `null` clearing a limit → the key.
+    pub async fn update_key(&self, key_id: &str, body: &Value) -> Result<Value> {
+        let f = body_fields(body)?;
+        let throttle = Throttle {
+            rpm: f
+                .obj
+                .contains_key("rpm")
+                .then(|| f.u32("rpm"))
+                .transpose()?,
+            tpm: f
+                .obj
+                .contains_key("tpm")
+                .then(|| f.u32("tpm").map(|t| t.map(u64::from)))
+                .transpose()?,
+        };
+        Ok(self.store.set_throttle(key_id, throttle).await?.to_json())
+    }
+
+    pub async fn revoke_key(&self, key_id: &str) -> Result<Value> {
+        Ok(self.store.revoke_key(key_id).await?.to_json())
+    }
+
+    /// The ledger rows and their totals.
+    pub async fn usage(&self, account_id: &str) -> Result<Value> {
+        let rows = self.store.ledger(account_id).await?;
+        let (mut input, mut output, mut cost) = (0u64, 0u64, 0i64);
+        for r in &rows {
+            input += r.input_tokens;
+            output += r.output_tokens;
+            cost += r.cost_nanos;
+        }
+        Ok(json!({
+            "account_id": account_id,
+            "data": rows.iter().map(super::LedgerRow::to_json).collect::<Vec<_>>(),
+            "totals": {
+                "requests": rows.len(),
+                "input_tokens": input,
+                "output_tokens": output,
+                "cost_usd": super::money::usd_json(cost),
+            },
+        }))
+    }
+}

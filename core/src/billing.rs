@@ -1,0 +1,229 @@
+//! Who pays for a request and how much: authentication, the account's and the
+//! key's rate limits, the worst-case reservation at admission and the
+//! settlement of the real cost at the end.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use crate::accounts::keys::{hash_key, looks_like_key};
+use crate::accounts::money::{cost_nanos, usd_to_nanos};
+use crate::accounts::{unix_now, Account, KeyRecord, LedgerRow};
+use crate::canonical::Usage;
+use crate::config::Config;
+use crate::limits::LimitSnapshot;
+use crate::route::Profile;
+use crate::store::{Reservation, Store};
+use crate::{Error, ErrorKind, Result};
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub key: KeyRecord,
+    pub account: Account,
+    /// Rate-limit subjects counted for this caller: the key (when it has its own
+    /// throttle) and the account.
+    pub subjects: Vec<String>,
+}
+
+/// The account's ceilings: the highest tier its lifetime spend reaches, raised
+/// to its plan's `min_tier`.
+pub fn account_ceiling(config: &Config, account: &Account) -> (u64, u64) {
+    let tiers = &config.limits.tiers;
+    let by_spend = tiers
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| account.lifetime_spend_nanos >= usd_to_nanos(t.min_lifetime_spend_usd))
+        .map(|(i, _)| i)
+        .max()
+        .unwrap_or(0);
+    let by_plan = account
+        .plan
+        .as_deref()
+        .and_then(|p| config.plans.iter().find(|c| c.name == p))
+        .map_or(0, |p| p.min_tier);
+    match tiers.get(by_spend.max(by_plan)) {
+        Some(t) => (u64::from(t.rpm), t.tpm),
+        None => (u64::MAX, u64::MAX),
+    }
+}
+
+/// The monthly quota of the account's plan, in nano-dollars (0 without one).
+pub fn quota_limit(config: &Config, account: &Account) -> i64 {
+    account
+        .plan
+        .as_deref()
+        .and_then(|p| config.plans.iter().find(|c| c.name == p))
+        .map_or(0, |p| usd_to_nanos(p.monthly_quota_usd))
+}
+
+/// The snapshot that binds: fewer requests left, then fewer tokens.
+fn binding(a: LimitSnapshot, b: LimitSnapshot) -> LimitSnapshot {
+    if (b.remaining_requests, b.remaining_tokens) < (a.remaining_requests, a.remaining_tokens) {
+        b
+    } else {
+        a
+    }
+}
+
+/// Checks the key and counts the request against its limits. Requests without
+/// a valid key are counted per client IP (so guessing is throttled) and refused.
+pub async fn admit(
+    store: &dyn Store,
+    config: &Config,
+    api_key: Option<&str>,
+    ip: Option<IpAddr>,
+    limits: &mut Option<LimitSnapshot>,
+) -> Result<Option<Caller>> {
+    let found = match api_key {
+        Some(k) if looks_like_key(k) => store.authenticate(&hash_key(k)).await?,
+        _ => None,
+    };
+    let Some((key, account)) = found else {
+        let Some(ip) = ip else {
+            // In-process without a key: the host process itself, unmetered.
+            return match api_key {
+                None => Ok(None),
+                Some(_) => Err(Error::new(
+                    ErrorKind::Authentication,
+                    "invalid or revoked API key",
+                )),
+            };
+        };
+        let rpm = u64::from(config.limits.unauthenticated_rpm_per_ip);
+        let tpm = config.limits.unauthenticated_tpm_per_ip;
+        match store.admit(&format!("ip:{ip}"), rpm, tpm, 0).await {
+            Ok(s) => *limits = Some(s),
+            Err(refused) => {
+                *limits = Some(refused.snapshot);
+                return Err(refused.error());
+            }
+        }
+        return Err(Error::new(
+            ErrorKind::Authentication,
+            match api_key {
+                None => "missing API key: send Authorization: Bearer mws_live_... or x-api-key",
+                Some(_) => "invalid or revoked API key",
+            },
+        ));
+    };
+    let (rpm, tpm) = account_ceiling(config, &account);
+    let account_subject = format!("acct:{}", account.id);
+    let mut subjects = Vec::with_capacity(2);
+    if key.rpm.is_some() || key.tpm.is_some() {
+        let key_subject = format!("key:{}", key.id);
+        let krpm = key.rpm.map_or(rpm, |r| u64::from(r).min(rpm));
+        let ktpm = key.tpm.map_or(tpm, |t| t.min(tpm));
+        match store.admit(&key_subject, krpm, ktpm, 0).await {
+            Ok(s) => *limits = Some(s),
+            Err(refused) => {
+                *limits = Some(refused.snapshot);
+                return Err(refused.error());
+            }
+        }
+        subjects.push(key_subject);
+    }
+    match store.admit(&account_subject, rpm, tpm, 0).await {
+        Ok(s) => *limits = Some(limits.map_or(s, |k| binding(k, s))),
+        Err(refused) => {
+            *limits = Some(refused.snapshot);
+            return Err(refused.error());
+        }
+    }
+    subjects.push(account_subject);
+    Ok(Some(Caller {
+        key,
+        account,
+        subjects,
+    }))
+}
+
+/// Money and tokens held for one request until it settles.
+#[derive(Debug)]
+pub struct Charge {
+    store: Arc<dyn Store>,
+    reservation: Reservation,
+    caller: Caller,
+    profile: Arc<Profile>,
+    reserved_tokens: u64,
+}
+
+impl Charge {
+    /// Reserves the worst case: `input` tokens plus `max_output`, at the
+    /// profile's prices; counts them against the token limits.
+    pub async fn reserve(
+        store: Arc<dyn Store>,
+        config: &Config,
+        caller: &Caller,
+        profile: Arc<Profile>,
+        request_id: &str,
+        input: u64,
+        max_output: u64,
+        limits: &mut Option<LimitSnapshot>,
+    ) -> Result<Charge> {
+        let worst = cost_nanos(
+            input,
+            max_output,
+            profile.input_nanos_per_mtok,
+            profile.output_nanos_per_mtok,
+        );
+        let quota = quota_limit(config, &caller.account);
+        let reservation = store
+            .reserve(request_id, &caller.account.id, worst, quota)
+            .await?;
+        let reserved_tokens = input + max_output;
+        for s in &caller.subjects {
+            store.adjust_tokens(s, reserved_tokens as i64).await;
+        }
+        if let Some(l) = limits.as_mut() {
+            l.remaining_tokens = l.remaining_tokens.saturating_sub(reserved_tokens);
+        }
+        Ok(Charge {
+            store,
+            reservation,
+            caller: caller.clone(),
+            profile,
+            reserved_tokens,
+        })
+    }
+
+    /// Charges the real cost of `usage`, writes the ledger row (durably) and
+    /// trues up the token windows.
+    pub async fn settle(self, usage: Usage, status: u16) -> Result<()> {
+        let input =
+            usage.input_tokens + usage.cache_read_input_tokens + usage.cache_creation_input_tokens;
+        let cost = cost_nanos(
+            input,
+            usage.output_tokens,
+            self.profile.input_nanos_per_mtok,
+            self.profile.output_nanos_per_mtok,
+        );
+        let row = LedgerRow {
+            time: unix_now(),
+            request_id: self.reservation.request_id.clone(),
+            account_id: self.caller.account.id.clone(),
+            key_id: self.caller.key.id.clone(),
+            profile: self.profile.id.clone(),
+            input_tokens: input,
+            output_tokens: usage.output_tokens,
+            cost_nanos: cost,
+            status,
+        };
+        let used = input + usage.output_tokens;
+        for s in &self.caller.subjects {
+            self.store
+                .adjust_tokens(s, used as i64 - self.reserved_tokens as i64)
+                .await;
+        }
+        self.store.settle(&self.reservation, row).await
+    }
+
+    /// Gives everything back: the request failed before any output.
+    pub async fn release(self) {
+        self.store.release(&self.reservation).await;
+        for s in &self.caller.subjects {
+            self.store
+                .adjust_tokens(s, -(self.reserved_tokens as i64))
+                .await;
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! A streamed answer on its way out: rendered event by event, watched for
+//! time-to-first-token and usage, settled before its last event is sent (so a
+//! completed stream is always in the ledger), and charged for what was
+//! delivered when it is cut short.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures::StreamExt;
+
+use crate::billing::Charge;
+use crate::canonical::request::Shape;
+use crate::canonical::{ChatRequest, Delta, EventStream, StreamEvent, Usage};
+use crate::egress::{self, SseFrame};
+use crate::gateway::State;
+use crate::pipeline::{finish, record_usage, unix_now, Endpoint, FrameStream};
+use crate::route::Profile;
+use crate::tokens::estimate_chars;
+use crate::{Error, ErrorKind};
+
+enum Renderer {
+    Anthropic(egress::anthropic::StreamRenderer),
+    OpenAi(egress::openai::StreamRenderer),
+}
+
+impl Renderer {
+    fn render(&mut self, ev: StreamEvent, out: &mut Vec<SseFrame>) {
+        match self {
+            Renderer::Anthropic(r) => r.render(ev, out),
+            Renderer::OpenAi(r) => r.render(ev, out),
+        }
+    }
+}
+
+/// Renders events as they arrive; a stream that ends without `MessageStop`
+/// gets an error event, so a client never mistakes a cut answer for a whole one.
+pub(crate) fn render_stream(
+    shape: Shape,
+    mut events: EventStream,
+    req: &ChatRequest,
+    mut meter: Meter,
+) -> FrameStream {
+    let mut renderer = match shape {
+        Shape::Anthropic => Renderer::Anthropic(egress::anthropic::StreamRenderer::new(&req.model)),
+        Shape::OpenAi => Renderer::OpenAi(egress::openai::StreamRenderer::new(
+            &req.model,
+            req.include_usage,
+            unix_now(),
+        )),
+    };
+    Box::pin(async_stream::stream! {
+        let mut out = Vec::new();
+        let mut ended = false;
+        while let Some(ev) = events.next().await {
+            meter.observe(&ev);
+            ended = matches!(ev, StreamEvent::MessageStop | StreamEvent::Error(_));
+            if ended {
+                meter.settle().await;
+            }
+            renderer.render(ev, &mut out);
+            for frame in out.drain(..) {
+                yield frame;
+            }
+            if ended {
+                break;
+            }
+        }
+        if !ended {
+            let e = Error::new(ErrorKind::Upstream, "the upstream stream ended before the message was complete");
+            let ev = StreamEvent::Error(e);
+            meter.observe(&ev);
+            meter.settle().await;
+            renderer.render(ev, &mut out);
+            for frame in out.drain(..) {
+                yield frame;
+            }
+        }
+    })
+}
+
+/// Watches one stream; logs and counts it once when it ends or is dropped.
+pub(crate) struct Meter {
+    state: Arc<State>,
+    endpoint: Endpoint,
+    request_id: String,
+    profile: Arc<Profile>,
+    charge: Option<Charge>,
+    started: Instant,
+    first_token: bool,
+    usage: Option<Usage>,
+    input_estimate: u64,
+    delivered_chars: usize,
+    status: u16,
+}
+
+impl Meter {
+    pub fn new(
+        state: Arc<State>,
+        endpoint: Endpoint,
+        request_id: String,
+        profile: Arc<Profile>,
+        charge: Option<Charge>,
+        input_estimate: u64,
+    ) -> Self {
+        Meter {
+            state,
+            endpoint,
+            request_id,
+            profile,
+            charge,
+            started: Instant::now(),
+            first_token: false,
+            usage: None,
+            input_estimate,
+            delivered_chars: 0,
+            status: 200,
+        }
+    }
+
+    fn observe(&mut self, ev: &StreamEvent) {
+        match ev {
+            StreamEvent::BlockDelta { delta, .. } => {
+                if !self.first_token {
+                    self.first_token = true;
+                    self.state.metrics.first_token(
+                        self.endpoint.route(),
+                        &self.profile.id,
+                        self.started.elapsed(),
+                    );
+                }
+                let (Delta::Text(t)
+                | Delta::ToolArgs(t)
+                | Delta::Thinking(t)
+                | Delta::Signature(t)) = delta;
+                self.delivered_chars += t.chars().count();
+            }
+            StreamEvent::MessageDelta { usage, .. } => self.usage = Some(*usage),
+            StreamEvent::Error(e) => self.status = e.http_status(),
+            _ => {}
+        }
+    }
+
+    /// The upstream's final usage, or the estimate of what was delivered.
+    fn final_usage(&self) -> Usage {
+        self.usage.unwrap_or(Usage {
+            input_tokens: self.input_estimate,
+            output_tokens: estimate_chars(self.delivered_chars),
+            ..Usage::default()
+        })
+    }
+
+    async fn settle(&mut self) {
+        let usage = self.final_usage();
+        record_usage(&self.state, &self.profile, usage);
+        if let Some(charge) = self.charge.take() {
+            if let Err(e) = charge.settle(usage, self.status).await {
+                tracing::error!(request_id = %self.request_id, error = %e, "could not settle a stream");
+            }
+        }
+    }
+}
+
+impl Drop for Meter {
+    fn drop(&mut self) {
+        // Cut short (the client went away): charge what was delivered, or give
+        // the whole reservation back when nothing was.
+        if let Some(charge) = self.charge.take() {
+            if self.status == 200 {
+                self.status = 499;
+            }
+            let usage = self.final_usage();
+            let (delivered, status) = (self.delivered_chars > 0, self.status);
+            if delivered {
+                record_usage(&self.state, &self.profile, usage);
+            }
+            let request_id = self.request_id.clone();
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                rt.spawn(async move {
+                    if delivered {
+                        if let Err(e) = charge.settle(usage, status).await {
+                            tracing::error!(request_id, error = %e, "could not settle a stream cut short");
+                        }
+                    } else {
+                        charge.release().await;
+                    }
+                });
+            }
+        }
+        finish(
+            &self.state,
+            &self.endpoint,
+            &self.request_id,
+            Some(&self.profile.id),
+            self.status,
+            self.started,
+        );
+    }
+}

@@ -1,0 +1,206 @@
+//! `/admin`: accounts, credits, plans, keys and usage over HTTP, behind the
+//! admin token (`admin.token_env`); off (404) when no token is configured.
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post, put};
+use axum::Router;
+use http::{HeaderMap, StatusCode};
+use serde_json::Value;
+
+use super::extract;
+use crate::accounts::admin::Admin;
+use crate::accounts::keys::ct_eq;
+use crate::egress::openai::error_body;
+use crate::{Error, ErrorKind, Gateway, Result};
+
+pub fn router() -> Router<Gateway> {
+    Router::new()
+        .route("/admin/accounts", post(create_account))
+        .route("/admin/accounts/{id}", get(account))
+        .route("/admin/accounts/{id}/credits", post(add_credits))
+        .route("/admin/accounts/{id}/plan", put(set_plan))
+        .route("/admin/accounts/{id}/keys", post(create_key).get(list_keys))
+        .route("/admin/keys/{id}", delete(revoke_key).patch(update_key))
+        .route("/admin/accounts/{id}/usage", get(usage))
+}
+
+fn reply(status: StatusCode, outcome: Result<Value>) -> Response {
+    match outcome {
+        Ok(v) => (status, axum::Json(v)).into_response(),
+        Err(e) => {
+            let status =
+                StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            (status, axum::Json(error_body(&e))).into_response()
+        }
+    }
+}
+
+/// The admin token check: 404 while the admin API is off, 401 on a wrong token.
+fn authorize(gw: &Gateway, headers: &HeaderMap) -> Result<()> {
+    let Some(token) = gw.admin_token() else {
+        return Err(Error::new(
+            ErrorKind::NotFound,
+            "the admin API is off: set admin.token_env in the config",
+        ));
+    };
+    match extract::api_key(headers) {
+        Some(given) if ct_eq(given.as_bytes(), token.as_bytes()) => Ok(()),
+        _ => Err(Error::new(ErrorKind::Authentication, "invalid admin token")),
+    }
+}
+
+async fn json_body(gw: &Gateway, body: Body) -> Result<Value> {
+    let server = &gw.config().server;
+    let bytes = extract::body(
+        body,
+        server.max_body_bytes,
+        std::time::Duration::from_secs(server.request_timeout_secs),
+    )
+    .await?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Object(Default::default()));
+    }
+    Ok(serde_json::from_slice(&bytes)?)
+}
+
+/// Runs one admin call after the token check.
+async fn run<'a, F, Fut>(
+    gw: &'a Gateway,
+    headers: &HeaderMap,
+    body: Option<Body>,
+    status: StatusCode,
+    f: F,
+) -> Response
+where
+    F: FnOnce(Admin<'a>, Value) -> Fut,
+    Fut: std::future::Future<Output = Result<Value>>,
+{
+    if let Err(e) = authorize(gw, headers) {
+        return reply(status, Err(e));
+    }
+    let body = match body {
+        Some(b) => match json_body(gw, b).await {
+            Ok(v) => v,
+            Err(e) => return reply(status, Err(e)),
+        },
+        None => Value::Null,
+    };
+    reply(status, f(gw.admin(), body).await)
+}
+
+async fn create_account(State(gw): State<Gateway>, headers: HeaderMap, body: Body) -> Response {
+    run(
+        &gw,
+        &headers,
+        Some(body),
+        StatusCode::CREATED,
+        |a, b| async move { a.create_account(&b).await },
+    )
+    .await
+}
+
+async fn account(
+    State(gw): State<Gateway>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    run(&gw, &headers, None, StatusCode::OK, |a, _| async move {
+        a.account(&id).await
+    })
+    .await
+}
+
+async fn add_credits(
+    State(gw): State<Gateway>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    run(
+        &gw,
+        &headers,
+        Some(body),
+        StatusCode::OK,
+        |a, b| async move { a.add_credits(&id, &b).await },
+    )
+    .await
+}
+
+async fn set_plan(
+    State(gw): State<Gateway>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    run(
+        &gw,
+        &headers,
+        Some(body),
+        StatusCode::OK,
+        |a, b| async move { a.set_plan(&id, &b).await },
+    )
+    .await
+}
+
+async fn create_key(
+    State(gw): State<Gateway>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    run(
+        &gw,
+        &headers,
+        Some(body),
+        StatusCode::CREATED,
+        |a, b| async move { a.create_key(&id, &b).await },
+    )
+    .await
+}
+
+async fn list_keys(
+    State(gw): State<Gateway>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    run(&gw, &headers, None, StatusCode::OK, |a, _| async move {
+        a.list_keys(&id).await
+    })
+    .await
+}
+
+async fn update_key(
+    State(gw): State<Gateway>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    run(
+        &gw,
+        &headers,
+        Some(body),
+        StatusCode::OK,
+        |a, b| async move { a.update_key(&id, &b).await },
+    )
+    .await
+}
+
+async fn revoke_key(
+    State(gw): State<Gateway>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    run(&gw, &headers, None, StatusCode::OK, |a, _| async move {
+        a.revoke_key(&id).await
+    })
+    .await
+}
+
+async fn usage(State(gw): State<Gateway>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    run(&gw, &headers, None, StatusCode::OK, |a, _| async move {
+        a.usage(&id).await
+    })
+    .await
+}
