@@ -10,6 +10,7 @@ use crate::accounts::money::{cost_nanos, usd_to_nanos};
 use crate::accounts::{unix_now, Account, KeyRecord, LedgerRow};
 use crate::canonical::Usage;
 use crate::config::Config;
+use crate::gateway::State;
 use crate::limits::LimitSnapshot;
 use crate::route::Profile;
 use crate::store::{Reservation, Store};
@@ -65,13 +66,15 @@ fn binding(a: LimitSnapshot, b: LimitSnapshot) -> LimitSnapshot {
     }
 }
 
-/// Checks the key and counts the request against its limits. Requests without
-/// a valid key are counted per client IP (so guessing is throttled) and refused.
+/// Checks the key and counts the request against its limits (when `count`).
+/// Requests without a valid key are counted per client IP (so guessing is
+/// throttled) and refused.
 pub async fn admit(
     store: &dyn Store,
     config: &Config,
     api_key: Option<&str>,
     ip: Option<IpAddr>,
+    count: bool,
     limits: &mut Option<LimitSnapshot>,
 ) -> Result<Option<Caller>> {
     let found = match api_key {
@@ -108,6 +111,14 @@ pub async fn admit(
     };
     let (rpm, tpm) = account_ceiling(config, &account);
     let account_subject = format!("acct:{}", account.id);
+    if !count {
+        *limits = Some(store.peek(&account_subject, rpm, tpm).await);
+        return Ok(Some(Caller {
+            key,
+            account,
+            subjects: vec![account_subject],
+        }));
+    }
     let mut subjects = Vec::with_capacity(2);
     if key.rpm.is_some() || key.tpm.is_some() {
         let key_subject = format!("key:{}", key.id);
@@ -151,8 +162,7 @@ impl Charge {
     /// Reserves the worst case: `input` tokens plus `max_output`, at the
     /// profile's prices; counts them against the token limits.
     pub async fn reserve(
-        store: Arc<dyn Store>,
-        config: &Config,
+        state: &State,
         caller: &Caller,
         profile: Arc<Profile>,
         request_id: &str,
@@ -166,7 +176,8 @@ impl Charge {
             profile.input_nanos_per_mtok,
             profile.output_nanos_per_mtok,
         );
-        let quota = quota_limit(config, &caller.account);
+        let store = state.store.clone();
+        let quota = quota_limit(&state.config, &caller.account);
         let reservation = store
             .reserve(request_id, &caller.account.id, worst, quota)
             .await?;

@@ -180,11 +180,15 @@ async fn dispatch(
     reply: &mut Reply,
 ) -> Result<Body> {
     let store = state.store.as_ref();
+    // count_tokens is answered locally and not counted as a request.
+    let count = *endpoint != Endpoint::CountTokens;
+    let key = ctx.api_key.as_deref();
     let caller = billing::admit(
         store,
         &state.config,
-        ctx.api_key.as_deref(),
+        key,
         ctx.client_ip,
+        count,
         &mut reply.limits,
     )
     .await?;
@@ -339,10 +343,8 @@ async fn reserve(
     let Some(caller) = caller else {
         return Ok(None);
     };
-    let store = state.store.clone();
     let charge = Charge::reserve(
-        store,
-        &state.config,
+        state,
         caller,
         profile.clone(),
         &reply.request_id,

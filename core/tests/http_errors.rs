@@ -271,7 +271,10 @@ async fn bodies_over_max_body_bytes_are_413() {
 
 #[tokio::test]
 async fn over_the_request_limit_is_429_with_retry_after() {
-    let s = Server::with_config("[limits]\nunauthenticated_rpm_per_ip = 2\n").await;
+    let s = Server::with_config(
+        "[[limits.tiers]]\nmin_lifetime_spend_usd = 0\nrpm = 2\ntpm = 200000\n",
+    )
+    .await;
     let tpm = 200_000;
     for left in [1, 0] {
         let r = s
@@ -300,13 +303,47 @@ async fn over_the_request_limit_is_429_with_retry_after() {
     let (req_left, _) = check_ratelimit_headers(&r.headers, 2, tpm);
     assert_eq!(req_left, 0);
     assert!(r.header("retry-after").parse::<u64>().unwrap() >= 1);
-
-    // A 404 after the limit still reports the exhausted window.
-    let r = s.get("/v1/nope").await;
-    assert_eq!(r.status, 404);
-    assert_eq!(r.header("x-ratelimit-remaining-requests"), "0");
     // /health is outside /v1 and never limited.
     assert_eq!(s.get("/health").await.status, 200);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn requests_without_a_valid_key_are_limited_per_ip() {
+    let s = Server::with_config("[limits]\nunauthenticated_rpm_per_ip = 2\n").await;
+    let anonymous = reqwest::Client::new();
+    for _ in 0..2 {
+        let r = reply(
+            anonymous
+                .post(s.url("/v1/messages"))
+                .json(&anthropic_request("dragon", "hi"))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        anthropic_error(&r, 401, "authentication_error");
+        check_ratelimit_headers(&r.headers, 2, 200_000);
+    }
+    let r = reply(
+        anonymous
+            .post(s.url("/v1/chat/completions"))
+            .bearer_auth("mws_live_0000000000000000000000000000000000000000")
+            .json(&openai_request("dragon", "hi"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    openai_error(&r, 429, "requests", None);
+    assert!(r.header("retry-after").parse::<u64>().unwrap() >= 1);
+    // A valid key is not held back by its IP's failures.
+    assert_eq!(
+        s.post("/v1/messages", &anthropic_request("dragon", "hi"))
+            .await
+            .status,
+        200
+    );
     s.stop().await;
 }
 
@@ -325,26 +362,36 @@ async fn stream_requests_fail_before_the_stream_with_a_json_error() {
 #[tokio::test]
 async fn over_the_token_limit_is_429_naming_tokens() {
     let s = Server::with_config(
-        "[limits]\nunauthenticated_rpm_per_ip = 1000\nunauthenticated_tpm_per_ip = 20\n",
+        "[[limits.tiers]]\nmin_lifetime_spend_usd = 0\nrpm = 1000\ntpm = 100\n",
     )
     .await;
-    // 40 characters: 10 tokens in, 10 out; admitted while any token remains.
+    // 120 characters: 30 tokens in plus max_tokens 1024 reserved, trued up to 30 + 30.
     let r = s
         .post(
             "/v1/messages",
-            &anthropic_request("dragon", &"abcd".repeat(10)),
+            &anthropic_request("dragon", &"abcd".repeat(30)),
         )
         .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
-    let (_, tok_left) = check_ratelimit_headers(&r.headers, 1000, 20);
-    assert_eq!(tok_left, 10);
+    let (_, tok_left) = check_ratelimit_headers(&r.headers, 1000, 100);
+    assert_eq!(tok_left, 0);
+    // 60 of 100 tokens used: admitted, and its own 30 + 30 fill the window.
+    assert_eq!(
+        s.post(
+            "/v1/messages",
+            &anthropic_request("dragon", &"abcd".repeat(30))
+        )
+        .await
+        .status,
+        200
+    );
     let r = s
         .post("/v1/messages", &anthropic_request("dragon", "hi"))
         .await;
     let message = anthropic_error(&r, 429, "rate_limit_error");
     assert!(message.contains("tokens"), "{message}");
-    let (req_left, tok_left) = check_ratelimit_headers(&r.headers, 1000, 20);
-    assert_eq!((req_left, tok_left), (999, 0));
+    let (req_left, tok_left) = check_ratelimit_headers(&r.headers, 1000, 100);
+    assert_eq!((req_left, tok_left), (998, 0));
     assert!(r.header("retry-after").parse::<u64>().unwrap() >= 1);
     s.stop().await;
 }

@@ -46,8 +46,8 @@ async fn non_stream_echoes_text_with_usage_and_headers() {
     let (req_left, tok_left) = check_ratelimit_headers(&r.headers, RPM, TPM);
     check_anthropic_headers(&r.headers);
     assert_eq!(req_left, RPM - 1);
-    // The request's own input is counted against the window it is admitted in.
-    assert_eq!(tok_left, TPM - 3);
+    // The reservation (3 input + max_tokens 1024) is counted at admission.
+    assert_eq!(tok_left, TPM - 3 - 1024);
 
     // The first call settled 3 + 3 tokens; the second adds its own 3 input tokens.
     let r2 = s
@@ -59,7 +59,8 @@ async fn non_stream_echoes_text_with_usage_and_headers() {
     assert_eq!(r2.status, 200);
     let (req_left, tok_left) = check_ratelimit_headers(&r2.headers, RPM, TPM);
     assert_eq!(req_left, RPM - 2);
-    assert_eq!(tok_left, TPM - 9);
+    // The first call was trued up to 3 + 3 tokens; the second reserves 3 + 1024.
+    assert_eq!(tok_left, TPM - 6 - 1027);
     assert_ne!(r.header("request-id"), r2.header("request-id"));
     assert_ne!(r.body["id"], r2.body["id"]);
     s.stop().await;

@@ -48,7 +48,7 @@ async fn call_json_matches_http_for_messages_and_chat() {
 
     let body = openai_request("gpt-4o", "Hello there");
     let local = gw
-        .call_json(Endpoint::ChatCompletions, &body, Some("mws_live_anything"))
+        .call_json(Endpoint::ChatCompletions, &body, Some(s.key.as_str()))
         .await
         .unwrap();
     let http = s.post("/v1/chat/completions", &body).await;

@@ -9,7 +9,8 @@ use mws_core::{Gateway, ServeHandle};
 use serde_json::{json, Value};
 
 const LIMITS: &str =
-    "[limits]\nunauthenticated_rpm_per_ip = 100000\nunauthenticated_tpm_per_ip = 1000000000\n";
+    "[limits]\nunauthenticated_rpm_per_ip = 100000\nunauthenticated_tpm_per_ip = 1000000000\n\
+    [[limits.tiers]]\nmin_lifetime_spend_usd = 0\nrpm = 100000\ntpm = 1000000000\n";
 
 fn config(upstreams: &[(&str, &str, &str)], extra_upstream: &str, fallbacks: &[&str]) -> String {
     let mut c = String::from(LIMITS);
@@ -27,16 +28,40 @@ fn config(upstreams: &[(&str, &str, &str)], extra_upstream: &str, fallbacks: &[&
     c
 }
 
-async fn start(cfg: &str) -> (ServeHandle, String) {
-    let gw = Gateway::from_toml_str(cfg).unwrap();
-    let h = gw.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let url = format!("http://{}", h.addr());
-    (h, url)
+/// A served gateway's base URL and a funded key of it.
+struct Target {
+    url: String,
+    key: String,
 }
 
-async fn post(url: &str, path: &str, body: &Value) -> reqwest::Response {
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.url)
+    }
+}
+
+async fn start(cfg: &str) -> (ServeHandle, Target) {
+    let gw = Gateway::from_toml_str(&format!("[store]\nkind = \"memory\"\n{cfg}")).unwrap();
+    let admin = gw.admin();
+    let account = admin.create_account(&json!({"name": "t"})).await.unwrap();
+    let id = account["id"].as_str().unwrap();
+    admin
+        .add_credits(id, &json!({"amount_usd": 100}))
+        .await
+        .unwrap();
+    let key = admin.create_key(id, &json!({})).await.unwrap()["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let h = gw.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let url = format!("http://{}", h.addr());
+    (h, Target { url, key })
+}
+
+async fn post(target: &Target, path: &str, body: &Value) -> reqwest::Response {
     reqwest::Client::new()
-        .post(format!("{url}{path}"))
+        .post(format!("{target}{path}"))
+        .bearer_auth(&target.key)
         .json(body)
         .send()
         .await
@@ -512,6 +537,7 @@ async fn anthropic_beta_is_forwarded_only_where_allowed() {
     for model in ["dragon", "dragon-pro"] {
         let r = reqwest::Client::new()
             .post(format!("{url}/v1/messages"))
+            .bearer_auth(&url.key)
             .header("anthropic-beta", "context-1m-2025-08-07, interleaved-thinking-2025-05-14")
             .json(&json!({"model": model, "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}))
             .send()

@@ -12,7 +12,8 @@ use serde_json::Value;
 
 /// Limits high enough that no test is refused unless it means to be.
 pub const LIMITS: &str =
-    "[limits]\nunauthenticated_rpm_per_ip = 100000\nunauthenticated_tpm_per_ip = 1000000000\n";
+    "[limits]\nunauthenticated_rpm_per_ip = 100000\nunauthenticated_tpm_per_ip = 1000000000\n\
+    [[limits.tiers]]\nmin_lifetime_spend_usd = 0\nrpm = 100000\ntpm = 1000000000\n";
 pub const RPM: u64 = 100_000;
 pub const TPM: u64 = 1_000_000_000;
 
@@ -36,7 +37,11 @@ pub struct Server {
     handle: Option<ServeHandle>,
     pub gateway: Gateway,
     pub base: String,
+    /// Sends `key` on every request.
     pub client: reqwest::Client,
+    /// A key of an account holding $1000.
+    pub key: String,
+    pub account_id: String,
 }
 
 /// A finished HTTP exchange: status, headers and the body as JSON.
@@ -62,6 +67,25 @@ pub fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
         .unwrap()
 }
 
+/// A new account holding `usd` dollars and a key of it, made in-process.
+pub async fn funded_key(gateway: &Gateway, usd: u64) -> (String, String) {
+    let admin = gateway.admin();
+    let account = admin
+        .create_account(&serde_json::json!({"name": "test"}))
+        .await
+        .unwrap();
+    let id = account["id"].as_str().unwrap().to_string();
+    admin
+        .add_credits(&id, &serde_json::json!({"amount_usd": usd}))
+        .await
+        .unwrap();
+    let key = admin
+        .create_key(&id, &serde_json::json!({"name": "test"}))
+        .await
+        .unwrap();
+    (id, key["key"].as_str().unwrap().to_string())
+}
+
 impl Server {
     /// The built-in catalogue with the high limits of `LIMITS`.
     pub async fn builtin() -> Server {
@@ -69,16 +93,26 @@ impl Server {
     }
 
     /// A gateway from TOML text, served on 127.0.0.1:0.
+    /// The memory store unless the config names one.
     pub async fn with_config(toml: &str) -> Server {
-        let gateway = Gateway::from_toml_str(toml).unwrap();
+        let toml = if toml.contains("[store]") {
+            toml.to_string()
+        } else {
+            format!("[store]\nkind = \"memory\"\n{toml}")
+        };
+        let gateway = Gateway::from_toml_str(&toml).unwrap();
         Server::with_gateway(gateway).await
     }
 
     pub async fn with_gateway(gateway: Gateway) -> Server {
         let handle = gateway.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
         let base = format!("http://{}", handle.addr());
+        let (account_id, key) = funded_key(&gateway, 1000).await;
+        let mut headers = HeaderMap::new();
+        headers.insert("authorization", format!("Bearer {key}").parse().unwrap());
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
+            .default_headers(headers)
             .build()
             .unwrap();
         Server {
@@ -86,6 +120,8 @@ impl Server {
             gateway,
             base,
             client,
+            key,
+            account_id,
         }
     }
 
