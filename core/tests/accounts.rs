@@ -1,6 +1,11 @@
 //! Accounts, keys, credits, limits and the ledger, on the memory and sqlite
 //! stores: admin API, 401/402/429, exact costs, concurrency, settlement.
-#![allow(clippy::unwrap_used, reason = "test helpers fail loudly")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers fail loudly"
+)]
 
 mod common;
 
