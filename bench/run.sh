@@ -29,10 +29,15 @@ cat >"$WORK/gw.toml" <<TOML
 [server]
 metrics = true
 [store]
-kind = "memory"
+kind = "sqlite"
+path = "$WORK/gw.db"
 [limits]
 unauthenticated_rpm_per_ip = 1000000000
 unauthenticated_tpm_per_ip = 1000000000000
+[[limits.tiers]]
+min_lifetime_spend_usd = 0
+rpm = 1000000000
+tpm = 1000000000000
 [[upstreams]]
 name = "oai"
 kind = "openai"
@@ -58,7 +63,13 @@ tokens_per_second = 189
 input_price_per_mtok = 0.48
 output_price_per_mtok = 1.08
 TOML
-RUST_LOG=warn taskset -c 0 "$BIN/mws-gateway" --config "$WORK/gw.toml" serve --listen 127.0.0.1:0 2>"$WORK/gw.err" &
+# An account with enough credits for the whole run, and its key, made by the CLI.
+G="$BIN/mws-gateway --config $WORK/gw.toml"
+ACCT=$($G accounts create --name bench | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+$G credits add "$ACCT" --usd 1000000 >/dev/null
+KEY=$($G keys create "$ACCT" --name bench | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+
+RUST_LOG=warn,mws_core::cli=info taskset -c 0 "$BIN/mws-gateway" --config "$WORK/gw.toml" serve --listen 127.0.0.1:0 2>"$WORK/gw.err" &
 GW_PID=$!
 until grep -q "listening on" "$WORK/gw.err" 2>/dev/null; do sleep 0.1; done
 GW=$(grep -o 'http://[0-9.:]*' "$WORK/gw.err" | head -1)
@@ -76,7 +87,8 @@ DIRECT=([openai-chat]="/v1/chat/completions|${BODY[openai-chat]}" [openai-stream
 
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 run_oha() { # url body conc -> json file
-  "$OHA" --no-tui --output-format json -z "${SECS}s" -c "$3" -m POST -H 'content-type: application/json' -d "$2" "$1" >"$4" 2>/dev/null
+  "$OHA" --no-tui --json -z "${SECS}s" -c "$3" -m POST -H 'content-type: application/json' \
+    -H "authorization: Bearer $KEY" -d "$2" "$1" >"$4" 2>/dev/null
 }
 
 echo "| scenario | conc | gateway rps | mock rps | ratio | p50 ms | p99 ms | p50 overhead us | CPU us/req |"

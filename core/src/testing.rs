@@ -123,6 +123,9 @@ impl MockUpstream {
             .with_state(state.clone());
         let (stop, mut stopped) = watch::channel(false);
         tokio::spawn(async move {
+            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             let _ = axum::serve(listener, app)
                 .with_graceful_shutdown(async move {
                     let _ = stopped.wait_for(|s| *s).await;

@@ -1,29 +1,57 @@
 """Start real `mws-gateway` processes for the end-to-end tests.
 
 The binary comes from $MWS_GATEWAY_BIN (scripts/test.sh builds it and sets it).
-Each gateway gets its own temporary config and working directory, listens on
-127.0.0.1 port 0, and announces its address on stderr; a thread keeps reading
-its output afterwards so the pipe never fills up.
+Each gateway gets its own temporary config and working directory (its cwd, where
+its sqlite store `gateway.db` lives), listens on 127.0.0.1 port 0, and
+announces its address on stderr; a thread keeps reading its output afterwards
+so the pipe never fills up.
+
+Every /v1 request needs a valid API key, so each gateway has the admin API on
+(token in MWS_ADMIN_TOKEN) and the fixtures below create accounts and keys
+through it.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import secrets
 import signal
 import subprocess
 import threading
 from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
+import httpx
 import pytest
 
-# Generous limits so the suite never trips the per-IP limiter by accident.
+ADMIN_TOKEN = "mws-admin-test-" + secrets.token_hex(16)
+
+# The stores a test gateway can run on; the workdir is the gateway's cwd, so the
+# sqlite file lands there. Every test gateway has the admin API on.
+STORES = {
+    "sqlite": '[store]\nkind = "sqlite"\npath = "gateway.db"\n',
+    "memory": '[store]\nkind = "memory"\n',
+}
+
+ADMIN_CONFIG = """\
+[admin]
+token_env = "MWS_ADMIN_TOKEN"
+"""
+
+# Generous limits so the suite never trips a limiter by accident: per IP for
+# requests without a key, and one tier for every account.
 HIGH_LIMITS = """\
 [limits]
 unauthenticated_rpm_per_ip = 100000
 unauthenticated_tpm_per_ip = 1000000000
+
+[[limits.tiers]]
+min_lifetime_spend_usd = 0
+rpm = 100000
+tpm = 1000000000
 """
 
 LISTENING = re.compile(r"mws-gateway listening on (http://127\.0\.0\.1:\d+)")
@@ -31,16 +59,37 @@ START_TIMEOUT_S = 30
 STOP_TIMEOUT_S = 10
 
 
+def gateway_config(limits: str = HIGH_LIMITS, extra: str = "", store: str = "sqlite") -> str:
+    """A full config: the store (sqlite in the workdir, or memory), the admin
+    API, `limits`, then `extra`."""
+    return STORES[store] + "\n" + ADMIN_CONFIG + "\n" + limits + "\n" + extra
+
+
+def gateway_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["MWS_ADMIN_TOKEN"] = ADMIN_TOKEN
+    env.pop("MWS_CONFIG", None)
+    return env
+
+
 class Gateway:
     """One running gateway process."""
 
-    def __init__(self, binary: str, config: Path, workdir: Path) -> None:
-        self.log: deque[str] = deque(maxlen=500)
+    def __init__(self, binary: str, config: Path | None, workdir: Path) -> None:
+        self.workdir = workdir
+        self.config = config
+        self.log: deque[str] = deque(maxlen=2000)
+        self.stdout: list[str] = []
+        self.stderr: list[str] = []
         self.url: str | None = None
         self._ready = threading.Event()
+        argv = [binary, "serve", "--listen", "127.0.0.1:0"]
+        if config is not None:
+            argv[1:1] = ["--config", str(config)]
         self.proc = subprocess.Popen(
-            [binary, "serve", "--config", str(config), "--listen", "127.0.0.1:0"],
+            argv,
             cwd=workdir,
+            env=gateway_env(),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -72,6 +121,7 @@ class Gateway:
         for line in stream:
             line = line.rstrip("\n")
             self.log.append(line)
+            (self.stderr if announce else self.stdout).append(line)
             if announce and self.url is None:
                 match = LISTENING.search(line)
                 if match:
@@ -80,6 +130,11 @@ class Gateway:
         # The process closed its output: it is gone, stop waiting for it.
         if announce:
             self._ready.set()
+
+    def admin(self) -> httpx.Client:
+        """A client for this gateway's admin API; close it (or use `with`)."""
+        assert self.url is not None
+        return admin_client(self.url)
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -91,6 +146,72 @@ class Gateway:
                 self.proc.wait()
         for thread in self._threads:
             thread.join(5)
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no flushing; what is durable is what survives."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+        for thread in self._threads:
+            thread.join(5)
+
+
+def admin_client(url: str) -> httpx.Client:
+    return httpx.Client(
+        base_url=url,
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        timeout=30,
+    )
+
+
+@dataclass
+class Account:
+    """An account made for a test, with one key."""
+
+    id: str
+    key: str
+    key_id: str
+    url: str
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
+    def client(self, **kwargs) -> httpx.Client:
+        """An httpx client on the gateway sending this account's key."""
+        return httpx.Client(base_url=self.url, headers=self.headers(), timeout=30, **kwargs)
+
+
+def make_account(
+    url: str,
+    usd: float | str | None = 1000,
+    *,
+    name: str = "test",
+    plan: str | None = None,
+    rpm: int | None = None,
+    tpm: int | None = None,
+) -> Account:
+    """Create an account on the gateway at `url` holding `usd` of credits (and a
+    plan, when given) and one key, optionally with its own rpm/tpm throttle."""
+    with admin_client(url) as admin:
+        response = admin.post("/admin/accounts", json={"name": name})
+        assert response.status_code == 201, response.text
+        account_id = response.json()["id"]
+        if usd:
+            response = admin.post(f"/admin/accounts/{account_id}/credits", json={"amount_usd": usd})
+            assert response.status_code == 200, response.text
+        if plan is not None:
+            response = admin.put(f"/admin/accounts/{account_id}/plan", json={"plan": plan})
+            assert response.status_code == 200, response.text
+        body: dict[str, object] = {"name": f"{name}-key"}
+        if rpm is not None:
+            body["rpm"] = rpm
+        if tpm is not None:
+            body["tpm"] = tpm
+        response = admin.post(f"/admin/accounts/{account_id}/keys", json=body)
+        assert response.status_code == 201, response.text
+        key = response.json()
+    assert key["key"].startswith("mws_live_")
+    return Account(id=account_id, key=key["key"], key_id=key["id"], url=url)
 
 
 def _binary() -> str:
@@ -107,16 +228,26 @@ def _binary() -> str:
 
 
 @pytest.fixture(scope="session")
-def start_gateway(tmp_path_factory) -> Iterator[Callable[[str], Gateway]]:
-    """Factory: start a gateway with the given TOML config text; stopped at session end."""
-    binary = _binary()
+def gateway_bin() -> str:
+    return _binary()
+
+
+@pytest.fixture(scope="session")
+def start_gateway(tmp_path_factory, gateway_bin: str) -> Iterator[Callable[..., Gateway]]:
+    """Factory: start a gateway with the given TOML config text (a full config:
+    build it with `gateway_config`) in a new workdir, or in `workdir` to restart
+    on the same store; `config_text=None` starts it with no config at all.
+    Stopped at session end."""
     started: list[Gateway] = []
 
-    def start(config_text: str) -> Gateway:
-        workdir = tmp_path_factory.mktemp("gateway")
-        config = workdir / "gateway.toml"
-        config.write_text(config_text, encoding="utf-8")
-        gateway = Gateway(binary, config, workdir)
+    def start(config_text: str | None, workdir: Path | None = None) -> Gateway:
+        if workdir is None:
+            workdir = tmp_path_factory.mktemp("gateway")
+        config = None
+        if config_text is not None:
+            config = workdir / "gateway.toml"
+            config.write_text(config_text, encoding="utf-8")
+        gateway = Gateway(gateway_bin, config, workdir)
         started.append(gateway)
         return gateway
 
@@ -126,14 +257,45 @@ def start_gateway(tmp_path_factory) -> Iterator[Callable[[str], Gateway]]:
 
 
 @pytest.fixture(scope="session")
-def gateway_url(start_gateway) -> str:
-    """Base URL (no trailing slash, no /v1) of a gateway on the built-in catalogue."""
-    gateway = start_gateway(HIGH_LIMITS)
-    assert gateway.url is not None
-    return gateway.url
+def main_gateway(start_gateway) -> Gateway:
+    """The gateway most tests share: built-in catalogue, sqlite, high limits."""
+    return start_gateway(gateway_config())
+
+
+@pytest.fixture(scope="session")
+def gateway_url(main_gateway: Gateway) -> str:
+    """Base URL (no trailing slash, no /v1) of the main gateway."""
+    assert main_gateway.url is not None
+    return main_gateway.url
 
 
 @pytest.fixture(scope="session")
 def api_base(gateway_url: str) -> str:
     """The OpenAI-style base URL: gateway + /v1."""
     return gateway_url + "/v1"
+
+
+@pytest.fixture(scope="session")
+def admin(main_gateway: Gateway) -> Iterator[httpx.Client]:
+    """An httpx client for the main gateway's admin API."""
+    with main_gateway.admin() as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def account(gateway_url: str) -> Account:
+    """The shared account on the main gateway: $1000 and one key."""
+    return make_account(gateway_url, 1000, name="shared")
+
+
+@pytest.fixture(scope="session")
+def api_key(account: Account) -> str:
+    """A valid key of an account holding $1000 on the main gateway."""
+    return account.key
+
+
+@pytest.fixture(scope="session")
+def new_account() -> Callable[..., Account]:
+    """Factory: `new_account(url, usd=1000, plan=..., rpm=..., tpm=...)` makes a
+    fresh account with one key on any gateway."""
+    return make_account

@@ -18,10 +18,9 @@ WEATHER_TOOL = {
 
 
 @pytest.fixture(scope="module")
-def client(gateway_url: str) -> anthropic.Anthropic:
-    # The anthropic SDK adds /v1/... to its base URL itself. Any key is
-    # accepted until accounts and keys exist.
-    return anthropic.Anthropic(base_url=gateway_url, api_key="sk-ant-test-any", max_retries=0)
+def client(gateway_url: str, api_key: str) -> anthropic.Anthropic:
+    # The anthropic SDK adds /v1/... to its base URL itself.
+    return anthropic.Anthropic(base_url=gateway_url, api_key=api_key, max_retries=0)
 
 
 def _text(message) -> str:
@@ -208,11 +207,11 @@ def test_models_retrieve_anthropic_shape(client: anthropic.Anthropic) -> None:
     assert (model.model_extra or {})["context_window"] == 128000
 
 
-def test_missing_max_tokens_is_400(gateway_url: str) -> None:
+def test_missing_max_tokens_is_400(gateway_url: str, api_key: str) -> None:
     # The SDK refuses to send a request without max_tokens, so use raw HTTP.
     response = httpx.post(
         gateway_url + "/v1/messages",
-        headers={"x-api-key": "sk-ant-test-any", "anthropic-version": "2023-06-01"},
+        headers={"x-api-key": api_key, "anthropic-version": "2023-06-01"},
         json={"model": "claude-sonnet-4-6", "messages": [{"role": "user", "content": "hi"}]},
     )
     assert response.status_code == 400
@@ -233,13 +232,13 @@ def test_bad_request_raises_sdk_error(client: anthropic.Anthropic) -> None:
     assert "messages.0.content.0.type" in caught.value.message
 
 
-def test_any_key_is_accepted_for_now(gateway_url: str) -> None:
-    # Keys arrive with accounts; until then no AuthenticationError is expected.
+def test_wrong_key_is_refused(gateway_url: str) -> None:
     other = anthropic.Anthropic(base_url=gateway_url, api_key="not-a-real-key", max_retries=0)
-    message = other.messages.create(
-        model="dragon", max_tokens=32, messages=[{"role": "user", "content": "still open"}]
-    )
-    assert _text(message) == "still open"
+    with pytest.raises(anthropic.AuthenticationError) as caught:
+        other.messages.create(
+            model="dragon", max_tokens=32, messages=[{"role": "user", "content": "closed"}]
+        )
+    assert caught.value.status_code == 401
 
 
 def test_tool_choice_forces_tool_use(client: anthropic.Anthropic) -> None:

@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from conftest import HIGH_LIMITS
+from conftest import Account, gateway_config, make_account
 
 RATELIMIT_HEADERS = (
     "x-ratelimit-limit-requests",
@@ -21,8 +21,9 @@ RATELIMIT_HEADERS = (
 
 
 @pytest.fixture(scope="module")
-def http(gateway_url: str):
-    with httpx.Client(base_url=gateway_url, timeout=30) as client:
+def http(gateway_url: str, api_key: str):
+    headers = {"Authorization": f"Bearer {api_key}"}
+    with httpx.Client(base_url=gateway_url, headers=headers, timeout=30) as client:
         yield client
 
 
@@ -136,9 +137,11 @@ def test_unknown_route_openai_shape(http: httpx.Client) -> None:
     assert_limit_headers(response)
 
 
-def test_unknown_route_under_messages_anthropic_shape(gateway_url: str) -> None:
+def test_unknown_route_under_messages_anthropic_shape(gateway_url: str, api_key: str) -> None:
     # A connection of its own: see test_keep_alive_after_unread_body below.
-    response = httpx.post(gateway_url + "/v1/messages/x", json={}, timeout=30)
+    response = httpx.post(
+        gateway_url + "/v1/messages/x", json={}, headers={"x-api-key": api_key}, timeout=30
+    )
     assert_anthropic_error(response, 404, "not_found_error")
     assert_limit_headers(response)
 
@@ -232,48 +235,73 @@ def test_wrong_method(http: httpx.Client) -> None:
 
 
 @pytest.fixture(scope="module")
-def small_body_gateway(start_gateway) -> str:
-    gateway = start_gateway(HIGH_LIMITS + "\n[server]\nmax_body_bytes = 1000\n")
+def small_body_gateway(start_gateway) -> Account:
+    gateway = start_gateway(gateway_config(extra="[server]\nmax_body_bytes = 1000\n"))
     assert gateway.url is not None
-    return gateway.url
+    return make_account(gateway.url, 100)
 
 
-def test_body_too_large_anthropic(small_body_gateway: str) -> None:
+def test_body_too_large_anthropic(small_body_gateway: Account) -> None:
     body = {
         "model": "dragon",
         "max_tokens": 16,
         "messages": [{"role": "user", "content": "x" * 5000}],
     }
-    response = httpx.post(small_body_gateway + "/v1/messages", json=body, timeout=30)
+    response = httpx.post(
+        small_body_gateway.url + "/v1/messages",
+        json=body,
+        headers=small_body_gateway.headers(),
+        timeout=30,
+    )
     assert_anthropic_error(response, 413, "request_too_large")
     assert_limit_headers(response)
 
 
-def test_body_too_large_openai(small_body_gateway: str) -> None:
+def test_body_too_large_openai(small_body_gateway: Account) -> None:
     body = {"model": "dragon", "messages": [{"role": "user", "content": "x" * 5000}]}
-    response = httpx.post(small_body_gateway + "/v1/chat/completions", json=body, timeout=30)
+    response = httpx.post(
+        small_body_gateway.url + "/v1/chat/completions",
+        json=body,
+        headers=small_body_gateway.headers(),
+        timeout=30,
+    )
     error = assert_openai_error(response, 413)
     assert error["type"] == "invalid_request_error"
     assert_limit_headers(response)
 
 
-def test_small_body_still_served(small_body_gateway: str) -> None:
+def test_small_body_still_served(small_body_gateway: Account) -> None:
     body = {"model": "dragon", "max_tokens": 16, "messages": [{"role": "user", "content": "ok"}]}
-    response = httpx.post(small_body_gateway + "/v1/messages", json=body, timeout=30)
+    response = httpx.post(
+        small_body_gateway.url + "/v1/messages",
+        json=body,
+        headers=small_body_gateway.headers(),
+        timeout=30,
+    )
     assert response.status_code == 200, response.text
 
 
-def test_rate_limited_429(start_gateway) -> None:
+def test_per_ip_limit_without_key(start_gateway) -> None:
+    # Requests without a valid key are refused (401) and counted per client IP,
+    # so guessing keys is throttled: over the limit they get 429.
     gateway = start_gateway(
-        "[limits]\nunauthenticated_rpm_per_ip = 2\nunauthenticated_tpm_per_ip = 1000000000\n"
+        gateway_config(
+            "[limits]\nunauthenticated_rpm_per_ip = 2\nunauthenticated_tpm_per_ip = 1000000000\n"
+        )
     )
     openai_body = {"model": "dragon", "messages": [{"role": "user", "content": "hi"}]}
     with httpx.Client(base_url=gateway.url, timeout=30) as client:
         first = client.post("/v1/chat/completions", json=openai_body)
-        second = client.post("/v1/chat/completions", json=openai_body)
-        assert first.status_code == 200, first.text
-        assert second.status_code == 200, second.text
-        assert first.headers["x-ratelimit-limit-requests"] == "2"
+        second = client.post(
+            "/v1/chat/completions",
+            json=openai_body,
+            headers={"Authorization": "Bearer mws_live_" + "x" * 40},
+        )
+        for refused in (first, second):
+            error = assert_openai_error(refused, 401)
+            assert error["code"] == "invalid_api_key"
+            assert_limit_headers(refused)
+            assert refused.headers["x-ratelimit-limit-requests"] == "2"
         assert int(second.headers["x-ratelimit-remaining-requests"]) < int(
             first.headers["x-ratelimit-remaining-requests"]
         )
@@ -295,6 +323,47 @@ def test_rate_limited_429(start_gateway) -> None:
 
         # Operations endpoints are not under /v1 and stay reachable.
         assert client.get("/health").status_code == 200
+
+
+def test_tier_limit_429(start_gateway) -> None:
+    # An account's ceiling comes from its tier; over it, 429 in both shapes.
+    gateway = start_gateway(
+        gateway_config(
+            "[limits]\nunauthenticated_rpm_per_ip = 100000\n"
+            "[[limits.tiers]]\nmin_lifetime_spend_usd = 0\nrpm = 2\ntpm = 1000000000\n"
+        )
+    )
+    account = make_account(gateway.url, 100)
+    openai_body = {
+        "model": "dragon",
+        "max_tokens": 16,
+        "messages": [{"role": "user", "content": "hi"}],
+    }
+    with account.client() as client:
+        first = client.post("/v1/chat/completions", json=openai_body)
+        second = client.post("/v1/chat/completions", json=openai_body)
+        assert first.status_code == 200, first.text
+        assert second.status_code == 200, second.text
+        assert first.headers["x-ratelimit-limit-requests"] == "2"
+        assert int(second.headers["x-ratelimit-remaining-requests"]) < int(
+            first.headers["x-ratelimit-remaining-requests"]
+        )
+
+        limited = client.post("/v1/chat/completions", json=openai_body)
+        error = assert_openai_error(limited, 429)
+        assert error["code"] == "rate_limit_exceeded"
+        assert_limit_headers(limited)
+        assert limited.headers["x-ratelimit-limit-requests"] == "2"
+        assert limited.headers["x-ratelimit-remaining-requests"] == "0"
+        assert int(limited.headers["retry-after"]) >= 1
+
+        anthropic_limited = client.post(
+            "/v1/messages",
+            json={"model": "dragon", "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]},
+        )
+        assert_anthropic_error(anthropic_limited, 429, "rate_limit_error")
+        assert_limit_headers(anthropic_limited)
+        assert int(anthropic_limited.headers["retry-after"]) >= 1
 
 
 # --- routing ------------------------------------------------------------------
@@ -348,12 +417,38 @@ def test_routing_stream_header(http: httpx.Client) -> None:
     assert "event: message_stop" in text
 
 
-def test_no_key_is_served_for_now(http: httpx.Client) -> None:
-    # Keys arrive with accounts; until then requests without one are served,
-    # limited per client IP.
-    response = http.post(
-        "/v1/messages",
-        json={"model": "dragon", "max_tokens": 16, "messages": [{"role": "user", "content": "open"}]},
+def test_no_key_is_401(gateway_url: str) -> None:
+    body = {"model": "dragon", "max_tokens": 16, "messages": [{"role": "user", "content": "open"}]}
+    response = httpx.post(gateway_url + "/v1/messages", json=body, timeout=30)
+    error = assert_anthropic_error(response, 401, "authentication_error")
+    assert "key" in error["message"].lower()
+    assert_limit_headers(response)
+
+    response = httpx.post(
+        gateway_url + "/v1/chat/completions",
+        json={"model": "dragon", "messages": [{"role": "user", "content": "open"}]},
+        timeout=30,
     )
-    assert response.status_code == 200, response.text
-    assert response.json()["content"][0]["text"] == "open"
+    error = assert_openai_error(response, 401)
+    assert error["type"] == "invalid_request_error"
+    assert error["code"] == "invalid_api_key"
+    assert_limit_headers(response)
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["sk-test-any", "mws_live_", "mws_live_" + "A" * 40, "Bearer", "mws_live_" + "!" * 40],
+)
+def test_bad_key_is_401(gateway_url: str, key: str) -> None:
+    body = {"model": "dragon", "max_tokens": 16, "messages": [{"role": "user", "content": "x"}]}
+    response = httpx.post(
+        gateway_url + "/v1/messages", json=body, headers={"x-api-key": key}, timeout=30
+    )
+    assert_anthropic_error(response, 401, "authentication_error")
+    response = httpx.post(
+        gateway_url + "/v1/chat/completions",
+        json=body,
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=30,
+    )
+    assert assert_openai_error(response, 401)["code"] == "invalid_api_key"

@@ -48,10 +48,9 @@ WEATHER_TOOL = {
 
 
 @pytest.fixture(scope="module")
-def client(api_base: str) -> openai.OpenAI:
-    # Any key is accepted until accounts and keys exist; no retries so a
-    # failure shows up as itself.
-    return openai.OpenAI(base_url=api_base, api_key="sk-test-any", max_retries=0)
+def client(api_base: str, api_key: str) -> openai.OpenAI:
+    # No retries so a failure shows up as itself.
+    return openai.OpenAI(base_url=api_base, api_key=api_key, max_retries=0)
 
 
 def test_chat_text_answer(client: openai.OpenAI) -> None:

@@ -92,6 +92,17 @@ pub enum UpstreamKind {
     Echo,
 }
 
+/// The tool-call ids an upstream accepts.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ToolIdStyle {
+    /// Any string (OpenAI, Anthropic).
+    #[default]
+    Verbatim,
+    /// Exactly nine ASCII letters and digits (Mistral-style servers).
+    Alphanumeric9,
+}
+
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct UpstreamConfig {
@@ -106,6 +117,9 @@ pub struct UpstreamConfig {
     pub simulate_speed: bool,
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
+    /// OpenAI only: the tool-call ids the upstream accepts; others are mapped and restored.
+    #[serde(default)]
+    pub tool_id_style: ToolIdStyle,
     /// Anthropic only: the `anthropic-beta` values clients may pass on (`"*"` for any).
     #[serde(default)]
     pub anthropic_beta_allow: Vec<String>,
@@ -142,6 +156,7 @@ impl UpstreamConfig {
             simulate_speed: false,
             headers: BTreeMap::new(),
             anthropic_beta_allow: Vec::new(),
+            tool_id_style: ToolIdStyle::Verbatim,
             connect_timeout_secs: default_connect_timeout(),
             first_byte_timeout_secs: default_first_byte_timeout(),
             idle_timeout_secs: default_idle_timeout(),

@@ -9,6 +9,7 @@ mod routes;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -56,6 +57,11 @@ pub(crate) async fn serve(gateway: Gateway, addr: SocketAddr) -> Result<ServeHan
             let _ = stopped.wait_for(|s| *s).await;
         };
         let service = app.into_make_service_with_connect_info::<SocketAddr>();
+        // Stream events are small writes: without TCP_NODELAY, Nagle's algorithm
+        // holds each one back for the client's delayed ACK (about 40 ms).
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         if let Err(e) = axum::serve(listener, service)
             .with_graceful_shutdown(shutdown)
             .await

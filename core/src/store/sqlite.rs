@@ -134,17 +134,20 @@ fn load_all(conn: &Connection) -> rusqlite::Result<(Vec<Account>, Vec<KeyRecord>
 }
 
 fn write_settle(tx: &Connection, d: &SettleDelta, row: &LedgerRow) -> rusqlite::Result<()> {
-    tx.execute(
+    // Cached statements: settlement is the one write on the request path.
+    tx.prepare_cached(
         "INSERT OR IGNORE INTO ledger (time, request_id, account_id, key_id, profile, input_tokens, output_tokens, cost_nanos, status)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")?
+    .execute(
         params![row.time, row.request_id, row.account_id, row.key_id, row.profile,
             row.input_tokens as i64, row.output_tokens as i64, row.cost_nanos, row.status],
     )?;
     // Deltas, not absolute values, so credits added by another process meanwhile are kept.
-    tx.execute(
+    tx.prepare_cached(
         "UPDATE accounts SET balance_nanos = balance_nanos + ?1, lifetime_spend_nanos = lifetime_spend_nanos + ?2,
            quota_used_nanos = CASE WHEN quota_period = ?4 THEN quota_used_nanos + ?3 ELSE ?3 END, quota_period = ?4
-         WHERE id = ?5",
+         WHERE id = ?5")?
+    .execute(
         params![d.balance, d.lifetime, d.quota_used, d.quota_period, d.account_id],
     )?;
     Ok(())

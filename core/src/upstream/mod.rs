@@ -9,6 +9,7 @@ pub mod openai;
 mod openai_stream;
 mod passthrough;
 pub mod sse;
+pub mod tool_ids;
 
 use crate::canonical::{
     ChatRequest, ChatResponse, EmbeddingsRequest, EmbeddingsResponse, EventStream, RerankRequest,

@@ -10,12 +10,13 @@ use super::http::HttpClient;
 use super::openai_stream::ChunkTranslator;
 use super::passthrough::WithOverrides;
 use super::sse::SseDecoder;
+use super::tool_ids;
 use crate::canonical::request::Shape;
 use crate::canonical::{
     ChatRequest, ChatResponse, ContentBlock, EmbeddingsRequest, EmbeddingsResponse, EventStream,
     ImageSource, Role, StopReason, StreamEvent, ToolChoice, Usage,
 };
-use crate::config::UpstreamConfig;
+use crate::config::{ToolIdStyle, UpstreamConfig};
 use crate::route::Profile;
 use crate::tokens::{estimate_request, estimate_text};
 use crate::{Error, ErrorKind, Result};
@@ -26,6 +27,7 @@ const MAX_STOP: usize = 4;
 #[derive(Debug)]
 pub struct OpenAiUpstream {
     http: HttpClient,
+    tool_ids: ToolIdStyle,
 }
 
 impl OpenAiUpstream {
@@ -36,7 +38,10 @@ impl OpenAiUpstream {
                 format!("Bearer {key}"),
             )
         })?;
-        Ok(OpenAiUpstream { http })
+        Ok(OpenAiUpstream {
+            http,
+            tool_ids: cfg.tool_id_style,
+        })
     }
 
     pub fn name(&self) -> &str {
@@ -44,6 +49,30 @@ impl OpenAiUpstream {
     }
 
     pub async fn complete(&self, req: &ChatRequest, profile: &Profile) -> Result<ChatResponse> {
+        match tool_ids::map_request(req, self.tool_ids) {
+            None => self.complete_as_is(req, profile).await,
+            Some((mapped, ids)) => {
+                let mut r = self.complete_as_is(&mapped, profile).await?;
+                ids.restore_response(&mut r);
+                Ok(r)
+            }
+        }
+    }
+
+    pub async fn stream(&self, req: &ChatRequest, profile: &Profile) -> Result<EventStream> {
+        match tool_ids::map_request(req, self.tool_ids) {
+            None => self.stream_as_is(req, profile).await,
+            Some((mapped, ids)) => {
+                let events = self.stream_as_is(&mapped, profile).await?;
+                Ok(Box::pin(events.map(move |mut ev| {
+                    ids.restore_event(&mut ev);
+                    ev
+                })))
+            }
+        }
+    }
+
+    async fn complete_as_is(&self, req: &ChatRequest, profile: &Profile) -> Result<ChatResponse> {
         let body = request_body(req, profile, false)?;
         let resp = self
             .http
@@ -53,7 +82,7 @@ impl OpenAiUpstream {
         response_from(&value, req)
     }
 
-    pub async fn stream(&self, req: &ChatRequest, profile: &Profile) -> Result<EventStream> {
+    async fn stream_as_is(&self, req: &ChatRequest, profile: &Profile) -> Result<EventStream> {
         let body = request_body(req, profile, true)?;
         let resp = self
             .http
