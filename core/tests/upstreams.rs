@@ -557,3 +557,31 @@ async fn anthropic_beta_is_forwarded_only_where_allowed() {
     assert!(!openai.received()[0].headers.contains_key("anthropic-beta"));
     h.shutdown().await;
 }
+
+#[tokio::test]
+async fn tool_ids_are_mapped_for_strict_upstreams_and_fresh_ids_pass() {
+    let mock = MockUpstream::start().await.unwrap();
+    mock.push(MockReply::json(json!({"id": "c1", "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {
+        "role": "assistant", "content": null,
+        "tool_calls": [{"id": "AbC123xYz", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Rome\"}"}}]}}],
+        "usage": {"prompt_tokens": 5, "completion_tokens": 5}})));
+    let cfg = config(
+        &[("up", "openai", &mock.base_url())],
+        "tool_id_style = \"alphanumeric9\"",
+        &[],
+    );
+    let (h, url) = start(&cfg).await;
+    let r = post(&url, "/v1/messages", &tool_conversation()).await;
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["content"][0]["id"], "AbC123xYz");
+    let sent = &mock.received()[0].body["messages"];
+    let call_id = sent[2]["tool_calls"][0]["id"].as_str().unwrap();
+    assert_eq!(call_id.len(), 9);
+    assert!(call_id.chars().all(|c| c.is_ascii_alphanumeric()));
+    assert_eq!(
+        sent[3]["tool_call_id"], call_id,
+        "the result keeps pointing at its call"
+    );
+    h.shutdown().await;
+}

@@ -1,6 +1,6 @@
 //! The `mws-gateway` binary: parses the command line and runs it.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 
 use clap::Parser;
 use mws_core::cli::{run, Cli};
@@ -17,7 +17,9 @@ async fn main() -> std::process::ExitCode {
     match run(Cli::parse()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!("{}", e.message());
+            // The admin API's error JSON, so scripts read failures the same way.
+            let body = mws_core::egress::openai::error_body(&e);
+            let _ = writeln!(std::io::stderr(), "{body}");
             std::process::ExitCode::FAILURE
         }
     }

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -161,12 +161,21 @@ fn writer(mut conn: Connection, hot: Arc<Hot>, rx: mpsc::Receiver<Op>) {
             .ok()
     };
     let mut seen = version(&conn);
+    let mut checked = Instant::now();
     loop {
         let first = match rx.recv_timeout(POLL) {
             Ok(op) => Some(op),
             Err(RecvTimeoutError::Timeout) => None,
             Err(RecvTimeoutError::Disconnected) => return,
         };
+        // Outside changes are looked for once a poll period, busy or idle.
+        if checked.elapsed() < POLL {
+            if let Some(first) = first {
+                commit_all(&mut conn, &hot, &rx, first);
+            }
+            continue;
+        }
+        checked = Instant::now();
         let now = version(&conn);
         if now != seen {
             seen = now;
@@ -177,16 +186,22 @@ fn writer(mut conn: Connection, hot: Arc<Hot>, rx: mpsc::Receiver<Op>) {
                 }
             }
         }
-        let Some(first) = first else { continue };
-        let mut batch = vec![first];
-        while batch.len() < BATCH {
-            match rx.try_recv() {
-                Ok(op) => batch.push(op),
-                Err(_) => break,
-            }
+        if let Some(first) = first {
+            commit_all(&mut conn, &hot, &rx, first);
         }
-        commit_batch(&mut conn, &hot, batch);
     }
+}
+
+/// Commits `first` with every operation already waiting behind it.
+fn commit_all(conn: &mut Connection, hot: &Hot, rx: &mpsc::Receiver<Op>, first: Op) {
+    let mut batch = vec![first];
+    while batch.len() < BATCH {
+        match rx.try_recv() {
+            Ok(op) => batch.push(op),
+            Err(_) => break,
+        }
+    }
+    commit_batch(conn, hot, batch);
 }
 
 /// What is left to do for an operation once its commit is known.
@@ -206,18 +221,23 @@ fn commit_batch(conn: &mut Connection, hot: &Hot, batch: Vec<Op>) {
     let committed = (|| -> rusqlite::Result<()> {
         let mut tx = conn.transaction()?;
         for op in batch {
-            // A savepoint per operation: one failing change does not undo the others.
-            let sp = tx.savepoint()?;
             let (outcome, finish) = match op {
-                Op::Exec { sql, hot, ack } => (sql(&sp), Finish::Exec { hot, ack }),
+                // Settlements only insert a row (ignored when already there) and add
+                // to a balance: nothing to undo, so no savepoint on the hot path.
                 Op::Settle { delta, row, ack } => (
-                    write_settle(&sp, &delta, &row),
+                    write_settle(&tx, &delta, &row),
                     Finish::Settle { delta, ack },
                 ),
+                // A savepoint per admin change: one failing change does not undo the others.
+                Op::Exec { sql, hot, ack } => {
+                    let sp = tx.savepoint()?;
+                    let outcome = sql(&sp);
+                    if outcome.is_ok() {
+                        sp.commit()?;
+                    }
+                    (outcome, Finish::Exec { hot, ack })
+                }
             };
-            if outcome.is_ok() {
-                sp.commit()?;
-            }
             finishes.push((outcome, finish));
         }
         tx.commit()
