@@ -26,6 +26,8 @@ const MIGRATIONS: &[&str] = &[include_str!("../../migrations/0001_init.sql")];
 const POLL: Duration = Duration::from_millis(200);
 /// Most operations in one commit.
 const BATCH: usize = 1024;
+/// How long a commit under load waits for more operations to join it.
+const GATHER: Duration = Duration::from_micros(500);
 
 type SqlFn = Box<dyn FnOnce(&Connection) -> rusqlite::Result<()> + Send>;
 type HotFn = Box<dyn FnOnce(&Hot) + Send>;
@@ -162,6 +164,7 @@ fn writer(mut conn: Connection, hot: Arc<Hot>, rx: mpsc::Receiver<Op>) {
     };
     let mut seen = version(&conn);
     let mut checked = Instant::now();
+    let mut last_len = 0;
     loop {
         let first = match rx.recv_timeout(POLL) {
             Ok(op) => Some(op),
@@ -171,7 +174,7 @@ fn writer(mut conn: Connection, hot: Arc<Hot>, rx: mpsc::Receiver<Op>) {
         // Outside changes are looked for once a poll period, busy or idle.
         if checked.elapsed() < POLL {
             if let Some(first) = first {
-                commit_all(&mut conn, &hot, &rx, first);
+                commit_all(&mut conn, &hot, &rx, first, &mut last_len);
             }
             continue;
         }
@@ -187,20 +190,38 @@ fn writer(mut conn: Connection, hot: Arc<Hot>, rx: mpsc::Receiver<Op>) {
             }
         }
         if let Some(first) = first {
-            commit_all(&mut conn, &hot, &rx, first);
+            commit_all(&mut conn, &hot, &rx, first, &mut last_len);
         }
     }
 }
 
-/// Commits `first` with every operation already waiting behind it.
-fn commit_all(conn: &mut Connection, hot: &Hot, rx: &mpsc::Receiver<Op>, first: Op) {
+/// Commits `first` with every operation already waiting behind it. Under
+/// concurrent load (the last commit held several) it waits a moment for more,
+/// so many requests share one commit.
+fn commit_all(
+    conn: &mut Connection,
+    hot: &Hot,
+    rx: &mpsc::Receiver<Op>,
+    first: Op,
+    last_len: &mut usize,
+) {
     let mut batch = vec![first];
-    while batch.len() < BATCH {
-        match rx.try_recv() {
-            Ok(op) => batch.push(op),
-            Err(_) => break,
+    let drain = |batch: &mut Vec<Op>| {
+        while batch.len() < BATCH {
+            match rx.try_recv() {
+                Ok(op) => batch.push(op),
+                Err(_) => break,
+            }
+        }
+    };
+    drain(&mut batch);
+    if *last_len > 1 && batch.len() < BATCH {
+        if let Ok(op) = rx.recv_timeout(GATHER) {
+            batch.push(op);
+            drain(&mut batch);
         }
     }
+    *last_len = batch.len();
     commit_batch(conn, hot, batch);
 }
 
