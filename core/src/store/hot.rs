@@ -4,6 +4,7 @@
 //! memory store is this alone; the sqlite store persists its changes.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use crate::accounts::keys::{ct_eq, KeyHash};
@@ -54,6 +55,8 @@ const SETTLED_MEMORY: usize = 1_000_000;
 pub struct Hot {
     state: Mutex<HotState>,
     limiter: Limiter<String>,
+    /// Reservations not yet settled or released: requests in flight.
+    in_flight: AtomicUsize,
 }
 
 fn not_found(what: &str, id: &str) -> Error {
@@ -223,6 +226,7 @@ impl Hot {
         let from_balance = worst - from_quota;
         h.quota_reserved += from_quota;
         h.reserved += from_balance;
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
         Ok(Reservation {
             request_id: request_id.into(),
             account_id: account_id.into(),
@@ -233,6 +237,7 @@ impl Hot {
 
     /// Gives back a reservation that will not be settled.
     pub fn release(&self, r: &Reservation) {
+        self.in_flight.fetch_sub(1, Ordering::Relaxed);
         let mut s = self.lock();
         if let Some(h) = s.accounts.get_mut(&r.account_id) {
             h.quota_reserved -= r.from_quota;
@@ -251,6 +256,7 @@ impl Hot {
         if !s.settled.insert(r.request_id.clone()) {
             return None;
         }
+        self.in_flight.fetch_sub(1, Ordering::Relaxed);
         let h = s.accounts.get_mut(&r.account_id)?;
         h.quota_reserved -= r.from_quota;
         h.reserved -= r.from_balance;
@@ -275,6 +281,11 @@ impl Hot {
         p.1 += delta.lifetime;
         p.2 += delta.quota_used;
         Some(delta)
+    }
+
+    /// Requests holding a reservation right now.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Relaxed)
     }
 
     /// The store wrote these deltas; they are no longer pending.

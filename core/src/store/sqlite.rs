@@ -27,7 +27,7 @@ const POLL: Duration = Duration::from_millis(200);
 /// Most operations in one commit.
 const BATCH: usize = 1024;
 /// How long a commit under load waits for more operations to join it.
-const GATHER: Duration = Duration::from_micros(500);
+const GATHER: Duration = Duration::from_micros(200);
 
 type SqlFn = Box<dyn FnOnce(&Connection) -> rusqlite::Result<()> + Send>;
 type HotFn = Box<dyn FnOnce(&Hot) + Send>;
@@ -164,7 +164,6 @@ fn writer(mut conn: Connection, hot: Arc<Hot>, rx: mpsc::Receiver<Op>) {
     };
     let mut seen = version(&conn);
     let mut checked = Instant::now();
-    let mut last_len = 0;
     loop {
         let first = match rx.recv_timeout(POLL) {
             Ok(op) => Some(op),
@@ -174,7 +173,7 @@ fn writer(mut conn: Connection, hot: Arc<Hot>, rx: mpsc::Receiver<Op>) {
         // Outside changes are looked for once a poll period, busy or idle.
         if checked.elapsed() < POLL {
             if let Some(first) = first {
-                commit_all(&mut conn, &hot, &rx, first, &mut last_len);
+                commit_all(&mut conn, &hot, &rx, first);
             }
             continue;
         }
@@ -190,38 +189,26 @@ fn writer(mut conn: Connection, hot: Arc<Hot>, rx: mpsc::Receiver<Op>) {
             }
         }
         if let Some(first) = first {
-            commit_all(&mut conn, &hot, &rx, first, &mut last_len);
+            commit_all(&mut conn, &hot, &rx, first);
         }
     }
 }
 
-/// Commits `first` with every operation already waiting behind it. Under
-/// concurrent load (the last commit held several) it waits a moment for more,
-/// so many requests share one commit.
-fn commit_all(
-    conn: &mut Connection,
-    hot: &Hot,
-    rx: &mpsc::Receiver<Op>,
-    first: Op,
-    last_len: &mut usize,
-) {
+/// Commits `first` with every operation already waiting behind it. While other
+/// requests are in flight (they hold reservations) it first sleeps a little, so
+/// that they join one commit instead of waking the writer one by one; a lone
+/// request is committed at once.
+fn commit_all(conn: &mut Connection, hot: &Hot, rx: &mpsc::Receiver<Op>, first: Op) {
+    if hot.in_flight() > 0 {
+        std::thread::sleep(GATHER);
+    }
     let mut batch = vec![first];
-    let drain = |batch: &mut Vec<Op>| {
-        while batch.len() < BATCH {
-            match rx.try_recv() {
-                Ok(op) => batch.push(op),
-                Err(_) => break,
-            }
-        }
-    };
-    drain(&mut batch);
-    if *last_len > 1 && batch.len() < BATCH {
-        if let Ok(op) = rx.recv_timeout(GATHER) {
-            batch.push(op);
-            drain(&mut batch);
+    while batch.len() < BATCH {
+        match rx.try_recv() {
+            Ok(op) => batch.push(op),
+            Err(_) => break,
         }
     }
-    *last_len = batch.len();
     commit_batch(conn, hot, batch);
 }
 
