@@ -49,12 +49,15 @@ fi
 step "cargo test --doc"
 cargo test --workspace --doc
 
-step "build mws-gateway"
+step "build mws-gateway and mock-upstream"
 # The whole workspace, so features unify with the test build and nothing is rebuilt.
 cargo build --workspace --bins
 export MWS_GATEWAY_BIN="$CARGO_TARGET_DIR/debug/mws-gateway"
+export MWS_MOCK_BIN="$CARGO_TARGET_DIR/debug/mock-upstream"
 test -x "$MWS_GATEWAY_BIN"
+test -x "$MWS_MOCK_BIN"
 echo "MWS_GATEWAY_BIN=$MWS_GATEWAY_BIN"
+echo "MWS_MOCK_BIN=$MWS_MOCK_BIN"
 
 step "python venv ($venv)"
 python="${PYTHON:-python3}"

@@ -1,6 +1,7 @@
 """Start real `mws-gateway` processes for the end-to-end tests.
 
-The binary comes from $MWS_GATEWAY_BIN (scripts/test.sh builds it and sets it).
+The binary comes from $MWS_GATEWAY_BIN (scripts/test.sh builds it and sets it);
+the scripted mock upstream from $MWS_MOCK_BIN (`start_mock`).
 Each gateway gets its own temporary config and working directory (its cwd, where
 its sqlite store `gateway.db` lives), listens on 127.0.0.1 port 0, and
 announces its address on stderr; a thread keeps reading its output afterwards
@@ -65,17 +66,20 @@ def gateway_config(limits: str = HIGH_LIMITS, extra: str = "", store: str = "sql
     return STORES[store] + "\n" + ADMIN_CONFIG + "\n" + limits + "\n" + extra
 
 
-def gateway_env() -> dict[str, str]:
+def gateway_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env["MWS_ADMIN_TOKEN"] = ADMIN_TOKEN
     env.pop("MWS_CONFIG", None)
+    env.update(extra or {})
     return env
 
 
 class Gateway:
     """One running gateway process."""
 
-    def __init__(self, binary: str, config: Path | None, workdir: Path) -> None:
+    def __init__(
+        self, binary: str, config: Path | None, workdir: Path, env: dict[str, str] | None = None
+    ) -> None:
         self.workdir = workdir
         self.config = config
         self.log: deque[str] = deque(maxlen=2000)
@@ -89,7 +93,7 @@ class Gateway:
         self.proc = subprocess.Popen(
             argv,
             cwd=workdir,
-            env=gateway_env(),
+            env=gateway_env(env),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -214,17 +218,72 @@ def make_account(
     return Account(id=account_id, key=key["key"], key_id=key["id"], url=url)
 
 
-def _binary() -> str:
-    binary = os.environ.get("MWS_GATEWAY_BIN")
+def _binary(var: str = "MWS_GATEWAY_BIN", build: str = "-p mws-core --bin mws-gateway") -> str:
+    binary = os.environ.get(var)
     if not binary:
         pytest.exit(
-            "MWS_GATEWAY_BIN is not set: run scripts/test.sh, or build with "
-            "`cargo build -p mws-core --bin mws-gateway` and export its path",
+            f"{var} is not set: run scripts/test.sh, or build with "
+            f"`cargo build {build}` and export its path",
             returncode=2,
         )
     if not os.access(binary, os.X_OK):
-        pytest.exit(f"MWS_GATEWAY_BIN={binary} is not an executable file", returncode=2)
+        pytest.exit(f"{var}={binary} is not an executable file", returncode=2)
     return binary
+
+
+class MockUpstream:
+    """The scripted upstream (`mock-upstream --record`): both APIs on one address,
+    answering from a queue filled through its /_mock control routes (see
+    core/src/testing.rs) and recording every request."""
+
+    def __init__(self, binary: str) -> None:
+        self.proc = subprocess.Popen(
+            [binary, "--record"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()  # it prints its address, then nothing
+        match = re.search(r"listening on (127\.0\.0\.1:\d+)", line)
+        if not match:
+            self.stop()
+            raise RuntimeError(f"mock-upstream did not announce its address: {line!r}")
+        self.addr = match.group(1)
+        self.control = httpx.Client(base_url=f"http://{self.addr}/_mock", timeout=10)
+
+    @property
+    def base_url(self) -> str:
+        """What an [[upstreams]] entry takes as base_url."""
+        return f"http://{self.addr}/v1"
+
+    def reset(self) -> None:
+        """Drops queued replies and recorded requests."""
+        for path in ("/replies", "/received"):
+            assert self.control.delete(path).status_code == 204
+
+    def push(self, *replies: dict) -> None:
+        """Queues replies: {"json": BODY, "status", "headers"}, {"sse": [FRAME]},
+        {"openai_chunks": [CHUNK]} or {"anthropic_events": [EVENT]}."""
+        response = self.control.post("/replies", json={"replies": list(replies)})
+        assert response.status_code == 200, response.text
+
+    def received(self) -> list[dict]:
+        """[{"path", "headers", "body"}] of every request, oldest first."""
+        response = self.control.get("/received")
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if hasattr(self, "control"):
+            self.control.close()
 
 
 @pytest.fixture(scope="session")
@@ -236,24 +295,42 @@ def gateway_bin() -> str:
 def start_gateway(tmp_path_factory, gateway_bin: str) -> Iterator[Callable[..., Gateway]]:
     """Factory: start a gateway with the given TOML config text (a full config:
     build it with `gateway_config`) in a new workdir, or in `workdir` to restart
-    on the same store; `config_text=None` starts it with no config at all.
-    Stopped at session end."""
+    on the same store; `config_text=None` starts it with no config at all; `env`
+    adds environment variables. Stopped at session end."""
     started: list[Gateway] = []
 
-    def start(config_text: str | None, workdir: Path | None = None) -> Gateway:
+    def start(
+        config_text: str | None, workdir: Path | None = None, env: dict[str, str] | None = None
+    ) -> Gateway:
         if workdir is None:
             workdir = tmp_path_factory.mktemp("gateway")
         config = None
         if config_text is not None:
             config = workdir / "gateway.toml"
             config.write_text(config_text, encoding="utf-8")
-        gateway = Gateway(gateway_bin, config, workdir)
+        gateway = Gateway(gateway_bin, config, workdir, env)
         started.append(gateway)
         return gateway
 
     yield start
     for gateway in started:
         gateway.stop()
+
+
+@pytest.fixture(scope="session")
+def start_mock() -> Iterator[Callable[[], MockUpstream]]:
+    """Factory: start a scripted mock upstream ($MWS_MOCK_BIN). Stopped at session end."""
+    binary = _binary("MWS_MOCK_BIN", "-p mws-bench --bin mock-upstream")
+    started: list[MockUpstream] = []
+
+    def start() -> MockUpstream:
+        mock = MockUpstream(binary)
+        started.append(mock)
+        return mock
+
+    yield start
+    for mock in started:
+        mock.stop()
 
 
 @pytest.fixture(scope="session")
