@@ -69,10 +69,10 @@ ACCT=$($G accounts create --name bench | python3 -c 'import json,sys; print(json
 $G credits add "$ACCT" --usd 1000000 >/dev/null
 KEY=$($G keys create "$ACCT" --name bench | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
 
-RUST_LOG=warn,mws_core::cli=info taskset -c 0 "$BIN/mws-gateway" --config "$WORK/gw.toml" serve --listen 127.0.0.1:0 2>"$WORK/gw.err" &
+RUST_LOG=warn taskset -c 0 "$BIN/mws-gateway" --config "$WORK/gw.toml" serve --listen 127.0.0.1:0 >"$WORK/gw.out" 2>"$WORK/gw.err" &
 GW_PID=$!
-until grep -q "listening on" "$WORK/gw.err" 2>/dev/null; do sleep 0.1; done
-GW=$(grep -o 'http://[0-9.:]*' "$WORK/gw.err" | head -1)
+until grep -q "listening on" "$WORK/gw.out" 2>/dev/null; do sleep 0.1; done
+GW=$(grep -o 'http://[0-9.:]*' "$WORK/gw.out" | head -1)
 
 MSG='"messages":[{"role":"user","content":"Write one short sentence about dragons."}]'
 declare -A BODY PATHS DIRECT

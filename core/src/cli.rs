@@ -189,7 +189,13 @@ async fn serve(gateway: &Gateway, listen: Option<SocketAddr>, builtin: bool) -> 
         ensure_demo(gateway).await?;
     }
     let handle = gateway.serve(addr).await?;
-    // Scripts and tests read the bound address from this line.
+    // Scripts and tests read the bound address from this line, on stdout
+    // whatever the log level, and in the log.
+    let _ = writeln!(
+        std::io::stdout().lock(),
+        "mws-gateway listening on http://{}",
+        handle.addr()
+    );
     tracing::info!("mws-gateway listening on http://{}", handle.addr());
     shutdown_signal().await;
     tracing::info!("shutting down; draining requests in flight");

@@ -5,8 +5,7 @@ use std::io::{IsTerminal, Write};
 use clap::Parser;
 use mws_core::cli::{run, Cli};
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
@@ -14,7 +13,26 @@ async fn main() -> std::process::ExitCode {
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .init();
-    match run(Cli::parse()).await {
+    // On one core a single-threaded runtime avoids waking a second scheduler
+    // thread for every I/O event; with more, one worker per core.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let runtime = if cores == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(cores)
+            .enable_all()
+            .build()
+    };
+    let outcome = match runtime {
+        Ok(rt) => rt.block_on(run(Cli::parse())),
+        Err(e) => Err(mws_core::Error::internal(format!(
+            "cannot start the runtime: {e}"
+        ))),
+    };
+    match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             // The admin API's error JSON, so scripts read failures the same way.
