@@ -156,6 +156,27 @@ pub struct Charge {
     caller: Caller,
     profile: Arc<Profile>,
     reserved_tokens: u64,
+    /// Set once settled or released; a charge dropped before (the client went
+    /// away while the upstream worked) gives its reservation back.
+    done: bool,
+}
+
+impl Drop for Charge {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        let (store, reservation) = (self.store.clone(), self.reservation.clone());
+        let (subjects, tokens) = (self.caller.subjects.clone(), self.reserved_tokens as i64);
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                store.release(&reservation).await;
+                for s in &subjects {
+                    store.adjust_tokens(s, -tokens).await;
+                }
+            });
+        }
+    }
 }
 
 impl Charge {
@@ -194,12 +215,14 @@ impl Charge {
             caller: caller.clone(),
             profile,
             reserved_tokens,
+            done: false,
         })
     }
 
     /// Charges the real cost of `usage`, writes the ledger row (durably) and
     /// trues up the token windows.
-    pub async fn settle(self, usage: Usage, status: u16) -> Result<()> {
+    pub async fn settle(mut self, usage: Usage, status: u16) -> Result<()> {
+        self.done = true;
         let input =
             usage.input_tokens + usage.cache_read_input_tokens + usage.cache_creation_input_tokens;
         let cost = cost_nanos(
@@ -229,7 +252,8 @@ impl Charge {
     }
 
     /// Gives everything back: the request failed before any output.
-    pub async fn release(self) {
+    pub async fn release(mut self) {
+        self.done = true;
         self.store.release(&self.reservation).await;
         for s in &self.caller.subjects {
             self.store

@@ -513,3 +513,44 @@ async fn admin_api_needs_its_token() {
     assert_eq!(r.status(), 404);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_request_abandoned_by_its_client_gives_its_reservation_back() {
+    use mws_core::testing::{MockReply, MockUpstream};
+    let mock = MockUpstream::start().await.unwrap();
+    // 10 + 1000 tokens at $10,000/M reserve $10.10: $25 holds two such requests.
+    let cfg = format!(
+        "{HIGH}[store]\nkind = \"memory\"\n[[upstreams]]\nname = \"up\"\nkind = \"openai\"\nbase_url = \"{}\"\nmax_retries = 0\n\
+         [[profiles]]\nid = \"dragon\"\nupstream = \"up\"\ncontext_window = 5000\ntokens_per_second = 1\ninput_price_per_mtok = 10000\noutput_price_per_mtok = 10000\n",
+        mock.base_url()
+    );
+    let s = Server::with_config(&cfg).await;
+    let (_, key) = funded_key(&s.gateway, 25).await;
+    let mut body = anthropic_request("dragon", &"abcd".repeat(10));
+    body["max_tokens"] = json!(1000);
+    for _ in 0..3 {
+        mock.push(MockReply::Hang);
+        let impatient = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_millis(300))
+            .build()
+            .unwrap();
+        assert!(impatient
+            .post(s.url("/v1/messages"))
+            .bearer_auth(&key)
+            .json(&body)
+            .send()
+            .await
+            .is_err());
+    }
+    // Had the three abandoned requests kept their reservations, this would be 402.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let r = reqwest::Client::new()
+        .post(s.url("/v1/messages"))
+        .bearer_auth(&key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    s.stop().await;
+}
