@@ -20,7 +20,7 @@ use crate::ingress;
 use crate::limits::LimitSnapshot;
 use crate::meter::{render_stream, Meter};
 use crate::route::Profile;
-use crate::tokens::{self, estimate_request};
+use crate::tokens::estimate_request;
 use crate::{Error, ErrorKind, Result};
 
 /// The endpoints of the HTTP API, also callable in-process.
@@ -222,22 +222,19 @@ async fn dispatch(
         Endpoint::Embeddings => {
             let req = ingress::extras::parse_embeddings(&parse_json(body)?)?;
             let profile = routed(state, &req.model, reply);
-            let input: u64 = req.input.iter().map(|t| tokens::estimate_text(t)).sum();
-            let charge = reserve(state, caller.as_ref(), &profile, reply, input, 0).await?;
-            let upstream = profile
-                .upstreams
-                .first()
-                .ok_or_else(|| Error::internal("profile has no upstream"))?;
-            let resp = settled(
+            let charge = reserve(
                 state,
-                charge,
+                caller.as_ref(),
                 &profile,
-                upstream.embed(&req, &profile).await,
-                |r| Usage {
-                    input_tokens: r.input_tokens,
-                    ..Usage::default()
-                },
+                reply,
+                req.input_estimate(),
+                0,
             )
+            .await?;
+            let outcome = profile.primary()?.embed(&req, &profile).await;
+            let resp = settled(state, charge, &profile, outcome, |r| {
+                Usage::input_only(r.input_tokens)
+            })
             .await?;
             Ok(Body::Json(egress::extras::embeddings(
                 &req, &resp, &req.model,
@@ -246,27 +243,19 @@ async fn dispatch(
         Endpoint::Rerank => {
             let req = ingress::extras::parse_rerank(&parse_json(body)?)?;
             let profile = routed(state, &req.model, reply);
-            let input = tokens::estimate_text(&req.query) * req.documents.len() as u64
-                + req
-                    .documents
-                    .iter()
-                    .map(|d| tokens::estimate_text(d))
-                    .sum::<u64>();
-            let charge = reserve(state, caller.as_ref(), &profile, reply, input, 0).await?;
-            let upstream = profile
-                .upstreams
-                .first()
-                .ok_or_else(|| Error::internal("profile has no upstream"))?;
-            let resp = settled(
+            let charge = reserve(
                 state,
-                charge,
+                caller.as_ref(),
                 &profile,
-                upstream.rerank(&req, &profile).await,
-                |r| Usage {
-                    input_tokens: r.input_tokens,
-                    ..Usage::default()
-                },
+                reply,
+                req.input_estimate(),
+                0,
             )
+            .await?;
+            let outcome = profile.primary()?.rerank(&req, &profile).await;
+            let resp = settled(state, charge, &profile, outcome, |r| {
+                Usage::input_only(r.input_tokens)
+            })
             .await?;
             Ok(Body::Json(egress::extras::rerank(
                 &req,

@@ -27,6 +27,15 @@ pub struct Profile {
     pub upstream_names: Vec<String>,
 }
 
+impl Profile {
+    /// The upstream tried first.
+    pub fn primary(&self) -> crate::Result<&Arc<Upstream>> {
+        self.upstreams
+            .first()
+            .ok_or_else(|| crate::Error::internal("profile has no upstream"))
+    }
+}
+
 #[derive(Debug)]
 pub struct Router {
     /// In configuration order, for listing.

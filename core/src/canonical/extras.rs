@@ -1,5 +1,7 @@
 //! The non-chat endpoints: embeddings and rerank.
 
+use crate::tokens::estimate_text;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct EmbeddingsRequest {
     pub model: String,
@@ -8,6 +10,13 @@ pub struct EmbeddingsRequest {
     /// `float` (default) or `base64` of little-endian f32s.
     pub base64: bool,
     pub user: Option<String>,
+}
+
+impl EmbeddingsRequest {
+    /// Input tokens by the 4-characters estimate.
+    pub fn input_estimate(&self) -> u64 {
+        self.input.iter().map(|t| estimate_text(t)).sum()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -23,6 +32,14 @@ pub struct RerankRequest {
     pub documents: Vec<String>,
     pub top_n: Option<usize>,
     pub return_documents: bool,
+}
+
+impl RerankRequest {
+    /// Input tokens by the 4-characters estimate: the query is read once per document.
+    pub fn input_estimate(&self) -> u64 {
+        estimate_text(&self.query) * self.documents.len() as u64
+            + self.documents.iter().map(|d| estimate_text(d)).sum::<u64>()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

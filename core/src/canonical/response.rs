@@ -41,6 +41,15 @@ pub struct Usage {
     pub cache_creation_input_tokens: u64,
 }
 
+impl Usage {
+    pub fn input_only(input_tokens: u64) -> Self {
+        Usage {
+            input_tokens,
+            ..Usage::default()
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChatResponse {
     /// The upstream's or the gateway's id (`msg_...`); egress may re-prefix it.

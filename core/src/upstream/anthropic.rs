@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 
 use super::http::HttpClient;
 use super::passthrough::WithOverrides;
-use super::sse::SseDecoder;
+use super::sse;
 use crate::canonical::request::Shape;
 use crate::canonical::{
     BlockStart, ChatRequest, ChatResponse, ContentBlock, Delta, EventStream, ImageSource, Role,
@@ -87,7 +87,7 @@ impl AnthropicUpstream {
             .http
             .post("/messages", body, &self.headers(req))
             .await?;
-        let mut chunks = Box::pin(self.http.chunks(resp));
+        let mut batches = Box::pin(sse::events(self.http.chunks(resp)));
         let mut translator = EventTranslator {
             input: Usage {
                 input_tokens: estimate_request(req),
@@ -95,17 +95,15 @@ impl AnthropicUpstream {
             },
         };
         Ok(Box::pin(async_stream::stream! {
-            let mut decoder = SseDecoder::new();
-            let mut frames = Vec::new();
-            while let Some(chunk) = chunks.next().await {
-                match chunk {
-                    Ok(bytes) => decoder.feed(&bytes, &mut frames),
+            while let Some(batch) = batches.next().await {
+                let batch = match batch {
+                    Ok(b) => b,
                     Err(e) => {
                         yield StreamEvent::Error(e);
                         return;
                     }
-                }
-                for frame in frames.drain(..) {
+                };
+                for frame in batch {
                     if let Some(ev) = translator.event(&frame.data) {
                         let last = matches!(ev, StreamEvent::MessageStop | StreamEvent::Error(_));
                         yield ev;
@@ -113,12 +111,6 @@ impl AnthropicUpstream {
                             return;
                         }
                     }
-                }
-            }
-            decoder.finish(&mut frames);
-            for frame in frames.drain(..) {
-                if let Some(ev) = translator.event(&frame.data) {
-                    yield ev;
                 }
             }
         }))

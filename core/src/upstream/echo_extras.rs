@@ -8,7 +8,6 @@ use sha2::{Digest, Sha256};
 use crate::canonical::{
     EmbeddingsRequest, EmbeddingsResponse, RerankRequest, RerankResponse, RerankResult,
 };
-use crate::tokens::estimate_text;
 
 /// Dimensions when the request names none.
 pub const DEFAULT_DIMENSIONS: u32 = 256;
@@ -41,7 +40,7 @@ pub fn embed(req: &EmbeddingsRequest) -> EmbeddingsResponse {
     let dims = req.dimensions.unwrap_or(DEFAULT_DIMENSIONS);
     EmbeddingsResponse {
         vectors: req.input.iter().map(|t| embed_text(t, dims)).collect(),
-        input_tokens: req.input.iter().map(|t| estimate_text(t)).sum(),
+        input_tokens: req.input_estimate(),
     }
 }
 
@@ -78,8 +77,7 @@ pub fn rerank(req: &RerankRequest) -> RerankResponse {
     if let Some(n) = req.top_n {
         results.truncate(n);
     }
-    let input_tokens = estimate_text(&req.query) * req.documents.len() as u64
-        + req.documents.iter().map(|d| estimate_text(d)).sum::<u64>();
+    let input_tokens = req.input_estimate();
     RerankResponse {
         results,
         input_tokens,

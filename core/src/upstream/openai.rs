@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 use super::http::HttpClient;
 use super::openai_stream::ChunkTranslator;
 use super::passthrough::WithOverrides;
-use super::sse::SseDecoder;
+use super::sse;
 use super::tool_ids;
 use crate::canonical::request::Shape;
 use crate::canonical::{
@@ -88,23 +88,20 @@ impl OpenAiUpstream {
             .http
             .post("/chat/completions", body, &HeaderMap::new())
             .await?;
-        let mut chunks = Box::pin(self.http.chunks(resp));
+        let mut batches = Box::pin(sse::events(self.http.chunks(resp)));
         let mut translator = ChunkTranslator::new(estimate_request(req), &req.stop_sequences);
         Ok(Box::pin(async_stream::stream! {
-            let mut decoder = SseDecoder::new();
-            let mut frames = Vec::new();
             let mut out = Vec::new();
-            let mut done = false;
-            while let Some(chunk) = chunks.next().await {
-                match chunk {
-                    Ok(bytes) => decoder.feed(&bytes, &mut frames),
+            while let Some(batch) = batches.next().await {
+                let batch = match batch {
+                    Ok(b) => b,
                     Err(e) => {
                         yield StreamEvent::Error(e);
                         return;
                     }
-                }
-                for frame in frames.drain(..) {
-                    done = translator.frame(&frame.data, &mut out);
+                };
+                for frame in batch {
+                    let done = translator.frame(&frame.data, &mut out);
                     for ev in out.drain(..) {
                         yield ev;
                     }
@@ -113,20 +110,11 @@ impl OpenAiUpstream {
                     }
                 }
             }
-            decoder.finish(&mut frames);
-            for frame in frames.drain(..) {
-                done = translator.frame(&frame.data, &mut out);
-                for ev in out.drain(..) {
-                    yield ev;
-                }
-            }
-            if !done {
-                // A stream closed without `[DONE]` still ends cleanly if the
-                // upstream said why it stopped; otherwise it was cut.
-                translator.end(&mut out);
-                for ev in out.drain(..) {
-                    yield ev;
-                }
+            // Closed without `[DONE]`: it still ends cleanly if the upstream said
+            // why it stopped; otherwise it was cut.
+            translator.end(&mut out);
+            for ev in out.drain(..) {
+                yield ev;
             }
         }))
     }

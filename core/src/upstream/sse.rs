@@ -1,6 +1,42 @@
 //! Bytes to server-sent events: the only SSE decoder. Frames may arrive split
 //! across network chunks at any byte, CRLF or LF line endings.
 
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
+
+use crate::Result;
+
+/// The events of a response body as its chunks arrive: one batch per chunk (the
+/// events it completed), the rest when the body ends; a body error ends the stream.
+pub fn events(
+    chunks: impl Stream<Item = Result<Bytes>> + Send + 'static,
+) -> impl Stream<Item = Result<Vec<SseEvent>>> + Send {
+    async_stream::stream! {
+        let mut chunks = Box::pin(chunks);
+        let mut decoder = SseDecoder::new();
+        while let Some(chunk) = chunks.next().await {
+            match chunk {
+                Ok(bytes) => {
+                    let mut batch = Vec::new();
+                    decoder.feed(&bytes, &mut batch);
+                    if !batch.is_empty() {
+                        yield Ok(batch);
+                    }
+                }
+                Err(e) => {
+                    yield Err(e);
+                    return;
+                }
+            }
+        }
+        let mut rest = Vec::new();
+        decoder.finish(&mut rest);
+        if !rest.is_empty() {
+            yield Ok(rest);
+        }
+    }
+}
+
 /// One decoded event: its `event:` name (if any) and its joined `data:` lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SseEvent {
