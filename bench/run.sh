@@ -13,7 +13,7 @@ if ! [ -x "$TOOLS/bin/oha" ]; then
   cargo install --locked --quiet --root "$TOOLS" oha --version "$OHA_VERSION"
 fi
 OHA="$TOOLS/bin/oha"
-cargo build --release --quiet -p mws-core --bin mws-gateway -p mws-bench --bin mock-upstream
+cargo build --release --quiet -p mws-core --bin mws-gateway -p mws-bench --bin mock-upstream --bin accounting
 BIN="$CARGO_TARGET_DIR/release"
 WORK=$(mktemp -d)
 cleanup() { kill "${MOCK_PID:-}" "${GW_PID:-}" 2>/dev/null || true; rm -rf "$WORK"; }
@@ -116,3 +116,8 @@ PY
 done
 echo
 echo "peak RSS of the gateway: $(awk '/VmHWM/ {print $2, $3}' /proc/$GW_PID/status)"
+
+echo
+echo "Accounting on and off, in-process (bench/src/accounting.rs), one core:"
+echo
+taskset -c 0 "$BIN/accounting"

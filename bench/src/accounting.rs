@@ -1,0 +1,110 @@
+//! Accounting overhead: the same chat requests through `Gateway::call`, once
+//! unmetered (no key: accounting off) and once with a key (authenticated,
+//! limited, charged and written to the sqlite ledger), printing the process's
+//! CPU time per request for both. HTTP is left out: it costs the same in both.
+#![expect(clippy::expect_used, reason = "a benchmark: any failure ends it")]
+
+use std::time::Instant;
+
+use futures::StreamExt;
+use mws_core::testing::MockUpstream;
+use mws_core::{CallContext, Endpoint, Gateway};
+use serde_json::json;
+
+const REQUESTS: usize = 10_000;
+const CONCURRENCY: usize = 64;
+const ROUNDS: usize = 5;
+
+/// The round with the median CPU time.
+fn median(mut rounds: Vec<(f64, f64)>) -> (f64, f64) {
+    rounds.sort_by(|a, b| a.0.total_cmp(&b.0));
+    rounds[rounds.len() / 2]
+}
+
+/// User + system CPU seconds of this process, from /proc.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after ')'.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+async fn run(gw: &Gateway, key: Option<&str>) -> (f64, f64) {
+    let body = serde_json::to_vec(&json!({"model": "dragon", "max_tokens": 64,
+        "messages": [{"role": "user", "content": "Write one short sentence about dragons."}]}))
+    .unwrap_or_default();
+    let (cpu0, t0) = (cpu_seconds(), Instant::now());
+    let ok = futures::stream::iter(0..REQUESTS)
+        .map(|_| {
+            let ctx = CallContext {
+                api_key: key.map(str::to_string),
+                ..CallContext::new()
+            };
+            let body = body.clone();
+            async move { gw.call(Endpoint::Messages, &body, ctx).await.status() == 200 }
+        })
+        .buffer_unordered(CONCURRENCY)
+        .filter(|ok| futures::future::ready(*ok))
+        .count()
+        .await;
+    assert_eq!(ok, REQUESTS, "every request succeeds");
+    (
+        (cpu_seconds() - cpu0) * 1e6 / REQUESTS as f64,
+        REQUESTS as f64 / t0.elapsed().as_secs_f64(),
+    )
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let mock = MockUpstream::start_with(false)
+        .await
+        .expect("mock upstream");
+    let dir = std::env::temp_dir().join(format!("mws-accounting-{}", std::process::id()));
+    let cfg = format!(
+        "[store]\nkind = \"{}\"\npath = \"{}\"\n[limits]\n[[limits.tiers]]\nmin_lifetime_spend_usd = 0\nrpm = 1000000000\ntpm = 1000000000000\n\
+         [[upstreams]]\nname = \"oai\"\nkind = \"openai\"\nbase_url = \"{}\"\n\
+         [[profiles]]\nid = \"dragon\"\nupstream = \"oai\"\ncontext_window = 262144\ntokens_per_second = 189\ninput_price_per_mtok = 0.48\noutput_price_per_mtok = 1.08\n",
+        std::env::var("MWS_BENCH_STORE").unwrap_or_else(|_| "sqlite".into()),
+        dir.join("gw.db").display(),
+        mock.base_url()
+    );
+    let gw = Gateway::from_toml_str(&cfg).expect("config");
+    let admin = gw.admin();
+    let account = admin
+        .create_account(&json!({"name": "bench"}))
+        .await
+        .expect("account");
+    let id = account["id"].as_str().unwrap_or_default().to_string();
+    admin
+        .add_credits(&id, &json!({"amount_usd": 100000}))
+        .await
+        .expect("credits");
+    let key = admin.create_key(&id, &json!({})).await.expect("key")["key"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    run(&gw, None).await; // warm-up: connections, caches
+                          // Alternating rounds, medians: the machine's speed drifts between runs.
+    let (mut offs, mut ons) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        offs.push(run(&gw, None).await);
+        ons.push(run(&gw, Some(&key)).await);
+    }
+    let ((off, off_rps), (on, on_rps)) = (median(offs), median(ons));
+    let rows = admin.usage(&id).await.expect("usage")["totals"]["requests"]
+        .as_u64()
+        .unwrap_or(0);
+    #[expect(clippy::print_stdout, reason = "the bench prints its result")]
+    {
+        println!("| accounting | CPU us/req | req/s |\n|---|---|---|");
+        println!("| off (no key) | {off:.1} | {off_rps:.0} |\n| on (key, limits, credits, sqlite ledger) | {on:.1} | {on_rps:.0} |");
+        println!(
+            "\naccounting costs {:.1} us of CPU per request ({rows} ledger rows written)",
+            on - off
+        );
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
