@@ -7,13 +7,14 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
+use futures::future::BoxFuture;
 use futures::Stream;
 use serde_json::Value;
 
 use crate::accounts::money::cost_nanos;
 use crate::billing::{self, Caller, Charge};
 use crate::canonical::request::{Shape, Source};
-use crate::canonical::{ChatRequest, EventStream, Usage};
+use crate::canonical::Usage;
 use crate::egress::{self, SseFrame};
 use crate::gateway::State;
 use crate::ingress;
@@ -21,6 +22,7 @@ use crate::limits::LimitSnapshot;
 use crate::meter::{render_stream, Meter};
 use crate::route::Profile;
 use crate::tokens::estimate_request;
+use crate::upstream::Upstream;
 use crate::{Error, ErrorKind, Result};
 
 /// The endpoints of the HTTP API, also callable in-process.
@@ -285,15 +287,18 @@ async fn dispatch(
             let charge =
                 reserve(state, caller.as_ref(), &profile, reply, input, max_output).await?;
             if req.stream {
-                let events = match stream_upstream(state, &profile, &req).await {
-                    Ok(events) => events,
-                    Err(e) => {
-                        if let Some(c) = charge {
-                            c.release().await;
+                let events =
+                    match with_fallbacks(state, &profile, |up| Box::pin(up.stream(&req, &profile)))
+                        .await
+                    {
+                        Ok(events) => events,
+                        Err(e) => {
+                            if let Some(c) = charge {
+                                c.release().await;
+                            }
+                            return Err(e);
                         }
-                        return Err(e);
-                    }
-                };
+                    };
                 let meter = Meter::new(
                     state.clone(),
                     endpoint.clone(),
@@ -309,7 +314,9 @@ async fn dispatch(
                     meter,
                 )))
             } else {
-                let resp = complete_upstream(state, &profile, &req).await;
+                let resp =
+                    with_fallbacks(state, &profile, |up| Box::pin(up.complete(&req, &profile)))
+                        .await;
                 let resp = settled(state, charge, &profile, resp, |r| r.usage).await?;
                 Ok(Body::Json(match reply.shape {
                     Shape::Anthropic => egress::anthropic::render_response(&resp, &req.model),
@@ -405,34 +412,17 @@ fn fails_over(e: &Error) -> bool {
     )
 }
 
-async fn complete_upstream(
+/// Calls the profile's upstreams in order until one answers; only failures of
+/// the upstream itself (unreachable, overloaded, 5xx, 429) move on to the next.
+async fn with_fallbacks<'a, T>(
     state: &State,
-    profile: &Profile,
-    req: &ChatRequest,
-) -> Result<crate::canonical::ChatResponse> {
+    profile: &'a Profile,
+    call: impl Fn(&'a Upstream) -> BoxFuture<'a, Result<T>>,
+) -> Result<T> {
     let mut last = None;
     for (up, name) in profile.upstreams.iter().zip(&profile.upstream_names) {
-        match up.complete(req, profile).await {
+        match call(up).await {
             Ok(r) => return Ok(r),
-            Err(e) if fails_over(&e) => {
-                state.metrics.upstream_error(name, e.kind().as_str());
-                last = Some(e);
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    Err(last.unwrap_or_else(|| Error::internal("profile has no upstream")))
-}
-
-async fn stream_upstream(
-    state: &State,
-    profile: &Profile,
-    req: &ChatRequest,
-) -> Result<EventStream> {
-    let mut last = None;
-    for (up, name) in profile.upstreams.iter().zip(&profile.upstream_names) {
-        match up.stream(req, profile).await {
-            Ok(s) => return Ok(s),
             Err(e) if fails_over(&e) => {
                 state.metrics.upstream_error(name, e.kind().as_str());
                 last = Some(e);
