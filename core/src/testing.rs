@@ -166,6 +166,21 @@ struct MockState {
     received: Mutex<Vec<Received>>,
     script: Mutex<VecDeque<MockReply>>,
     record: bool,
+    /// Streamed replies dropped before their last frame (the client went away).
+    abandoned: std::sync::atomic::AtomicUsize,
+}
+
+/// Counts a streamed reply as abandoned unless it was disarmed at its end.
+struct AbandonGuard(Arc<MockState>, bool);
+
+impl Drop for AbandonGuard {
+    fn drop(&mut self) {
+        if self.1 {
+            self.0
+                .abandoned
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -234,6 +249,13 @@ impl MockUpstream {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// Streamed replies whose reader went away before the last frame.
+    pub fn abandoned_streams(&self) -> usize {
+        self.state
+            .abandoned
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn calls(&self) -> usize {
@@ -376,9 +398,11 @@ async fn answer(
             fail_after,
             delay,
         } => {
+            let mut guard = AbandonGuard(state.clone(), true);
             let s = async_stream::stream! {
                 for (i, f) in frames.into_iter().enumerate() {
                     if fail_after == Some(i) {
+                        guard.1 = false;
                         // Let what was sent reach the client before the break.
                         tokio::time::sleep(Duration::from_millis(50)).await;
                         yield Err(std::io::Error::other("mock upstream broke the stream"));
@@ -389,6 +413,7 @@ async fn answer(
                     }
                     yield Ok(Bytes::from(f));
                 }
+                guard.1 = false;
             };
             let mut r = Response::new(Body::from_stream(s));
             r.headers_mut().insert(

@@ -585,3 +585,39 @@ async fn tool_ids_are_mapped_for_strict_upstreams_and_fresh_ids_pass() {
     );
     h.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_client_that_goes_away_mid_stream_cancels_the_upstream_request() {
+    use futures::StreamExt;
+    let mock = MockUpstream::start().await.unwrap();
+    let c = |text: &str| json!({"id": "c", "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": null}]});
+    let chunks: Vec<Value> = (0..40).map(|i| c(&format!("part {i} "))).collect();
+    let MockReply::Sse { frames, .. } = MockReply::openai_chunks(&chunks) else {
+        unreachable!()
+    };
+    mock.push(MockReply::Sse {
+        frames,
+        fail_after: None,
+        delay: Duration::from_millis(50),
+    });
+    let (h, url) = start(&config(&[("up", "openai", &mock.base_url())], "", &[])).await;
+    let req = json!({"model": "dragon", "max_tokens": 500, "stream": true, "messages": [{"role": "user", "content": "hi"}]});
+    let r = post(&url, "/v1/messages", &req).await;
+    let mut body = r.bytes_stream();
+    let first = body.next().await.unwrap().unwrap();
+    assert!(!first.is_empty());
+    drop(body);
+    // The gateway drops its upstream response; the mock sees its reader gone at its next frame.
+    for _ in 0..40 {
+        if mock.abandoned_streams() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        mock.abandoned_streams(),
+        1,
+        "the upstream stream was not cancelled"
+    );
+    h.shutdown().await;
+}
