@@ -173,6 +173,12 @@ struct MockState {
 /// Counts a streamed reply as abandoned unless it was disarmed at its end.
 struct AbandonGuard(Arc<MockState>, bool);
 
+impl AbandonGuard {
+    fn disarm(&mut self) {
+        self.1 = false;
+    }
+}
+
 impl Drop for AbandonGuard {
     fn drop(&mut self) {
         if self.1 {
@@ -402,7 +408,7 @@ async fn answer(
             let s = async_stream::stream! {
                 for (i, f) in frames.into_iter().enumerate() {
                     if fail_after == Some(i) {
-                        guard.1 = false;
+                        guard.disarm();
                         // Let what was sent reach the client before the break.
                         tokio::time::sleep(Duration::from_millis(50)).await;
                         yield Err(std::io::Error::other("mock upstream broke the stream"));
@@ -413,7 +419,7 @@ async fn answer(
                     }
                     yield Ok(Bytes::from(f));
                 }
-                guard.1 = false;
+                guard.disarm();
             };
             let mut r = Response::new(Body::from_stream(s));
             r.headers_mut().insert(
