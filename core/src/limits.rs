@@ -148,14 +148,6 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
             w.tokens = w.tokens.saturating_add_signed(delta);
         }
     }
-
-    /// Adds tokens learned after admission (the output) to the current window.
-    pub fn add_tokens(&self, key: &K, tokens: u64) {
-        let mut map = self.windows.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(w) = map.get_mut(key) {
-            w.tokens = w.tokens.saturating_add(tokens);
-        }
-    }
 }
 
 /// A duration as OpenAI writes resets: `120ms`, `1s`, `17.5s`, `6m0s`, `1h2m3s`.
@@ -206,7 +198,7 @@ mod tests {
         assert_eq!(r.snapshot.remaining_requests, 0);
         // Another key has its own window.
         assert!(l.admit(&2, 2, 1000, 10).is_ok());
-        l.add_tokens(&2, 2000);
+        l.adjust_tokens(&2, 2000);
         let r = l.admit(&2, 5, 1000, 1).unwrap_err();
         assert!(r.error().message().contains("tokens"));
     }

@@ -6,7 +6,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
 use futures::future::BoxFuture;
 use futures::Stream;
 use serde_json::Value;
@@ -437,9 +436,4 @@ pub(crate) fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
-}
-
-/// Convenience for in-process callers: the body as bytes from a JSON string.
-pub fn body_of(json: &str) -> Bytes {
-    Bytes::copy_from_slice(json.as_bytes())
 }

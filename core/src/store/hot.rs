@@ -317,7 +317,7 @@ impl Hot {
         self.limiter.peek(&subject.to_string(), rpm, tpm)
     }
 
-    pub fn add_tokens(&self, subject: &str, delta: i64) {
+    pub fn adjust_tokens(&self, subject: &str, delta: i64) {
         self.limiter.adjust_tokens(&subject.to_string(), delta);
     }
 }

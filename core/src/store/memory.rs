@@ -143,7 +143,7 @@ impl Store for MemoryStore {
     }
 
     async fn adjust_tokens(&self, subject: &str, delta: i64) {
-        self.hot.add_tokens(subject, delta);
+        self.hot.adjust_tokens(subject, delta);
     }
 
     async fn ping(&self) -> Result<()> {

@@ -536,7 +536,7 @@ impl Store for SqliteStore {
     }
 
     async fn adjust_tokens(&self, subject: &str, delta: i64) {
-        self.hot.add_tokens(subject, delta);
+        self.hot.adjust_tokens(subject, delta);
     }
 
     async fn ping(&self) -> Result<()> {
