@@ -11,6 +11,10 @@ use mws_core::testing::MockUpstream;
 use mws_core::{CallContext, Endpoint, Gateway};
 use serde_json::json;
 
+// The same allocator as the mws-gateway binary.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const REQUESTS: usize = 10_000;
 const CONCURRENCY: usize = 64;
 const ROUNDS: usize = 5;
