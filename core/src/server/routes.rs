@@ -117,12 +117,11 @@ async fn not_found(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    drain(&gw, body).await;
     let e = Error::new(
         ErrorKind::NotFound,
         format!("no route for {method} {}", uri.path()),
     );
-    error_response(&gw, "unmatched", shape_of(&uri, &headers), peer, e).await
+    refuse_unmatched(&gw, peer, &uri, &headers, body, e).await
 }
 
 async fn method_not_allowed(
@@ -133,12 +132,24 @@ async fn method_not_allowed(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    drain(&gw, body).await;
     let e = Error::new(
         ErrorKind::MethodNotAllowed,
         format!("method {method} is not allowed on {}", uri.path()),
     );
-    error_response(&gw, "unmatched", shape_of(&uri, &headers), peer, e).await
+    refuse_unmatched(&gw, peer, &uri, &headers, body, e).await
+}
+
+/// The answer to a request no handler takes, after its body is drained.
+async fn refuse_unmatched(
+    gw: &Gateway,
+    peer: SocketAddr,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Body,
+    e: Error,
+) -> Response {
+    drain(gw, body).await;
+    error_response(gw, "unmatched", shape_of(uri, headers), peer, e).await
 }
 
 /// Reads and drops a body we will not use, so the connection stays usable for
