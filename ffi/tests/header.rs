@@ -2,6 +2,9 @@
 //! it and fails when the committed copy differs.
 //! Refresh it with `MWS_UPDATE_HEADER=1 cargo test -p mws-ffi --test header`.
 
+// clippy.toml allows these in #[test] functions only; `generate` is test code too.
+#![allow(clippy::expect_used)]
+
 use std::path::PathBuf;
 
 fn generate() -> String {
@@ -37,10 +40,7 @@ fn committed_header_is_fresh() {
             .lines()
             .zip(fresh.lines())
             .position(|(a, b)| a != b)
-            .map_or_else(
-                || committed.lines().count().min(fresh.lines().count()),
-                |i| i,
-            );
+            .unwrap_or_else(|| committed.lines().count().min(fresh.lines().count()));
         panic!(
             "include/mws.h differs from a fresh cbindgen run (first at line {}).\n\
              Refresh it with: MWS_UPDATE_HEADER=1 cargo test -p mws-ffi --test header\n\
