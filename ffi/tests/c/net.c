@@ -104,7 +104,7 @@ static void serve_one(fake_upstream *u, int c) {
         send_all(c, err, strlen(err));
         return;
     }
-    for (int i = 0; i < 500; i++) {
+    for (int i = 0; i < 1000; i++) {
         snprintf(out, sizeof out, CHUNK, i);
         if (send_all(c, out, strlen(out)) != 0 || peer_gone(c, 20)) {
             atomic_store(&u->cancelled, 1);

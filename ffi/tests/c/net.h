@@ -11,7 +11,7 @@ typedef enum {
     FAKE_SILENT,
     /* Answers every request with `status` and an OpenAI-style error body. */
     FAKE_STATUS,
-    /* Streams OpenAI chunks "tick N " every 20 ms for about 10 s, and notes
+    /* Streams OpenAI chunks "tick N " every 20 ms for about 20 s, and notes
      * when the gateway hangs up before the end (`cancelled`). */
     FAKE_SLOW_STREAM,
     /* Streams one chunk, then a chunk carrying an `error`. */

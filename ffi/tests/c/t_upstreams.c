@@ -8,16 +8,18 @@
 #include "tests.h"
 
 /* An OpenAI-kind upstream named `name` on `port`, and a profile of the same
- * name using it. */
+ * name using it. Only the silent one gets a short first-byte timeout: the
+ * others must answer in time even on a loaded machine under valgrind. */
 static int upstream_toml(char *buf, size_t cap, const char *name, uint16_t port) {
+    double first_byte = strcmp(name, "silent") == 0 ? 0.5 : 60;
     return snprintf(buf, cap,
                     "[[upstreams]]\nname = \"%s\"\nkind = \"openai\"\n"
                     "base_url = \"http://127.0.0.1:%u/v1\"\nmax_retries = 0\n"
-                    "connect_timeout_secs = 2\nfirst_byte_timeout_secs = 0.5\n"
+                    "connect_timeout_secs = 10\nfirst_byte_timeout_secs = %g\n"
                     "[[profiles]]\nid = \"%s\"\nupstream = \"%s\"\nupstream_model = \"m\"\n"
                     "context_window = 8192\ntokens_per_second = 100\n"
                     "input_price_per_mtok = 1\noutput_price_per_mtok = 1\n",
-                    name, (unsigned)port, name, name);
+                    name, (unsigned)port, first_byte, name, name);
 }
 
 typedef struct {
@@ -142,9 +144,9 @@ void test_mid_stream_error_event(void) {
     stop(&u);
 }
 
-/* Waits up to 5 s for the slow upstream to see the gateway hang up. */
+/* Waits up to 10 s for the slow upstream to see the gateway hang up. */
 static int upstream_cancelled(fake_upstream *slow) {
-    for (int i = 0; i < 500 && !atomic_load(&slow->cancelled); i++) usleep(10 * 1000);
+    for (int i = 0; i < 1000 && !atomic_load(&slow->cancelled); i++) usleep(10 * 1000);
     return atomic_load(&slow->cancelled);
 }
 
@@ -179,8 +181,8 @@ void test_stopping_a_stream_cancels_the_upstream(void) {
     mws_stream_free(s);
     CHECK(upstream_cancelled(&u.slow));
     CHECK(atomic_load(&u.slow.requests) == 2);
-    /* The stand-in streams for 10 s when left alone; both ended long before. */
-    CHECK(time(NULL) - began < 9);
+    /* The stand-in streams for 20 s when left alone; both ended long before. */
+    CHECK(time(NULL) - began < 18);
 
     stop(&u);
 }
