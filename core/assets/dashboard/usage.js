@@ -29,11 +29,12 @@ function stat(label, value) {
   return h("div", { class: "stat" }, h("span", {}, label), h("strong", {}, value));
 }
 
-function legend(profiles) {
+/** The shown profiles, each in its colour among `all` (the same as in the bars). */
+function legend(shown, all) {
   return h(
     "ul",
     { class: "legend" },
-    profiles.map((p, i) => h("li", {}, h("span", { class: `swatch c${i % COLOURS}` }), p)),
+    shown.map((p) => h("li", {}, h("span", { class: `swatch c${all.indexOf(p) % COLOURS}` }), p)),
   );
 }
 
@@ -74,7 +75,7 @@ export default async function usage(root, params, ctx) {
     else if (!known.includes(profile)) known = [...known, profile];
     profileSelect.replaceChildren(
       h("option", { value: "" }, "all profiles"),
-      known.map((p) => h("option", { value: p, selected: p === profile }, p)),
+      ...known.map((p) => h("option", { value: p, selected: p === profile }, p)),
     );
     const t = report.totals;
     summary.replaceChildren(
@@ -89,15 +90,15 @@ export default async function usage(root, params, ctx) {
         "figure",
         { class: "card" },
         h("figcaption", {}, "Spend per day (USD, UTC days)"),
-        barChart({ id: "spend-chart", title: "Spend per day", days: report.daily, profiles: shown, value: (x) => x.cost_usd, format: shortUsd }),
+        barChart({ id: "spend-chart", title: "Spend per day", days: report.daily, profiles: known, value: (x) => x.cost_usd, format: shortUsd }),
       ),
       h(
         "figure",
         { class: "card" },
         h("figcaption", {}, "Tokens per day (input + output)"),
-        barChart({ id: "tokens-chart", title: "Tokens per day", days: report.daily, profiles: shown, value: tokens, format: shortCount }),
+        barChart({ id: "tokens-chart", title: "Tokens per day", days: report.daily, profiles: known, value: tokens, format: shortCount }),
       ),
-      legend(shown),
+      legend(shown, known),
     );
     const page = report.page;
     rows.replaceChildren(
