@@ -113,7 +113,7 @@ fn serve(
     let outcome = match (gw.admin_token(), asset) {
         (None, _) => Err(Error::new(
             ErrorKind::NotFound,
-            "the dashboard is off: it signs in with the admin token, so set admin.token_env in the config",
+            "the dashboard is off: it signs in with the admin token, so name an environment variable in admin.token_env and set it before starting the gateway",
         )),
         (Some(_), None) => Err(Error::new(
             ErrorKind::NotFound,
