@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, lints, Rust tests, the C library's tests
-# and examples under valgrind, and the end-to-end tests that drive a real
-# gateway with the official openai and anthropic Python SDKs.
-# Needs Rust (with cargo-nextest if present) and Python 3.11+; it installs the
-# Python packages it needs into a venv outside the clone, and gcc, g++, make
-# and valgrind with apt-get when they are missing.
+# and examples under valgrind, the end-to-end tests that drive a real gateway
+# with the official openai and anthropic Python SDKs, and the dashboard driven
+# in a headless browser.
+# Needs Rust (with cargo-nextest if present), Python 3.11+ and Node.js 20+; it
+# installs the Python packages it needs into a venv outside the clone, gcc,
+# g++, make, valgrind and Debian's chromium with apt-get when they are missing,
+# and playwright-core into tests/dashboard/node_modules (npm ci, from the
+# committed lock file).
 set -euo pipefail
 export PYTHONDONTWRITEBYTECODE=1
 
@@ -129,6 +132,27 @@ if [[ $status -eq 5 ]]; then
 elif [[ $status -ne 0 ]]; then
     exit "$status"
 fi
+
+step "dashboard in headless chromium (tests/dashboard)"
+chromium_bin="${CHROMIUM_BIN:-/usr/bin/chromium}"
+if [[ ! -x "$chromium_bin" ]]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+export CHROMIUM_BIN="$chromium_bin"
+"$CHROMIUM_BIN" --version
+dash="tests/dashboard"
+# npm ci only when the lock file changed since the last install.
+lock_stamp="$dash/node_modules/.package-lock.sha256"
+want="$(sha256sum "$dash/package-lock.json" | cut -d' ' -f1)"
+if [[ "$(cat "$lock_stamp" 2>/dev/null || true)" != "$want" ]]; then
+    (cd "$dash" && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$want" >"$lock_stamp"
+else
+    echo "$dash/package-lock.json unchanged; node_modules up to date"
+fi
+# Screenshots of every page land in tests/dashboard/artifacts/ (git-ignored).
+(cd "$dash" && node --test --test-concurrency=1 dashboard.test.mjs)
 
 finish_step
 printf '\n==== timings ====\n'

@@ -2,6 +2,7 @@
 //! graceful `shutdown` that drains streams in flight.
 
 mod admin;
+mod dashboard;
 mod extract;
 mod ops;
 mod routes;

@@ -48,6 +48,19 @@ pub async fn run(store: Arc<dyn Store>) {
     );
     let a = store.add_credits(&a.id, 1_000).await.unwrap();
     assert_eq!(a.balance_nanos, 1_000);
+    // The list holds every account, oldest first, with current balances.
+    let b = store.create_account("second").await.unwrap();
+    let all = store.accounts().await.unwrap();
+    let mut ids: Vec<&str> = all.iter().map(|x| x.id.as_str()).collect();
+    assert!(all
+        .windows(2)
+        .all(|w| (w[0].created_at, &w[0].id) <= (w[1].created_at, &w[1].id)));
+    let listed = all.iter().find(|x| x.id == a.id).unwrap();
+    assert_eq!(listed.balance_nanos, 1_000);
+    ids.sort_unstable();
+    let mut want = [a.id.as_str(), b.id.as_str()];
+    want.sort_unstable();
+    assert_eq!(ids, want);
     let a = store.set_plan(&a.id, Some("pro")).await.unwrap();
     assert_eq!(a.plan.as_deref(), Some("pro"));
     let a = store.set_plan(&a.id, None).await.unwrap();
@@ -135,6 +148,7 @@ async fn sqlite_store_conforms_and_persists() {
     assert_eq!((a.balance_nanos, a.lifetime_spend_nanos), (750, 250));
     assert_eq!(again.ledger(&id).await.unwrap().len(), 1);
     assert_eq!(again.keys(&id).await.unwrap()[0].rpm, Some(5));
+    assert_eq!(again.accounts().await.unwrap().len(), 2);
     // Credits added by another process reach a running store.
     let other = super::SqliteStore::open(&path).unwrap();
     other.add_credits(&id, 50).await.unwrap();

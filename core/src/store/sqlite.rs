@@ -257,6 +257,10 @@ impl Store for SqliteStore {
         Ok(self.hot.account_by_name(name))
     }
 
+    async fn accounts(&self) -> Result<Vec<Account>> {
+        Ok(self.hot.accounts())
+    }
+
     async fn add_credits(&self, id: &str, nanos: i64) -> Result<Account> {
         self.hot.account(id)?;
         let (sql_id, hot_id) = (id.to_string(), id.to_string());
