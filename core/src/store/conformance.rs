@@ -110,9 +110,9 @@ pub async fn run(store: Arc<dyn Store>) {
         ErrorKind::NotFound
     );
 
-    let s = store.admit("acct:x", 1, 100, 10).await.unwrap();
+    let s = store.admit("acct:x", 1, 100, 10).await.unwrap().unwrap();
     assert_eq!(s.remaining_requests, 0);
-    assert!(store.admit("acct:x", 1, 100, 10).await.is_err());
+    assert!(store.admit("acct:x", 1, 100, 10).await.unwrap().is_err());
     store.ping().await.unwrap();
 }
 

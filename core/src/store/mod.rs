@@ -23,6 +23,9 @@ use crate::config::{StoreConfig, StoreKind};
 use crate::limits::{LimitSnapshot, Refused};
 use crate::{Error, Result};
 
+/// What a rate-limit check decided: the figures to report, or the refusal.
+pub type Admission = std::result::Result<LimitSnapshot, Refused>;
+
 /// A change to a key's throttle: `None` leaves a limit, `Some(None)` clears it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Throttle {
@@ -62,16 +65,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn ledger(&self, account_id: &str) -> Result<Vec<LedgerRow>>;
 
     /// Counts a request and `tokens` against `subject`'s per-minute ceilings.
-    async fn admit(
-        &self,
-        subject: &str,
-        rpm: u64,
-        tpm: u64,
-        tokens: u64,
-    ) -> std::result::Result<LimitSnapshot, Refused>;
+    /// The outer error is the store failing (a shared store that is away); the
+    /// inner one a ceiling reached.
+    async fn admit(&self, subject: &str, rpm: u64, tpm: u64, tokens: u64) -> Result<Admission>;
     /// `subject`'s figures without counting a request.
-    async fn peek(&self, subject: &str, rpm: u64, tpm: u64) -> LimitSnapshot;
-    /// Corrects the tokens counted for `subject` in its current window.
+    async fn peek(&self, subject: &str, rpm: u64, tpm: u64) -> Result<LimitSnapshot>;
+    /// Corrects the tokens counted for `subject` in its current window. Best
+    /// effort: a correction a shared store cannot take is dropped with its
+    /// window's short life.
     async fn adjust_tokens(&self, subject: &str, delta: i64);
 
     /// Whether the store answers.
