@@ -128,13 +128,7 @@ impl Store for MemoryStore {
             .collect())
     }
 
-    async fn admit(
-        &self,
-        subject: &str,
-        rpm: u64,
-        tpm: u64,
-        tokens: u64,
-    ) -> Result<Admission> {
+    async fn admit(&self, subject: &str, rpm: u64, tpm: u64, tokens: u64) -> Result<Admission> {
         Ok(self.hot.admit(subject, rpm, tpm, tokens))
     }
 

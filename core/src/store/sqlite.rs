@@ -413,13 +413,7 @@ impl Store for SqliteStore {
         .map_err(db_error)
     }
 
-    async fn admit(
-        &self,
-        subject: &str,
-        rpm: u64,
-        tpm: u64,
-        tokens: u64,
-    ) -> Result<Admission> {
+    async fn admit(&self, subject: &str, rpm: u64, tpm: u64, tokens: u64) -> Result<Admission> {
         Ok(self.hot.admit(subject, rpm, tpm, tokens))
     }
 
