@@ -117,6 +117,7 @@ impl Scripts {
             .key(l.account(account_id))
             .key(l.reservations())
             .key(l.instance(&l.me))
+            .key(l.instances())
             .arg(&l.prefix)
             .arg(request_id)
             .arg(account_id)
