@@ -8,7 +8,8 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    reason = "test helpers fail loudly"
+    clippy::print_stderr,
+    reason = "test helpers fail loudly; a skip is announced"
 )]
 
 mod common;
