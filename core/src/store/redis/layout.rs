@@ -11,7 +11,7 @@
 //! | `res` | hash | request id → "account from_quota from_balance instance" |
 //! | `inst:{instance}` | set | request ids an instance holds reservations for |
 //! | `instances` | sorted set | instance → its last heartbeat (ms, server clock) |
-//! | `done:{request id}` | string | settled marker, expires after a week |
+//! | `done:{request id}` | string | settled marker, expires after a day |
 //! | `ledger:{account}` | stream | one entry per settled request |
 //! | `totals:{account}` | hash | requests, input_tokens, output_tokens, cost |
 //! | `rl:{subject}` | hash | start, requests, tokens of a one-minute window |

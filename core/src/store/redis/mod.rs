@@ -80,8 +80,9 @@ impl std::fmt::Debug for RedisStore {
     }
 }
 
-/// Whether a failure means the server is away (or busy) rather than a bug:
-/// those are 503s and worth retrying.
+/// Whether a failure means the server is away, busy or refusing writes for
+/// now (out of memory, cannot persist) rather than a bug: those are 503s and
+/// worth retrying.
 fn is_outage(e: &RedisError) -> bool {
     use redis::{ErrorKind as K, ServerErrorKind as S};
     e.is_io_error()
@@ -91,8 +92,8 @@ fn is_outage(e: &RedisError) -> bool {
         || matches!(
             e.kind(),
             K::Server(S::BusyLoading | S::TryAgain | S::ClusterDown | S::MasterDown | S::ReadOnly)
-                | K::Client
         )
+        || matches!(e.code(), Some("OOM" | "MISCONF"))
 }
 
 fn store_error(e: RedisError) -> Error {
@@ -541,7 +542,12 @@ impl Store for RedisStore {
                 });
                 Ok(())
             }
-            Ok(Settled::Already | Settled::NoAccount) => Ok(()),
+            Ok(Settled::Already) => Ok(()),
+            Ok(Settled::NoAccount) => {
+                // Only when Redis lost data (restarted without persistence).
+                tracing::error!(request_id = %reservation.request_id, account_id = %reservation.account_id, "store: redis has no such account; the settlement is dropped");
+                Ok(())
+            }
             Err(e) if is_outage(&e) => {
                 // The answer went out; the charge follows once Redis is back.
                 // Settling is idempotent per request id, so a script that ran
