@@ -18,21 +18,22 @@
 mod layout;
 mod pending;
 mod scripts;
+mod state;
 mod sync;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, RedisError, Value};
 use tokio::sync::OnceCell;
 
-use self::layout::{account_fields, account_from, key_fields, key_from, row_from, Layout};
+use self::layout::{account_fields, key_fields, key_from, row_from, Layout};
 use self::pending::{Pending, Queue};
 use self::scripts::{Credited, Reserved, Scripts, Settled, WindowCounts};
+use self::state::{is_outage, store_error, Inner};
 use super::hot::{not_found, short_of_credits, Hot, Reservation};
 use super::memory::{apply_throttle, new_account};
 use super::{Admission, Store, Throttle};
@@ -40,35 +41,13 @@ use crate::accounts::keys::{new_id, KeyHash};
 use crate::accounts::{Account, KeyRecord, LedgerRow};
 use crate::config::StoreConfig;
 use crate::limits::{judge, LimitSnapshot};
-use crate::{Error, ErrorKind, Result};
+use crate::{Error, Result};
 
-/// A connection attempt to a server that does not answer gives up after this.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
-/// A command without an answer after this fails (and is retried where it
-/// must not be lost); the scripts run in microseconds.
-const RESPONSE_TIMEOUT: Duration = Duration::from_secs(3);
 /// Ledger entries read per XRANGE.
 const LEDGER_PAGE: usize = 5000;
 
 pub struct RedisStore {
     inner: Arc<Inner>,
-}
-
-pub(super) struct Inner {
-    client: redis::Client,
-    /// Key names, and this instance's id: it names this process's
-    /// reservations, so a crash gives them back.
-    layout: Layout,
-    scripts: Scripts,
-    conn: OnceCell<ConnectionManager>,
-    /// Keys and accounts for `authenticate`; its money fields are not used.
-    cache: Hot,
-    /// Set once the cache holds everything (the first full load).
-    loaded: OnceCell<()>,
-    sync_started: AtomicBool,
-    /// The `version` counter as of the last full reload.
-    seen_version: AtomicI64,
-    pending: Queue,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -77,34 +56,6 @@ impl std::fmt::Debug for RedisStore {
             .field("prefix", &self.inner.layout.prefix)
             .field("instance", &self.inner.layout.me)
             .finish_non_exhaustive()
-    }
-}
-
-/// Whether a failure means the server is away, busy or refusing writes for
-/// now (out of memory, cannot persist) rather than a bug: those are 503s and
-/// worth retrying.
-fn is_outage(e: &RedisError) -> bool {
-    use redis::{ErrorKind as K, ServerErrorKind as S};
-    e.is_io_error()
-        || e.is_timeout()
-        || e.is_connection_dropped()
-        || e.is_connection_refusal()
-        || matches!(
-            e.kind(),
-            K::Server(S::BusyLoading | S::TryAgain | S::ClusterDown | S::MasterDown | S::ReadOnly)
-        )
-        || matches!(e.code(), Some("OOM" | "MISCONF"))
-}
-
-fn store_error(e: RedisError) -> Error {
-    if is_outage(&e) {
-        Error::new(
-            ErrorKind::Overloaded,
-            format!("store unavailable: redis: {e}"),
-        )
-        .with_retry_after(1)
-    } else {
-        Error::internal(format!("store: redis: {e}"))
     }
 }
 
@@ -155,7 +106,8 @@ impl RedisStore {
             .map(|_| ())
     }
 
-    /// Tells every instance (this one included) to re-read a record.
+    /// Runs the change in `pipe` with the version bump and the message that
+    /// make every instance (this one included) re-read the record `what`.
     async fn changed(&self, pipe: &mut redis::Pipeline, what: &str) -> Result<()> {
         let l = &self.inner.layout;
         pipe.incr(l.version(), 1)
@@ -185,140 +137,6 @@ impl RedisStore {
             Ok(())
         } else {
             Err(not_found("account", id))
-        }
-    }
-}
-
-impl Inner {
-    async fn conn(&self) -> Result<ConnectionManager> {
-        self.conn
-            .get_or_try_init(|| async {
-                let config = ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(CONNECT_TIMEOUT))
-                    .set_response_timeout(Some(RESPONSE_TIMEOUT))
-                    // One quick retry, then fail: callers answer 503 at once
-                    // and the next command tries again.
-                    .set_number_of_retries(1)
-                    .set_min_delay(Duration::from_millis(50))
-                    .set_max_delay(Duration::from_millis(200));
-                ConnectionManager::new_lazy_with_config(self.client.clone(), config)
-            })
-            .await
-            .cloned()
-            .map_err(store_error)
-    }
-
-    pub(super) async fn account(&self, id: &str) -> Result<Option<Account>> {
-        let mut c = self.conn().await?;
-        let f: HashMap<String, String> = c
-            .hgetall(self.layout.account(id))
-            .await
-            .map_err(store_error)?;
-        Ok(account_from(id, &f))
-    }
-
-    /// Records by id, in one round trip.
-    async fn hashes(
-        &self,
-        ids: &[String],
-        key: impl Fn(&str) -> String,
-    ) -> Result<Vec<HashMap<String, String>>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut pipe = redis::pipe();
-        for id in ids {
-            pipe.hgetall(key(id));
-        }
-        let mut c = self.conn().await?;
-        pipe.query_async(&mut c).await.map_err(store_error)
-    }
-
-    /// Reads every account and key into the cache. The version is read
-    /// first: a change during the reload moves it on, and the next poll
-    /// reloads again.
-    pub(super) async fn reload(&self) -> Result<()> {
-        let l = &self.layout;
-        let mut c = self.conn().await?;
-        let version: Option<i64> = c.get(l.version()).await.map_err(store_error)?;
-        let account_ids: Vec<String> = c.smembers(l.accounts()).await.map_err(store_error)?;
-        let key_ids: Vec<String> = c.smembers(l.keys()).await.map_err(store_error)?;
-        let accounts = self.hashes(&account_ids, |id| l.account(id)).await?;
-        let keys = self.hashes(&key_ids, |id| l.key(id)).await?;
-        let accounts = account_ids
-            .iter()
-            .zip(&accounts)
-            .filter_map(|(id, f)| account_from(id, f))
-            .collect();
-        let keys = key_ids
-            .iter()
-            .zip(&keys)
-            .filter_map(|(id, f)| key_from(id, f))
-            .collect();
-        self.cache.load(accounts, keys);
-        self.seen_version
-            .store(version.unwrap_or(0), Ordering::Release);
-        Ok(())
-    }
-
-    /// Re-reads one record named by a change message (`acct:{id}`, `key:{id}`).
-    pub(super) async fn refresh(&self, what: &str) -> Result<()> {
-        if let Some(id) = what.strip_prefix("acct:") {
-            if let Some(a) = self.account(id).await? {
-                self.cache.put_account(a);
-            }
-        } else if let Some(id) = what.strip_prefix("key:") {
-            let mut c = self.conn().await?;
-            let f: HashMap<String, String> =
-                c.hgetall(self.layout.key(id)).await.map_err(store_error)?;
-            if let Some(k) = key_from(id, &f) {
-                self.cache.put_key(k);
-            }
-        }
-        Ok(())
-    }
-
-    /// Writes one waiting settlement or release; `Err` when Redis is still away.
-    pub(super) async fn apply(&self, p: &Pending) -> std::result::Result<(), RedisError> {
-        let Ok(mut c) = self.conn().await else {
-            return Err(RedisError::from(std::io::Error::other("no connection")));
-        };
-        match p {
-            Pending::Settle(r, row) => self
-                .scripts
-                .settle(&mut c, &self.layout, r, row)
-                .await
-                .map(|_| ()),
-            Pending::Release(request_id) => {
-                self.scripts.release(&mut c, &self.layout, request_id).await
-            }
-        }
-    }
-
-    /// Heartbeat, and the reaping of dead instances' reservations.
-    pub(super) async fn beat(&self, dead_after: Duration, may_reap: bool) -> Result<i64> {
-        let mut c = self.conn().await?;
-        self.scripts
-            .beat(&mut c, &self.layout, dead_after, may_reap)
-            .await
-            .map_err(store_error)
-    }
-
-    pub(super) async fn version(&self) -> Result<i64> {
-        let mut c = self.conn().await?;
-        let v: Option<i64> = c.get(self.layout.version()).await.map_err(store_error)?;
-        Ok(v.unwrap_or(0))
-    }
-}
-
-impl Drop for Inner {
-    fn drop(&mut self) {
-        let left = self.pending.len();
-        if left > 0 {
-            tracing::error!(
-                left,
-                "store: settlements and releases never reached redis and are lost with this process"
-            );
         }
     }
 }

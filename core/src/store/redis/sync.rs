@@ -20,7 +20,7 @@ use redis::aio::PubSubStream;
 use tokio::time::MissedTickBehavior;
 
 use super::pending::Pending;
-use super::{is_outage, Inner};
+use super::state::{is_outage, Inner, CONNECT_TIMEOUT};
 
 const TICK: Duration = Duration::from_millis(200);
 const VERSION_POLL: Duration = Duration::from_secs(1);
@@ -54,7 +54,7 @@ async fn next_message(events: &mut Option<PubSubStream>) -> Option<String> {
 }
 
 async fn subscribe(inner: &Inner) -> redis::RedisResult<PubSubStream> {
-    let connect = tokio::time::timeout(super::CONNECT_TIMEOUT, inner.client.get_async_pubsub());
+    let connect = tokio::time::timeout(CONNECT_TIMEOUT, inner.client.get_async_pubsub());
     let mut pubsub = connect
         .await
         .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
