@@ -189,6 +189,28 @@ impl TestRedis {
         std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
     }
 
+    /// Waits (up to 5 s) until `n` store instances listen for changes under
+    /// this prefix, so a test of how fast a change travels does not time the
+    /// start of a subscription.
+    pub async fn wait_for_subscribers(&self, n: u64) -> redis::RedisResult<()> {
+        let mut c = redis::Client::open(self.url.as_str())?
+            .get_multiplexed_async_connection()
+            .await?;
+        let channel = format!("{}changes", self.prefix);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let (_, count): (String, u64) = redis::cmd("PUBSUB")
+                .arg("NUMSUB")
+                .arg(&channel)
+                .query_async(&mut c)
+                .await?;
+            if count >= n || Instant::now() > deadline {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     /// A `[store]` table for this Redis.
     pub fn store_toml(&self) -> String {
         format!(
