@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
+use tokio::sync::oneshot;
 
 use super::hot::SettleDelta;
 use crate::accounts::LedgerRow;
@@ -92,6 +93,28 @@ pub struct Journal {
     dir: PathBuf,
     prefix: String,
     current: Mutex<Segment>,
+    waiting: Mutex<Group>,
+}
+
+/// Lines waiting for the next write, and who waits for it.
+#[derive(Default)]
+struct Group {
+    lines: Vec<u8>,
+    entries: Vec<Entry>,
+    waiters: Vec<oneshot::Sender<Result<()>>>,
+    /// A member has taken on the write.
+    leader: bool,
+}
+
+struct FlushOnDrop<'a> {
+    journal: &'a Journal,
+    hand_over: &'a (dyn Fn(Entry) + Sync),
+}
+
+impl Drop for FlushOnDrop<'_> {
+    fn drop(&mut self) {
+        self.journal.flush(self.hand_over);
+    }
 }
 
 /// Numbers segments across the process: two stores on one file (tests, a
@@ -127,6 +150,7 @@ impl Journal {
         let leftovers = leftovers(&dir, &prefix)?;
         let journal = Journal {
             current: Mutex::new(new_segment(&dir, &prefix)?),
+            waiting: Mutex::new(Group::default()),
             dir,
             prefix,
         };
@@ -137,22 +161,64 @@ impl Journal {
         self.current.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Appends `entry`, then runs `then` (handing it to the writer) under the same
-    /// lock, so every entry of a segment has been handed over before the segment
-    /// is rotated out.
-    pub fn append(&self, entry: Entry, then: impl FnOnce(Entry)) -> Result<()> {
+    fn group(&self) -> std::sync::MutexGuard<'_, Group> {
+        self.waiting.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Appends `entry` and returns once it is written; `hand_over` (giving it to
+    /// the writer) runs under the segment's lock right after the write, so every
+    /// entry of a segment has been handed over before the segment is rotated out.
+    ///
+    /// Requests settling in the same turn of the scheduler share one write: the
+    /// first becomes the group's leader, lets the others join, then writes all
+    /// their lines at once. A write call is most of a settlement's cost here.
+    pub async fn append(&self, entry: Entry, hand_over: &(dyn Fn(Entry) + Sync)) -> Result<()> {
         let mut line = serde_json::to_vec(&entry)?;
         line.push(b'\n');
+        let (done, written) = oneshot::channel();
+        let lead = {
+            let mut group = self.group();
+            group.lines.extend_from_slice(&line);
+            group.entries.push(entry);
+            group.waiters.push(done);
+            !std::mem::replace(&mut group.leader, true)
+        };
+        if lead {
+            // Flushes even if this request is dropped while it yields.
+            let _flush = FlushOnDrop {
+                journal: self,
+                hand_over,
+            };
+            tokio::task::yield_now().await;
+        }
+        written
+            .await
+            .map_err(|_| Error::internal("store journal: a write was abandoned"))?
+    }
+
+    /// Writes the waiting group in one call and tells its members.
+    fn flush(&self, hand_over: &(dyn Fn(Entry) + Sync)) {
+        let group = std::mem::take(&mut *self.group());
+        if group.waiters.is_empty() {
+            return;
+        }
         let mut segment = self.lock();
-        // One write call per entry: a crash never leaves half of a line that
+        // One write call per group: a crash never leaves half of a line that
         // another line follows.
-        segment
+        let outcome = segment
             .file
-            .write_all(&line)
-            .map_err(|e| io_error("write", &segment.path, e))?;
-        segment.len += line.len() as u64;
-        then(entry);
-        Ok(())
+            .write_all(&group.lines)
+            .map_err(|e| io_error("write", &segment.path, e));
+        if outcome.is_ok() {
+            segment.len += group.lines.len() as u64;
+            for entry in group.entries {
+                hand_over(entry);
+            }
+        }
+        drop(segment);
+        for waiter in group.waiters {
+            let _ = waiter.send(outcome.clone());
+        }
     }
 
     /// Bytes in the segment being appended to.
@@ -256,17 +322,23 @@ mod tests {
         }
     }
 
-    #[test]
-    fn live_segments_are_left_alone_and_dead_ones_replayed() {
+    #[tokio::test]
+    async fn live_segments_are_left_alone_and_dead_ones_replayed() {
         let dir = std::env::temp_dir().join(format!("mws-journal-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
         let db = dir.join("g.db");
         let (journal, left) = Journal::open(&db).unwrap();
         assert!(left.is_empty());
-        let mut handed = Vec::new();
-        journal.append(entry("r1"), |e| handed.push(e)).unwrap();
-        journal.append(entry("r2"), |e| handed.push(e)).unwrap();
-        assert_eq!(handed, vec![entry("r1"), entry("r2")]);
+        let handed = Mutex::new(Vec::new());
+        let hand_over = |e: Entry| handed.lock().unwrap().push(e);
+        // Two appends at once share one write.
+        let (a, b) = tokio::join!(
+            journal.append(entry("r1"), &hand_over),
+            journal.append(entry("r2"), &hand_over)
+        );
+        a.unwrap();
+        b.unwrap();
+        assert_eq!(*handed.lock().unwrap(), vec![entry("r1"), entry("r2")]);
         // The segment is locked while its journal lives.
         let (_other, left) = Journal::open(&db).unwrap();
         assert!(left.is_empty());

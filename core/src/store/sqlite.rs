@@ -370,11 +370,14 @@ impl Store for SqliteStore {
             return Ok(());
         };
         // Durable once the journal has it; the writer commits it soon after.
-        self.journal.append(Entry::new(row, delta), |entry| {
+        let hand_over = |entry| {
             if let Err(e) = self.hand_over(Op::Settle(entry)) {
                 tracing::error!(error = %e, "store: the settlement waits in the journal for the next start");
             }
-        })
+        };
+        self.journal
+            .append(Entry::new(row, delta), &hand_over)
+            .await
     }
 
     async fn release(&self, reservation: &Reservation) {
