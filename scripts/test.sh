@@ -5,9 +5,11 @@
 # in a headless browser.
 # Needs Rust (with cargo-nextest if present), Python 3.11+ and Node.js 20+; it
 # installs the Python packages it needs into a venv outside the clone, gcc,
-# g++, make, valgrind and Debian's chromium with apt-get when they are missing,
-# and playwright-core into tests/dashboard/node_modules (npm ci, from the
-# committed lock file).
+# g++, make, valgrind, redis-server and Debian's chromium with apt-get when they
+# are missing, and playwright-core into tests/dashboard/node_modules (npm ci,
+# from the committed lock file). For the redis store's tests a private
+# redis-server on a free loopback port runs for the length of the suite
+# ($MWS_TEST_REDIS_URL), stopped on exit.
 set -euo pipefail
 export PYTHONDONTWRITEBYTECODE=1
 
@@ -36,6 +38,58 @@ finish_step() {
     fi
     step_name=""
 }
+
+step "redis-server for the tests"
+if ! command -v redis-server >/dev/null 2>&1; then
+    if command -v apt-get >/dev/null 2>&1; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null
+    else
+        echo "redis-server is not installed and apt-get is not available: the redis store tests will skip (or fail under CI)" >&2
+    fi
+fi
+redis_pid=""
+redis_dir=""
+stop_redis() {
+    if [[ -n "$redis_pid" ]]; then
+        kill "$redis_pid" 2>/dev/null || true
+        wait "$redis_pid" 2>/dev/null || true
+    fi
+    if [[ -n "$redis_dir" ]]; then
+        rm -rf "$redis_dir"
+    fi
+}
+trap stop_redis EXIT
+if command -v redis-server >/dev/null 2>&1; then
+    redis_dir="$(mktemp -d)"
+    # A port nobody holds now; another process may take it before redis binds
+    # it, so a failed start is tried again on another one.
+    for _ in 1 2 3; do
+        redis_port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+        redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no \
+            --dir "$redis_dir" --logfile "$redis_dir/redis.log" --daemonize no >/dev/null 2>&1 &
+        redis_pid=$!
+        for _ in $(seq 50); do
+            if redis-cli -p "$redis_port" ping 2>/dev/null | grep -q PONG; then
+                break 2
+            fi
+            if ! kill -0 "$redis_pid" 2>/dev/null; then
+                break
+            fi
+            sleep 0.1
+        done
+        kill "$redis_pid" 2>/dev/null || true
+        wait "$redis_pid" 2>/dev/null || true
+        redis_pid=""
+    done
+    if [[ -z "$redis_pid" ]]; then
+        echo "could not start redis-server; its log:" >&2
+        cat "$redis_dir/redis.log" >&2 || true
+        exit 1
+    fi
+    export MWS_TEST_REDIS_URL="redis://127.0.0.1:$redis_port"
+    echo "MWS_TEST_REDIS_URL=$MWS_TEST_REDIS_URL ($(redis-server --version | cut -d' ' -f3))"
+fi
 
 step "cargo fmt --check"
 cargo fmt --all --check

@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::gateway::State;
 use crate::limits::LimitSnapshot;
 use crate::route::Profile;
-use crate::store::{Reservation, Store};
+use crate::store::{Admission, Reservation, Store};
 use crate::{Error, ErrorKind, Result};
 
 /// An authenticated caller.
@@ -74,6 +74,22 @@ fn binding(a: LimitSnapshot, b: LimitSnapshot) -> LimitSnapshot {
     }
 }
 
+/// Counts a request against `subject`. When the store cannot answer, the
+/// headers still report the ceilings, with nothing promised until it can.
+async fn counted(
+    store: &dyn Store,
+    subject: &str,
+    rpm: u64,
+    tpm: u64,
+    limits: &mut Option<LimitSnapshot>,
+) -> Result<Admission> {
+    let admission = store.admit(subject, rpm, tpm, 0).await;
+    if admission.is_err() {
+        *limits = Some(LimitSnapshot::unknown(rpm, tpm));
+    }
+    admission
+}
+
 /// Checks the key and counts the request against its limits (when `count`).
 /// Requests without a valid key are counted per client IP (so guessing is
 /// throttled) and refused.
@@ -102,7 +118,7 @@ pub async fn admit(
         };
         let rpm = u64::from(config.limits.unauthenticated_rpm_per_ip);
         let tpm = config.limits.unauthenticated_tpm_per_ip;
-        match store.admit(&format!("ip:{ip}"), rpm, tpm, 0).await {
+        match counted(store, &format!("ip:{ip}"), rpm, tpm, limits).await? {
             Ok(s) => *limits = Some(s),
             Err(refused) => {
                 *limits = Some(refused.snapshot);
@@ -120,7 +136,13 @@ pub async fn admit(
     let (rpm, tpm) = account_ceiling(config, &account);
     let account_subject = format!("acct:{}", account.id);
     if !count {
-        *limits = Some(store.peek(&account_subject, rpm, tpm).await);
+        match store.peek(&account_subject, rpm, tpm).await {
+            Ok(s) => *limits = Some(s),
+            Err(e) => {
+                *limits = Some(LimitSnapshot::unknown(rpm, tpm));
+                return Err(e);
+            }
+        }
         return Ok(Some(Caller {
             key,
             account,
@@ -132,7 +154,7 @@ pub async fn admit(
         let key_subject = format!("key:{}", key.id);
         let krpm = key.rpm.map_or(rpm, |r| u64::from(r).min(rpm));
         let ktpm = key.tpm.map_or(tpm, |t| t.min(tpm));
-        match store.admit(&key_subject, krpm, ktpm, 0).await {
+        match counted(store, &key_subject, krpm, ktpm, limits).await? {
             Ok(s) => *limits = Some(s),
             Err(refused) => {
                 *limits = Some(refused.snapshot);
@@ -141,7 +163,7 @@ pub async fn admit(
         }
         subjects.push(key_subject);
     }
-    match store.admit(&account_subject, rpm, tpm, 0).await {
+    match counted(store, &account_subject, rpm, tpm, limits).await? {
         Ok(s) => *limits = Some(limits.map_or(s, |k| binding(k, s))),
         Err(refused) => {
             *limits = Some(refused.snapshot);

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::{Error, ErrorKind};
 
-const WINDOW: Duration = Duration::from_secs(60);
+pub(crate) const WINDOW: Duration = Duration::from_secs(60);
 /// Windows kept before stale ones are swept.
 const SWEEP_AT: usize = 4096;
 
@@ -22,6 +22,54 @@ pub struct LimitSnapshot {
     pub limit_tokens: u64,
     pub remaining_tokens: u64,
     pub reset_tokens: Duration,
+}
+
+impl LimitSnapshot {
+    /// The figures of a window that has counted `requests` and `tokens` and
+    /// ends in `reset`.
+    pub fn of(rpm: u64, tpm: u64, requests: u64, tokens: u64, reset: Duration) -> Self {
+        LimitSnapshot {
+            limit_requests: rpm,
+            remaining_requests: rpm.saturating_sub(requests),
+            reset_requests: reset,
+            limit_tokens: tpm,
+            remaining_tokens: tpm.saturating_sub(tokens),
+            reset_tokens: reset,
+        }
+    }
+
+    /// What to report when the store that counts cannot answer: the
+    /// ceilings, nothing promised, and a look again in a second.
+    pub fn unknown(rpm: u64, tpm: u64) -> Self {
+        LimitSnapshot::of(rpm, tpm, rpm, tpm, Duration::from_secs(1))
+    }
+}
+
+/// Whether one more request fits a window that has counted `requests` and
+/// `tokens`: requests are checked first, then tokens (admitted while any
+/// remain, so one large request is not refused forever). Shared by this
+/// limiter and the Lua one of the redis store, which calls it with the
+/// counts its script read.
+pub fn judge(
+    rpm: u64,
+    tpm: u64,
+    requests: u64,
+    tokens: u64,
+    reset: Duration,
+) -> Result<(), Refused> {
+    let which = if requests >= rpm {
+        "requests"
+    } else if tokens >= tpm {
+        "tokens"
+    } else {
+        return Ok(());
+    };
+    let retry = reset.as_secs() + u64::from(reset.subsec_nanos() > 0);
+    Err(Refused {
+        snapshot: LimitSnapshot::of(rpm, tpm, requests, tokens, reset),
+        which,
+        retry_after_secs: retry.max(1),
+    })
 }
 
 /// A request refused by a ceiling, with the figures to report.
@@ -92,32 +140,12 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
             };
         }
         let reset = WINDOW.saturating_sub(now.duration_since(w.started));
-        let snapshot = |w: &Window| LimitSnapshot {
-            limit_requests: rpm,
-            remaining_requests: rpm.saturating_sub(w.requests),
-            reset_requests: reset,
-            limit_tokens: tpm,
-            remaining_tokens: tpm.saturating_sub(w.tokens),
-            reset_tokens: reset,
-        };
-        let which = if w.requests >= rpm {
-            Some("requests")
-        } else if w.tokens >= tpm {
-            Some("tokens")
-        } else {
-            None
-        };
-        if let Some(which) = which {
-            let retry = reset.as_secs() + u64::from(reset.subsec_nanos() > 0);
-            return Err(Refused {
-                snapshot: snapshot(w),
-                which,
-                retry_after_secs: retry.max(1),
-            });
+        let verdict = judge(rpm, tpm, w.requests, w.tokens, reset);
+        if verdict.is_ok() {
+            w.requests += 1;
+            w.tokens = w.tokens.saturating_add(tokens);
         }
-        w.requests += 1;
-        w.tokens = w.tokens.saturating_add(tokens);
-        Ok(snapshot(w))
+        verdict.map(|_| LimitSnapshot::of(rpm, tpm, w.requests, w.tokens, reset))
     }
 
     /// The figures for `key` without counting a request.
@@ -130,14 +158,8 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
         let reset = w.map_or(WINDOW, |w| {
             WINDOW.saturating_sub(now.duration_since(w.started))
         });
-        LimitSnapshot {
-            limit_requests: rpm,
-            remaining_requests: rpm.saturating_sub(w.map_or(0, |w| w.requests)),
-            reset_requests: reset,
-            limit_tokens: tpm,
-            remaining_tokens: tpm.saturating_sub(w.map_or(0, |w| w.tokens)),
-            reset_tokens: reset,
-        }
+        let (requests, tokens) = w.map_or((0, 0), |w| (w.requests, w.tokens));
+        LimitSnapshot::of(rpm, tpm, requests, tokens, reset)
     }
 
     /// Corrects the tokens counted in the current window by `delta` (the output

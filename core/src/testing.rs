@@ -13,6 +13,8 @@
 //! - `GET /_mock/received` gives the recorded requests as
 //!   `[{"path", "headers": {NAME: VALUE}, "body"}]`; `DELETE` clears them.
 
+pub mod redis_server;
+
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

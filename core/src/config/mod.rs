@@ -67,8 +67,16 @@ pub enum StoreKind {
 #[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
     pub kind: StoreKind,
+    /// sqlite: the database file.
     pub path: String,
+    /// redis: `redis://[user:password@]host:port[/db]` or `unix:///path`.
     pub url: Option<String>,
+    /// redis: an environment variable holding the URL instead, so a password
+    /// never sits in the file.
+    pub url_env: Option<String>,
+    /// redis: put before every key and channel name, so several gateways (or
+    /// test runs) can share one server without seeing each other's data.
+    pub key_prefix: String,
 }
 
 impl Default for StoreConfig {
@@ -77,7 +85,66 @@ impl Default for StoreConfig {
             kind: StoreKind::Sqlite,
             path: "mws-data/gateway.db".into(),
             url: None,
+            url_env: None,
+            key_prefix: "mws:".into(),
         }
+    }
+}
+
+impl StoreConfig {
+    /// The redis URL from `url` or the variable `url_env` names.
+    pub fn redis_url(&self) -> Result<String> {
+        if let Some(url) = &self.url {
+            return Ok(url.clone());
+        }
+        let var = self.url_env.as_deref().unwrap_or_default();
+        std::env::var(var)
+            .ok()
+            .filter(|u| !u.is_empty())
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "store.url_env: the environment variable {var:?} holds no redis URL"
+                ))
+            })
+    }
+
+    fn validate(&self) -> std::result::Result<(), (String, String)> {
+        if self.kind != StoreKind::Redis {
+            return Ok(());
+        }
+        match (&self.url, &self.url_env) {
+            (Some(url), None) => {
+                let schemes = ["redis://", "unix://", "redis+unix://"];
+                if !schemes.iter().any(|s| url.starts_with(s)) {
+                    let shown = url.split_once("://").map_or("", |(s, _)| s);
+                    return Err((
+                        "store.url".into(),
+                        format!("expected a URL such as redis://127.0.0.1:6379 or unix:///run/redis.sock, got scheme {shown:?} (TLS is not built in)"),
+                    ));
+                }
+            }
+            (None, Some(var)) if !var.is_empty() => {}
+            (Some(_), Some(_)) => {
+                return Err((
+                    "store.url_env".into(),
+                    "set store.url or store.url_env, not both".into(),
+                ))
+            }
+            _ => {
+                return Err((
+                    "store.url".into(),
+                    "kind = \"redis\" needs url = \"redis://host:port\" (or url_env naming a variable that holds it)".into(),
+                ))
+            }
+        }
+        let p = &self.key_prefix;
+        if p.is_empty() || p.len() > 64 || p.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err((
+                "store.key_prefix".into(),
+                format!("expected 1 to 64 characters without spaces, such as \"mws:\", got {p:?}"),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -328,6 +395,7 @@ impl Config {
                 format!("expected a number of seconds above 0 and at most 3600, got {t}"),
             ));
         }
+        self.store.validate()?;
         for (i, u) in self.upstreams.iter().enumerate() {
             if u.name.is_empty() {
                 return Err((
@@ -534,6 +602,42 @@ default_profile = "a"
             "{}",
             e.message()
         );
+    }
+
+    #[test]
+    fn redis_store_needs_a_url_and_names_the_field() {
+        let ok = Config::from_toml_str(
+            "[store]\nkind = \"redis\"\nurl = \"redis://127.0.0.1:6379/2\"\nkey_prefix = \"team-a:\"\n",
+        )
+        .unwrap();
+        assert_eq!(ok.store.redis_url().unwrap(), "redis://127.0.0.1:6379/2");
+        assert_eq!(ok.store.key_prefix, "team-a:");
+        for (text, field) in [
+            ("kind = \"redis\"\n", "store.url"),
+            ("kind = \"redis\"\nurl = \"http://x\"\n", "store.url"),
+            (
+                "kind = \"redis\"\nurl = \"redis://x\"\nurl_env = \"X\"\n",
+                "store.url_env",
+            ),
+            (
+                "kind = \"redis\"\nurl = \"redis://x\"\nkey_prefix = \"a b\"\n",
+                "store.key_prefix",
+            ),
+            ("kind = \"redis\"\nhost = \"x\"\n", "host"),
+        ] {
+            let e = Config::from_toml_str(&format!("[store]\n{text}")).unwrap_err();
+            assert!(e.message().contains(field), "{text}: {}", e.message());
+        }
+        let env = Config::from_toml_str(
+            "[store]\nkind = \"redis\"\nurl_env = \"MWS_TEST_NO_SUCH_REDIS_URL\"\n",
+        )
+        .unwrap();
+        assert!(env
+            .store
+            .redis_url()
+            .unwrap_err()
+            .message()
+            .contains("store.url_env"));
     }
 
     #[test]

@@ -16,6 +16,7 @@ use http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use super::extract;
 use crate::canonical::request::Shape;
 use crate::egress::{self, headers};
+use crate::limits::LimitSnapshot;
 use crate::pipeline::{new_request_id, Body as ReplyBody, CallContext, Endpoint, Reply};
 use crate::{Error, ErrorKind, Gateway};
 
@@ -178,15 +179,16 @@ async fn error_response(
         .metrics
         .request(route, "", e.http_status(), std::time::Duration::ZERO);
     let limits = &gw.config().limits;
+    let (rpm, tpm) = (
+        u64::from(limits.unauthenticated_rpm_per_ip),
+        limits.unauthenticated_tpm_per_ip,
+    );
     let snapshot = gw
         .state()
         .store
-        .peek(
-            &format!("ip:{}", peer.ip()),
-            u64::from(limits.unauthenticated_rpm_per_ip),
-            limits.unauthenticated_tpm_per_ip,
-        )
-        .await;
+        .peek(&format!("ip:{}", peer.ip()), rpm, tpm)
+        .await
+        .unwrap_or(LimitSnapshot::unknown(rpm, tpm));
     let request_id = new_request_id();
     tracing::info!(
         request_id,

@@ -123,9 +123,9 @@ pub async fn run(store: Arc<dyn Store>) {
         ErrorKind::NotFound
     );
 
-    let s = store.admit("acct:x", 1, 100, 10).await.unwrap();
+    let s = store.admit("acct:x", 1, 100, 10).await.unwrap().unwrap();
     assert_eq!(s.remaining_requests, 0);
-    assert!(store.admit("acct:x", 1, 100, 10).await.is_err());
+    assert!(store.admit("acct:x", 1, 100, 10).await.unwrap().is_err());
     store.ping().await.unwrap();
 }
 
@@ -201,4 +201,39 @@ async fn sqlite_replays_the_journal_a_dead_process_left_once() {
         .collect();
     assert!(left.is_empty(), "segments left behind: {left:?}");
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A Redis for a test, or `None` to skip: loudly when redis-server is not
+/// installed, and never under CI, where it must be.
+pub(crate) async fn test_redis(private: bool) -> Option<crate::testing::redis_server::TestRedis> {
+    use crate::testing::redis_server::TestRedis;
+    let found = TestRedis::get(private).await.unwrap();
+    if found.is_none() {
+        assert!(
+            !TestRedis::required(),
+            "CI is set but redis-server is not installed: the redis store must be tested"
+        );
+        eprintln!(
+            "\n*** SKIPPED: redis-server is not installed; the redis store is NOT tested. \
+             `apt-get install redis-server` or run scripts/test.sh ***\n"
+        );
+    }
+    found
+}
+
+#[tokio::test]
+async fn redis_store_conforms() {
+    let Some(redis) = test_redis(false).await else {
+        return;
+    };
+    let cfg = crate::config::Config::from_toml_str(&redis.store_toml()).unwrap();
+    let store = Arc::new(super::RedisStore::open(&cfg.store).unwrap());
+    run(store.clone()).await;
+    // A second instance on the same Redis sees what the first one wrote.
+    let other = super::RedisStore::open(&cfg.store).unwrap();
+    let id = other.account_by_name("team").await.unwrap().unwrap().id;
+    let a = other.account(&id).await.unwrap();
+    assert_eq!((a.balance_nanos, a.lifetime_spend_nanos), (750, 250));
+    assert_eq!(other.ledger(&id).await.unwrap().len(), 1);
+    assert_eq!(other.keys(&id).await.unwrap()[0].rpm, Some(5));
 }

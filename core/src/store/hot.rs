@@ -59,8 +59,22 @@ pub struct Hot {
     in_flight: AtomicUsize,
 }
 
-fn not_found(what: &str, id: &str) -> Error {
+pub(crate) fn not_found(what: &str, id: &str) -> Error {
     Error::new(ErrorKind::NotFound, format!("no {what} with id {id:?}"))
+}
+
+/// The 402 of a reservation that `available` nano-dollars cannot cover.
+pub(crate) fn short_of_credits(worst: i64, available: i64) -> Error {
+    let msg = if available <= 0 {
+        "your credit balance is too low: add credits at /dashboard/credits".to_string()
+    } else {
+        format!(
+            "this request could cost up to ${:.6} (max_tokens at the model's price) but ${:.6} is available: lower max_tokens or add credits at /dashboard/credits",
+            worst as f64 / 1e9,
+            available as f64 / 1e9
+        )
+    };
+    Error::new(ErrorKind::InsufficientCredits, msg)
 }
 
 impl Hot {
@@ -223,16 +237,7 @@ impl Hot {
         let quota_free = (quota_limit - h.account.quota_used_nanos - h.quota_reserved).max(0);
         let balance_free = (h.account.balance_nanos - h.reserved).max(0);
         if quota_free + balance_free < worst.max(1) {
-            let msg = if quota_free + balance_free <= 0 {
-                "your credit balance is too low: add credits at /dashboard/credits".to_string()
-            } else {
-                format!(
-                    "this request could cost up to ${:.6} (max_tokens at the model's price) but ${:.6} is available: lower max_tokens or add credits at /dashboard/credits",
-                    worst as f64 / 1e9,
-                    (quota_free + balance_free) as f64 / 1e9
-                )
-            };
-            return Err(Error::new(ErrorKind::InsufficientCredits, msg));
+            return Err(short_of_credits(worst, quota_free + balance_free));
         }
         let from_quota = worst.min(quota_free);
         let from_balance = worst - from_quota;

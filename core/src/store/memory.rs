@@ -6,10 +6,10 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use super::hot::{Hot, Reservation};
-use super::{Store, Throttle};
+use super::{Admission, Store, Throttle};
 use crate::accounts::keys::{new_id, KeyHash};
 use crate::accounts::{current_period, unix_now, Account, KeyRecord, LedgerRow};
-use crate::limits::{LimitSnapshot, Refused};
+use crate::limits::LimitSnapshot;
 use crate::Result;
 
 #[derive(Debug, Default)]
@@ -132,18 +132,12 @@ impl Store for MemoryStore {
             .collect())
     }
 
-    async fn admit(
-        &self,
-        subject: &str,
-        rpm: u64,
-        tpm: u64,
-        tokens: u64,
-    ) -> std::result::Result<LimitSnapshot, Refused> {
-        self.hot.admit(subject, rpm, tpm, tokens)
+    async fn admit(&self, subject: &str, rpm: u64, tpm: u64, tokens: u64) -> Result<Admission> {
+        Ok(self.hot.admit(subject, rpm, tpm, tokens))
     }
 
-    async fn peek(&self, subject: &str, rpm: u64, tpm: u64) -> LimitSnapshot {
-        self.hot.peek(subject, rpm, tpm)
+    async fn peek(&self, subject: &str, rpm: u64, tpm: u64) -> Result<LimitSnapshot> {
+        Ok(self.hot.peek(subject, rpm, tpm))
     }
 
     async fn adjust_tokens(&self, subject: &str, delta: i64) {

@@ -1,11 +1,12 @@
-//! One store interface, several back ends: `memory` (tests), `sqlite` (the
-//! embedded default). Accounts, keys, balances with reservations, rate-limit
-//! windows and the usage ledger all live behind it, so a shared back end can
-//! hold them for several gateway instances.
+//! One store interface, three back ends: `memory` (tests), `sqlite` (the
+//! embedded default) and `redis` (several gateway instances sharing one
+//! state). Accounts, keys, balances with reservations, rate-limit windows and
+//! the usage ledger all live behind it.
 
 pub mod hot;
 mod journal;
 mod memory;
+mod redis;
 mod sqlite;
 mod sqlite_writer;
 
@@ -15,13 +16,17 @@ use async_trait::async_trait;
 
 pub use hot::Reservation;
 pub use memory::MemoryStore;
+pub use redis::RedisStore;
 pub use sqlite::SqliteStore;
 
 use crate::accounts::keys::KeyHash;
 use crate::accounts::{Account, KeyRecord, LedgerRow};
 use crate::config::{StoreConfig, StoreKind};
 use crate::limits::{LimitSnapshot, Refused};
-use crate::{Error, Result};
+use crate::Result;
+
+/// What a rate-limit check decided: the figures to report, or the refusal.
+pub type Admission = std::result::Result<LimitSnapshot, Refused>;
 
 /// A change to a key's throttle: `None` leaves a limit, `Some(None)` clears it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -64,16 +69,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn ledger(&self, account_id: &str) -> Result<Vec<LedgerRow>>;
 
     /// Counts a request and `tokens` against `subject`'s per-minute ceilings.
-    async fn admit(
-        &self,
-        subject: &str,
-        rpm: u64,
-        tpm: u64,
-        tokens: u64,
-    ) -> std::result::Result<LimitSnapshot, Refused>;
+    /// The outer error is the store failing (a shared store that is away); the
+    /// inner one a ceiling reached.
+    async fn admit(&self, subject: &str, rpm: u64, tpm: u64, tokens: u64) -> Result<Admission>;
     /// `subject`'s figures without counting a request.
-    async fn peek(&self, subject: &str, rpm: u64, tpm: u64) -> LimitSnapshot;
-    /// Corrects the tokens counted for `subject` in its current window.
+    async fn peek(&self, subject: &str, rpm: u64, tpm: u64) -> Result<LimitSnapshot>;
+    /// Corrects the tokens counted for `subject` in its current window. Best
+    /// effort: a correction a shared store cannot take is dropped with its
+    /// window's short life.
     async fn adjust_tokens(&self, subject: &str, delta: i64);
 
     /// Whether the store answers.
@@ -85,9 +88,7 @@ pub fn open(cfg: &StoreConfig) -> Result<Arc<dyn Store>> {
     match cfg.kind {
         StoreKind::Memory => Ok(Arc::new(MemoryStore::new())),
         StoreKind::Sqlite => Ok(Arc::new(SqliteStore::open(&cfg.path)?)),
-        StoreKind::Redis => Err(Error::invalid(
-            "store.kind: \"redis\" is not available in this build yet; use \"sqlite\" or \"memory\"",
-        )),
+        StoreKind::Redis => Ok(Arc::new(RedisStore::open(cfg)?)),
     }
 }
 

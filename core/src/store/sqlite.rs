@@ -17,10 +17,10 @@ use super::hot::{Hot, Reservation};
 use super::journal::{self, Entry, Journal, Leftover};
 use super::memory::{apply_throttle, new_account};
 use super::sqlite_writer::{write_settlements, Op, Writer};
-use super::{Store, Throttle};
+use super::{Admission, Store, Throttle};
 use crate::accounts::keys::KeyHash;
 use crate::accounts::{Account, KeyRecord, LedgerRow};
-use crate::limits::{LimitSnapshot, Refused};
+use crate::limits::LimitSnapshot;
 use crate::{Error, Result};
 
 /// Schema versions, applied in order; `PRAGMA user_version` records the last.
@@ -420,18 +420,12 @@ impl Store for SqliteStore {
         .map_err(db_error)
     }
 
-    async fn admit(
-        &self,
-        subject: &str,
-        rpm: u64,
-        tpm: u64,
-        tokens: u64,
-    ) -> std::result::Result<LimitSnapshot, Refused> {
-        self.hot.admit(subject, rpm, tpm, tokens)
+    async fn admit(&self, subject: &str, rpm: u64, tpm: u64, tokens: u64) -> Result<Admission> {
+        Ok(self.hot.admit(subject, rpm, tpm, tokens))
     }
 
-    async fn peek(&self, subject: &str, rpm: u64, tpm: u64) -> LimitSnapshot {
-        self.hot.peek(subject, rpm, tpm)
+    async fn peek(&self, subject: &str, rpm: u64, tpm: u64) -> Result<LimitSnapshot> {
+        Ok(self.hot.peek(subject, rpm, tpm))
     }
 
     async fn adjust_tokens(&self, subject: &str, delta: i64) {
