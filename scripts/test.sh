@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, lints, Rust tests, and the end-to-end tests
-# that drive a real gateway with the official openai and anthropic Python SDKs.
-# Needs Rust (with cargo-nextest if present) and Python 3.11+; it installs the
-# Python packages it needs into a venv outside the clone.
+# that drive a real gateway with the official openai and anthropic Python SDKs,
+# then the Node addon's tests and examples. Needs Rust (with cargo-nextest if
+# present), Python 3.11+ and Node.js 20+; it installs the Python packages it
+# needs into a venv outside the clone and the npm packages into node_modules
+# folders inside it (git-ignored).
 set -euo pipefail
 export PYTHONDONTWRITEBYTECODE=1
 
@@ -100,6 +102,34 @@ if [[ $status -eq 5 ]]; then
 elif [[ $status -ne 0 ]]; then
     exit "$status"
 fi
+
+step "node addon: npm ci (debug build of the addon)"
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    if command -v apt-get >/dev/null 2>&1; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm
+    fi
+fi
+echo "node $(node --version), npm $(npm --version)"
+# The addon's install script builds it with cargo; debug shares the build
+# tree of the steps above (node_modules stays in the clone, git-ignored).
+export MWS_NODE_PROFILE=debug
+(cd bindings/node && npm ci --no-audit --no-fund)
+
+step "node addon: generated files up to date (napi-rs, tsc)"
+bash bindings/node/scripts/check_generated.sh
+
+step "node --test bindings/node/test"
+(cd bindings/node && node --test test/*.test.mjs)
+
+step "node examples: npm ci, tsc --noEmit, run"
+(
+    cd examples/node
+    npm ci --no-audit --no-fund
+    npx tsc --noEmit -p .
+    node embed_sdks.mjs
+    node in_process_stream.mjs
+)
 
 finish_step
 printf '\n==== timings ====\n'

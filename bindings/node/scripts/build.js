@@ -4,11 +4,11 @@
 // script, so it needs nothing but Node and Rust: `npm install ./bindings/node`
 // links the folder without installing its dependencies.
 //
-//   node scripts/build.js [--release | --debug] [--typegen]
+//   node scripts/build.js [--release | --debug] [--typegen [--out-dir DIR]]
 //
 // The profile defaults to $MWS_NODE_PROFILE, else release. --typegen (for
 // development; needs the devDependencies) also regenerates binding.js and
-// binding.d.ts through @napi-rs/cli's own generators. We call cargo ourselves
+// binding.d.ts through @napi-rs/cli's own generators, into the package or DIR. We call cargo ourselves
 // rather than `napi build` because that always passes `--target`, which gives
 // a second build tree that shares nothing with the rest of the workspace.
 'use strict'
@@ -60,6 +60,8 @@ async function main() {
   const args = process.argv.slice(2)
   const profile = profileFromArgs(args)
   const typegen = args.includes('--typegen')
+  const outDirAt = args.indexOf('--out-dir')
+  const outDir = outDirAt >= 0 ? path.resolve(args[outDirAt + 1]) : packageDir
   const host = /^host: (.+)$/m.exec(run('rustc', ['-vV'], process.env))[1].trim()
   const targetDir = JSON.parse(run('cargo', ['metadata', '--format-version', '1', '--no-deps'], process.env)).target_directory
 
@@ -84,14 +86,14 @@ async function main() {
   console.log(`wrote ${path.relative(process.cwd(), dest) || dest}`)
 
   if (typegen) {
-    await generateBinding(typeDefDir)
+    await generateBinding(typeDefDir, outDir)
     fs.rmSync(typeDefDir, { recursive: true, force: true })
   }
 }
 
 // binding.d.ts and binding.js, as `napi build --platform --no-const-enum
 // --js binding.js --dts binding.d.ts` writes them.
-async function generateBinding(typeDefDir) {
+async function generateBinding(typeDefDir, outDir) {
   const napi = await import('@napi-rs/cli')
   const { version } = JSON.parse(fs.readFileSync(path.join(packageDir, 'package.json'), 'utf8'))
   const { dts, exports } = await napi.generateTypeDef({
@@ -100,7 +102,8 @@ async function generateBinding(typeDefDir) {
     constEnum: false,
     declareBindingTarget: true,
   })
-  fs.writeFileSync(path.join(packageDir, 'binding.d.ts'), dts)
+  fs.mkdirSync(outDir, { recursive: true })
+  fs.writeFileSync(path.join(outDir, 'binding.d.ts'), dts)
   await napi.writeJsBinding({
     platform: true,
     idents: exports,
@@ -108,9 +111,9 @@ async function generateBinding(typeDefDir) {
     binaryName: BINARY_NAME,
     packageName: BINARY_NAME,
     version,
-    outputDir: packageDir,
+    outputDir: outDir,
   })
-  console.log('wrote binding.js and binding.d.ts')
+  console.log(`wrote binding.js and binding.d.ts to ${outDir}`)
 }
 
 main().catch((e) => {

@@ -8,6 +8,10 @@ use napi_derive::napi;
 use serde_json::Value;
 
 /// The `MwsError` subclass an error is thrown as.
+#[expect(
+    clippy::enum_variant_names,
+    reason = "the variants are the JavaScript class names"
+)]
 #[napi(string_enum)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorName {
@@ -95,7 +99,9 @@ pub struct Outcome {
 
 impl Outcome {
     pub fn new(result: mws_core::Result<Value>, shape: Shape) -> Self {
-        match result.and_then(|v| serde_json::to_string(&v).map_err(|e| Error::internal(e.to_string()))) {
+        match result
+            .and_then(|v| serde_json::to_string(&v).map_err(|e| Error::internal(e.to_string())))
+        {
             Ok(json) => Outcome {
                 json: Some(json),
                 error: None,

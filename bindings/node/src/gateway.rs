@@ -58,9 +58,9 @@ impl NativeGateway {
                 (None, None) => Gateway::builtin(),
                 (Some(path), None) => Gateway::from_path(path),
                 (None, Some(text)) => Gateway::from_toml_str(&text),
-                (Some(_), Some(_)) => Err(Error::invalid(
-                    "give configPath or configToml, not both",
-                )),
+                (Some(_), Some(_)) => {
+                    Err(Error::invalid("give configPath or configToml, not both"))
+                }
             }
         });
         match built {
@@ -114,11 +114,7 @@ impl NativeGateway {
         let endpoint = endpoint.endpoint();
         let shape = shape_of(&endpoint);
         let events = match parse_body(&body) {
-            Ok(body) => {
-                self.inner
-                    .stream(endpoint, &body, api_key.as_deref())
-                    .await
-            }
+            Ok(body) => self.inner.stream(endpoint, &body, api_key.as_deref()).await,
             Err(e) => Err(e),
         };
         match events {
