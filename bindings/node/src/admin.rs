@@ -34,7 +34,7 @@ pub enum AdminOp {
 impl NativeGateway {
     /// One admin operation on `id` (an account or key id, unused by
     /// `createAccount`) with its JSON `body` (`{}` where it takes none).
-    #[napi]
+    #[napi(catch_unwind)]
     pub async fn admin(&self, op: AdminOp, id: String, body: String) -> Outcome {
         let admin = self.inner.admin();
         let reply = match parse_body(&body) {

@@ -47,7 +47,7 @@ pub struct NativeGateway {
 impl NativeGateway {
     /// A gateway from a TOML file, a TOML string, or neither (the built-in
     /// catalogue on the echo upstream with the memory store).
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn open(
         config_path: Option<String>,
         config_toml: Option<String>,
@@ -70,7 +70,7 @@ impl NativeGateway {
     }
 
     /// One call with its JSON reply, or its error.
-    #[napi]
+    #[napi(catch_unwind)]
     pub async fn call(
         &self,
         endpoint: CallEndpoint,
@@ -91,7 +91,7 @@ impl NativeGateway {
     }
 
     /// The model list, or one model when `model_id` is given.
-    #[napi]
+    #[napi(catch_unwind)]
     pub async fn models(&self, model_id: Option<String>, api_key: Option<String>) -> Outcome {
         let endpoint = model_id.map_or(Endpoint::Models, Endpoint::Model);
         let shape = shape_of(&endpoint);
@@ -104,7 +104,7 @@ impl NativeGateway {
 
     /// A streaming call (`stream: true` is set for it): its events, or the
     /// error that came before any event.
-    #[napi]
+    #[napi(catch_unwind)]
     pub async fn stream(
         &self,
         endpoint: CallEndpoint,
@@ -124,7 +124,7 @@ impl NativeGateway {
     }
 
     /// Serves the HTTP API on `addr` (`127.0.0.1:0` picks a free port).
-    #[napi]
+    #[napi(catch_unwind)]
     pub async fn serve(&self, addr: String) -> Either<NativeServer, ErrorInfo> {
         let served = match addr.parse() {
             Ok(addr) => self.inner.serve(addr).await,

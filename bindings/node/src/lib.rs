@@ -9,7 +9,8 @@
 //! values (`Outcome.error`), which the TypeScript layer throws as classes.
 //!
 //! Work runs on napi-rs's tokio runtime: one multi-thread runtime per process,
-//! created on first use and shared by every gateway.
+//! created on first use and shared by every gateway. Every export catches
+//! panics (`catch_unwind`), so a bug surfaces as a JS error, not an abort.
 
 mod admin;
 mod errors;

@@ -40,7 +40,7 @@ impl NativeServer {
 
     /// Stops accepting, lets requests and streams in flight finish (up to
     /// `server.shutdown_grace_secs`), then resolves. Later calls do nothing.
-    #[napi]
+    #[napi(catch_unwind)]
     pub async fn close(&self) {
         let handle = self.handle.lock().await.take();
         if let Some(handle) = handle {

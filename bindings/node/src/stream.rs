@@ -42,7 +42,7 @@ impl NativeStream {
 impl NativeStream {
     /// The next event as JSON text; an outcome with neither field once the
     /// stream is over or closed.
-    #[napi]
+    #[napi(catch_unwind)]
     pub async fn next(&self) -> Outcome {
         let mut slot = self.events.lock().await;
         let Some(events) = slot.as_mut() else {
@@ -68,7 +68,7 @@ impl NativeStream {
 
     /// Stops the stream now, a `next()` in flight included; later `next()`
     /// calls report the end.
-    #[napi]
+    #[napi(catch_unwind)]
     pub async fn close(&self) {
         self.closed.cancel();
         self.events.lock().await.take();
