@@ -162,6 +162,19 @@ describe('streams broken off early', () => {
     }
   })
 
+  test('return() while the first next() is opening the stream ends it', async () => {
+    const { gw, account, key } = await funded()
+    const stream = gw.messagesStream(userMessage('closed before it began'), { apiKey: key })
+    const first = stream.next()
+    await stream.return()
+    assert.deepEqual(await first, { done: true, value: undefined })
+    assert.deepEqual(await stream.next(), { done: true, value: undefined })
+    // Nothing was delivered, so nothing is charged: the reservation goes back.
+    await sleep(100)
+    assert.deepEqual((await gw.admin.usage(account.id)).data, [])
+    assert.equal((await gw.admin.account(account.id)).balance_usd, 50)
+  })
+
   test('a stream dropped unfinished is released when garbage-collected', async () => {
     v8.setFlagsFromString('--expose-gc')
     const gc = vm.runInNewContext('gc')

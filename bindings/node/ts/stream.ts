@@ -43,6 +43,8 @@ export class EventStream<T> implements AsyncIterableIterator<T> {
       this.#finished = true;
       throw e;
     }
+    // Closed while it was opening.
+    if (this.#finished) return DONE;
     const out = await stream.next();
     if (out.error !== undefined) {
       this.#finished = true;
