@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# The whole test suite: formatting, lints, Rust tests, and the end-to-end tests
-# that drive a real gateway with the official openai and anthropic Python SDKs,
-# then the Node addon's tests and examples. Needs Rust (with cargo-nextest if
-# present), Python 3.11+ and Node.js 20+; it installs the Python packages it
-# needs into a venv outside the clone and the npm packages into node_modules
-# folders inside it (git-ignored).
+# The whole test suite: formatting, lints, Rust tests, the C library's tests
+# and examples under valgrind, the end-to-end tests that drive a real gateway
+# with the official openai and anthropic Python SDKs, the dashboard driven
+# in a headless browser, and the Node addon's tests and examples.
+# Needs Rust (with cargo-nextest if present), Python 3.11+ and Node.js 20+; it
+# installs the Python packages it needs into a venv outside the clone, gcc,
+# g++, make, valgrind and Debian's chromium with apt-get when they are missing,
+# playwright-core into tests/dashboard/node_modules, and the Node addon's and
+# examples' packages into bindings/node and examples/node (npm ci, from the
+# committed lock files).
 set -euo pipefail
 export PYTHONDONTWRITEBYTECODE=1
 
@@ -61,6 +65,33 @@ test -x "$MWS_MOCK_BIN"
 echo "MWS_GATEWAY_BIN=$MWS_GATEWAY_BIN"
 echo "MWS_MOCK_BIN=$MWS_MOCK_BIN"
 
+step "build libmws and the C programs"
+# gcc, g++, make and valgrind for the C library's tests and examples.
+missing=()
+for tool in gcc g++ make valgrind; do
+    command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+if [[ ${#missing[@]} -gt 0 ]]; then
+    echo "installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc g++ make valgrind
+fi
+# The dev profile and the whole workspace, as the step above, so the core is
+# not built again; users build with `cargo build -p mws-ffi --release`.
+cargo build --workspace --lib
+mws_lib_dir="$(cd "$CARGO_TARGET_DIR/debug" && pwd)"
+test -f "$mws_lib_dir/libmws.so"
+test -f "$mws_lib_dir/libmws.a"
+make -C ffi/tests/c MWS_LIB_DIR="$mws_lib_dir"
+make -C examples/c MWS_LIB_DIR="$mws_lib_dir"
+export MWS_C_HOST_BIN="$repo_root/examples/c/build/host"
+
+step "C tests of libmws under valgrind"
+make -C ffi/tests/c MWS_LIB_DIR="$mws_lib_dir" valgrind
+
+step "C and C++ examples under valgrind"
+make -C examples/c MWS_LIB_DIR="$mws_lib_dir" check
+
 step "python venv ($venv)"
 python="${PYTHON:-python3}"
 if [[ ! -x "$venv/bin/python" ]]; then
@@ -103,29 +134,58 @@ elif [[ $status -ne 0 ]]; then
     exit "$status"
 fi
 
-step "node addon: npm ci (debug build of the addon)"
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-    if command -v apt-get >/dev/null 2>&1; then
-        apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm
-    fi
+step "dashboard in headless chromium (tests/dashboard)"
+chromium_bin="${CHROMIUM_BIN:-/usr/bin/chromium}"
+if [[ ! -x "$chromium_bin" ]]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
+export CHROMIUM_BIN="$chromium_bin"
+"$CHROMIUM_BIN" --version
+dash="tests/dashboard"
+# npm ci only when the lock file changed since the last install.
+lock_stamp="$dash/node_modules/.package-lock.sha256"
+want="$(sha256sum "$dash/package-lock.json" | cut -d' ' -f1)"
+if [[ "$(cat "$lock_stamp" 2>/dev/null || true)" != "$want" ]]; then
+    (cd "$dash" && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$want" >"$lock_stamp"
+else
+    echo "$dash/package-lock.json unchanged; node_modules up to date"
+fi
+# Screenshots of every page land in tests/dashboard/artifacts/ (git-ignored).
+(cd "$dash" && node --test --test-concurrency=1 dashboard.test.mjs)
+
+# npm ci in $1 only when its lock file changed since the last install; the
+# packages' own scripts are not run (the addon is built explicitly below).
+npm_ci_if_changed() {
+    local stamp="$1/node_modules/.package-lock.sha256"
+    local want
+    want="$(sha256sum "$1/package-lock.json" | cut -d' ' -f1)"
+    if [[ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]]; then
+        (cd "$1" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+        echo "$want" >"$stamp"
+    else
+        echo "$1/package-lock.json unchanged; node_modules up to date"
+    fi
+}
+
+step "node addon: npm ci, debug build of the addon (bindings/node)"
 echo "node $(node --version), npm $(npm --version)"
-# The addon's install script builds it with cargo; debug shares the build
-# tree of the steps above (node_modules stays in the clone, git-ignored).
-export MWS_NODE_PROFILE=debug
-(cd bindings/node && npm ci --no-audit --no-fund)
+npm_ci_if_changed bindings/node
+# What the package's install script runs, in the dev profile of the steps
+# above (users get --release).
+MWS_NODE_PROFILE=debug node bindings/node/scripts/build.js
 
 step "node addon: generated files up to date (napi-rs, tsc)"
-bash bindings/node/scripts/check_generated.sh
+MWS_NODE_PROFILE=debug bash bindings/node/scripts/check_generated.sh
 
 step "node --test bindings/node/test"
 (cd bindings/node && node --test test/*.test.mjs)
 
-step "node examples: npm ci, tsc --noEmit, run"
+step "node examples: tsc --noEmit, run (examples/node)"
+npm_ci_if_changed examples/node
 (
     cd examples/node
-    npm ci --no-audit --no-fund
     npx tsc --noEmit -p .
     node embed_sdks.mjs
     node in_process_stream.mjs

@@ -26,11 +26,13 @@ pub struct Caller {
     pub subjects: Vec<String>,
 }
 
-/// The account's ceilings: the highest tier its lifetime spend reaches, raised
-/// to its plan's `min_tier`.
-pub fn account_ceiling(config: &Config, account: &Account) -> (u64, u64) {
-    let tiers = &config.limits.tiers;
-    let by_spend = tiers
+/// The index of the account's tier: the highest tier its lifetime spend
+/// reaches, raised to its plan's `min_tier`. It may point past the table when
+/// no tiers are configured.
+pub fn account_tier(config: &Config, account: &Account) -> usize {
+    let by_spend = config
+        .limits
+        .tiers
         .iter()
         .enumerate()
         .filter(|(_, t)| account.lifetime_spend_nanos >= usd_to_nanos(t.min_lifetime_spend_usd))
@@ -42,7 +44,13 @@ pub fn account_ceiling(config: &Config, account: &Account) -> (u64, u64) {
         .as_deref()
         .and_then(|p| config.plans.iter().find(|c| c.name == p))
         .map_or(0, |p| p.min_tier);
-    match tiers.get(by_spend.max(by_plan)) {
+    by_spend.max(by_plan)
+}
+
+/// The account's ceilings in requests and tokens per minute: its tier's
+/// (unlimited when no tiers are configured).
+pub fn account_ceiling(config: &Config, account: &Account) -> (u64, u64) {
+    match config.limits.tiers.get(account_tier(config, account)) {
         Some(t) => (u64::from(t.rpm), t.tpm),
         None => (u64::MAX, u64::MAX),
     }

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use serde_json::{json, Value};
 
 use crate::accounts::keys::KEY_PREFIX;
+use crate::accounts::usage::UsageQuery;
 use crate::{Config, Error, Gateway, Result};
 
 #[derive(Debug, Parser)]
@@ -54,6 +55,21 @@ pub enum Command {
     Usage {
         /// Account id (acct_...).
         account: String,
+        /// Rows on one page (1 to 1000); the answer then carries `page`.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Rows to skip before the page.
+        #[arg(long)]
+        offset: Option<usize>,
+        /// Row order: asc (oldest first, the default) or desc.
+        #[arg(long)]
+        order: Option<String>,
+        /// Only this profile's rows and sums.
+        #[arg(long)]
+        profile: Option<String>,
+        /// Add sums by profile and a `daily` series of this many UTC days.
+        #[arg(long)]
+        days: Option<u32>,
     },
 }
 
@@ -66,6 +82,8 @@ pub enum AccountsCommand {
     },
     /// Show an account.
     Show { account: String },
+    /// List every account with its rate-limit tier.
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -124,6 +142,9 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Accounts {
             command: AccountsCommand::Show { account },
         } => print(&admin.account(&account).await?),
+        Command::Accounts {
+            command: AccountsCommand::List,
+        } => print(&admin.list_accounts().await?),
         Command::Credits {
             command: CreditsCommand::Add { account, usd },
         } => print(
@@ -150,7 +171,28 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Keys {
             command: KeysCommand::Revoke { key_id },
         } => print(&admin.revoke_key(&key_id).await?),
-        Command::Usage { account } => print(&admin.usage(&account).await?),
+        Command::Usage {
+            account,
+            limit,
+            offset,
+            order,
+            profile,
+            days,
+        } => {
+            // The admin API's query parameters, so both check them the same way.
+            let pairs: Vec<(String, String)> = [
+                ("limit", limit.map(|v| v.to_string())),
+                ("offset", offset.map(|v| v.to_string())),
+                ("order", order),
+                ("profile", profile),
+                ("days", days.map(|v| v.to_string())),
+            ]
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k.to_string(), v)))
+            .collect();
+            let query = UsageQuery::from_pairs(&pairs)?;
+            print(&admin.usage_report(&account, &query).await?)
+        }
     }
 }
 

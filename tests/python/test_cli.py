@@ -64,6 +64,7 @@ HELP = [
     ["serve"],
     ["accounts"],
     ["accounts", "create"],
+    ["accounts", "list"],
     ["credits"],
     ["credits", "add"],
     ["keys"],
@@ -182,6 +183,21 @@ def test_cli_and_running_gateway_share_the_store(
         -(usage["input_tokens"] * 480_000_000 + usage["output_tokens"] * 1_080_000_000) // 1_000_000
     )
     assert nanos(rows[0]["cost_usd"]) == expected
+
+    # The account list has it, with its tier.
+    listed = cli_json(gateway_bin, workdir, "accounts", "list")
+    found = [a for a in listed["data"] if a["id"] == account["id"]]
+    assert len(found) == 1 and found[0]["tier"]["index"] == 0, listed
+
+    # A page of the ledger, with the day's sums, as the dashboard reads it.
+    page = cli_json(
+        gateway_bin, workdir, "usage", account["id"], "--limit", "1", "--order", "desc", "--days", "2"
+    )
+    assert page["page"]["rows"] == 1 and len(page["data"]) == 1
+    assert [d["requests"] for d in page["daily"]] == [0, 1]
+    assert page["by_profile"][0]["profile"] == "dragon"
+    bad = run_cli(gateway_bin, workdir, "usage", account["id"], "--limit", "0")
+    assert bad.returncode != 0 and "limit" in bad.stderr
 
     # The admin API sees what the CLI made, and the CLI's revocation reaches the gateway.
     with gateway.admin() as admin:

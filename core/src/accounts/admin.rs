@@ -5,7 +5,9 @@ use serde_json::{json, Value};
 
 use super::keys::{hash_key, new_id, new_key};
 use super::money::{usd_field, NANOS_PER_USD};
-use super::{unix_now, KeyRecord};
+use super::usage::{self, UsageQuery};
+use super::{unix_now, Account, KeyRecord};
+use crate::billing::account_tier;
 use crate::config::Config;
 use crate::ingress::Fields;
 use crate::store::{Store, Throttle};
@@ -32,6 +34,39 @@ impl Admin<'_> {
             return Err(Error::invalid_field("name", "expected a non-empty name"));
         }
         Ok(self.store.create_account(name).await?.to_json())
+    }
+
+    /// Every account, oldest first, each with its current rate-limit tier:
+    /// `{"object": "list", "data": [account + "tier"]}`.
+    pub async fn list_accounts(&self) -> Result<Value> {
+        let accounts = self.store.accounts().await?;
+        let data: Vec<Value> = accounts
+            .iter()
+            .map(|a| {
+                let mut v = a.to_json();
+                v["tier"] = self.tier_json(a);
+                v
+            })
+            .collect();
+        Ok(json!({"object": "list", "data": data}))
+    }
+
+    /// `{"index", "rpm", "tpm", "min_lifetime_spend_usd"}` of the tier that
+    /// applies to `a` (by lifetime spend and plan); null with no tiers configured.
+    fn tier_json(&self, a: &Account) -> Value {
+        let index = account_tier(self.config, a);
+        self.config
+            .limits
+            .tiers
+            .get(index)
+            .map_or(Value::Null, |t| {
+                json!({
+                    "index": index,
+                    "rpm": t.rpm,
+                    "tpm": t.tpm,
+                    "min_lifetime_spend_usd": t.min_lifetime_spend_usd,
+                })
+            })
     }
 
     pub async fn account(&self, id: &str) -> Result<Value> {
@@ -136,22 +171,13 @@ impl Admin<'_> {
 
     /// The ledger rows and their totals.
     pub async fn usage(&self, account_id: &str) -> Result<Value> {
+        self.usage_report(account_id, &UsageQuery::default()).await
+    }
+
+    /// The ledger as `query` asks: a page of rows, one profile's, sums by day
+    /// and by profile (see `usage::report`).
+    pub async fn usage_report(&self, account_id: &str, query: &UsageQuery) -> Result<Value> {
         let rows = self.store.ledger(account_id).await?;
-        let (mut input, mut output, mut cost) = (0u64, 0u64, 0i64);
-        for r in &rows {
-            input += r.input_tokens;
-            output += r.output_tokens;
-            cost += r.cost_nanos;
-        }
-        Ok(json!({
-            "account_id": account_id,
-            "data": rows.iter().map(super::LedgerRow::to_json).collect::<Vec<_>>(),
-            "totals": {
-                "requests": rows.len(),
-                "input_tokens": input,
-                "output_tokens": output,
-                "cost_usd": super::money::usd_json(cost),
-            },
-        }))
+        Ok(usage::report(account_id, &rows, query, unix_now()))
     }
 }

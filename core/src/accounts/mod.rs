@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod keys;
 pub mod money;
+pub mod usage;
 
 use serde_json::{json, Value};
 

@@ -2,7 +2,8 @@
 //! admin token (`admin.token_env`); off (404) when no token is configured.
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use axum::Router;
@@ -12,12 +13,13 @@ use serde_json::Value;
 use super::extract;
 use crate::accounts::admin::Admin;
 use crate::accounts::keys::ct_eq;
+use crate::accounts::usage::UsageQuery;
 use crate::egress::openai::error_body;
 use crate::{Error, ErrorKind, Gateway, Result};
 
 pub fn router() -> Router<Gateway> {
     Router::new()
-        .route("/admin/accounts", post(create_account))
+        .route("/admin/accounts", post(create_account).get(list_accounts))
         .route("/admin/accounts/{id}", get(account))
         .route("/admin/accounts/{id}/credits", post(add_credits))
         .route("/admin/accounts/{id}/plan", put(set_plan))
@@ -98,6 +100,13 @@ async fn create_account(State(gw): State<Gateway>, headers: HeaderMap, body: Bod
         StatusCode::CREATED,
         |a, b| async move { a.create_account(&b).await },
     )
+    .await
+}
+
+async fn list_accounts(State(gw): State<Gateway>, headers: HeaderMap) -> Response {
+    run(&gw, &headers, None, StatusCode::OK, |a, _| async move {
+        a.list_accounts().await
+    })
     .await
 }
 
@@ -198,9 +207,19 @@ async fn revoke_key(
     .await
 }
 
-async fn usage(State(gw): State<Gateway>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+/// `?limit=&offset=&order=asc|desc&profile=&by=day&days=`, all optional;
+/// without any, the whole ledger as before.
+async fn usage(
+    State(gw): State<Gateway>,
+    Path(id): Path<String>,
+    query: std::result::Result<Query<Vec<(String, String)>>, QueryRejection>,
+    headers: HeaderMap,
+) -> Response {
+    let query = query
+        .map_err(|e| Error::invalid(format!("invalid query string: {}", e.body_text())))
+        .and_then(|Query(pairs)| UsageQuery::from_pairs(&pairs));
     run(&gw, &headers, None, StatusCode::OK, |a, _| async move {
-        a.usage(&id).await
+        a.usage_report(&id, &query?).await
     })
     .await
 }

@@ -47,6 +47,7 @@ pub fn router(gw: Gateway) -> Router {
             ),
         )
         .merge(super::admin::router())
+        .merge(super::dashboard::router())
         .route("/health", get(super::ops::health))
         .route("/metrics", get(super::ops::metrics))
         .fallback(not_found)

@@ -134,6 +134,18 @@ impl Hot {
             .map(|h| h.account.clone())
     }
 
+    /// Every account, oldest first (then by id, so the order is stable).
+    pub fn accounts(&self) -> Vec<Account> {
+        let mut all: Vec<Account> = self
+            .lock()
+            .accounts
+            .values()
+            .map(|h| h.account.clone())
+            .collect();
+        all.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        all
+    }
+
     /// Applies a change to an account and returns it.
     pub fn update_account(&self, id: &str, f: impl FnOnce(&mut Account)) -> Result<Account> {
         let mut s = self.lock();

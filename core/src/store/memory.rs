@@ -62,6 +62,10 @@ impl Store for MemoryStore {
         Ok(self.hot.account_by_name(name))
     }
 
+    async fn accounts(&self) -> Result<Vec<Account>> {
+        Ok(self.hot.accounts())
+    }
+
     async fn add_credits(&self, id: &str, nanos: i64) -> Result<Account> {
         self.hot.update_account(id, |a| a.balance_nanos += nanos)
     }

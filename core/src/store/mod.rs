@@ -4,8 +4,10 @@
 //! hold them for several gateway instances.
 
 pub mod hot;
+mod journal;
 mod memory;
 mod sqlite;
+mod sqlite_writer;
 
 use std::sync::Arc;
 
@@ -34,6 +36,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// 404 when there is no such account.
     async fn account(&self, id: &str) -> Result<Account>;
     async fn account_by_name(&self, name: &str) -> Result<Option<Account>>;
+    /// Every account, oldest first.
+    async fn accounts(&self) -> Result<Vec<Account>>;
     async fn add_credits(&self, id: &str, nanos: i64) -> Result<Account>;
     async fn set_plan(&self, id: &str, plan: Option<&str>) -> Result<Account>;
 
