@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, lints, Rust tests, the C library's tests
 # and examples under valgrind, the end-to-end tests that drive a real gateway
-# with the official openai and anthropic Python SDKs, and the dashboard driven
-# in a headless browser.
+# with the official openai and anthropic Python SDKs, the dashboard driven
+# in a headless browser, and the Node addon's tests and examples.
 # Needs Rust (with cargo-nextest if present), Python 3.11+ and Node.js 20+; it
 # installs the Python packages it needs into a venv outside the clone, gcc,
 # g++, make, valgrind, redis-server and Debian's chromium with apt-get when they
-# are missing, and playwright-core into tests/dashboard/node_modules (npm ci,
-# from the committed lock file). For the redis store's tests a private
+# are missing, playwright-core into tests/dashboard/node_modules, and the Node
+# addon's and examples' packages into bindings/node and examples/node (npm ci,
+# from the committed lock files). For the redis store's tests a private
 # redis-server on a free loopback port runs for the length of the suite
 # ($MWS_TEST_REDIS_URL), stopped on exit.
 set -euo pipefail
@@ -207,6 +208,42 @@ else
 fi
 # Screenshots of every page land in tests/dashboard/artifacts/ (git-ignored).
 (cd "$dash" && node --test --test-concurrency=1 dashboard.test.mjs)
+
+# npm ci in $1 only when its lock file changed since the last install; the
+# packages' own scripts are not run (the addon is built explicitly below).
+npm_ci_if_changed() {
+    local stamp="$1/node_modules/.package-lock.sha256"
+    local want
+    want="$(sha256sum "$1/package-lock.json" | cut -d' ' -f1)"
+    if [[ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]]; then
+        (cd "$1" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+        echo "$want" >"$stamp"
+    else
+        echo "$1/package-lock.json unchanged; node_modules up to date"
+    fi
+}
+
+step "node addon: npm ci, debug build of the addon (bindings/node)"
+echo "node $(node --version), npm $(npm --version)"
+npm_ci_if_changed bindings/node
+# What the package's install script runs, in the dev profile of the steps
+# above (users get --release).
+MWS_NODE_PROFILE=debug node bindings/node/scripts/build.js
+
+step "node addon: generated files up to date (napi-rs, tsc)"
+MWS_NODE_PROFILE=debug bash bindings/node/scripts/check_generated.sh
+
+step "node --test bindings/node/test"
+(cd bindings/node && node --test test/*.test.mjs)
+
+step "node examples: tsc --noEmit, run (examples/node)"
+npm_ci_if_changed examples/node
+(
+    cd examples/node
+    npx tsc --noEmit -p .
+    node embed_sdks.mjs
+    node in_process_stream.mjs
+)
 
 finish_step
 printf '\n==== timings ====\n'
