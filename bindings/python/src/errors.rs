@@ -4,6 +4,7 @@
 use mws_core::canonical::request::Shape;
 use mws_core::egress::{anthropic, openai};
 use mws_core::{Error, ErrorKind};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyModule};
@@ -107,4 +108,49 @@ pub fn forked(py: Python<'_>, what: &str, f: Forked) -> PyErr {
 /// `InternalServerError` for a failure of the binding itself (say, no runtime).
 pub fn internal(py: Python<'_>, message: impl Into<String>) -> PyErr {
     CallError::new(Error::internal(message), Shape::OpenAi).into_pyerr(py)
+}
+
+/// Every kind, for `exception_for_kind`.
+const KINDS: [ErrorKind; 12] = [
+    ErrorKind::InvalidRequest,
+    ErrorKind::Authentication,
+    ErrorKind::InsufficientCredits,
+    ErrorKind::PermissionDenied,
+    ErrorKind::NotFound,
+    ErrorKind::MethodNotAllowed,
+    ErrorKind::PayloadTooLarge,
+    ErrorKind::RateLimited,
+    ErrorKind::Internal,
+    ErrorKind::Upstream,
+    ErrorKind::Overloaded,
+    ErrorKind::Timeout,
+];
+
+/// The exception this module raises for the error kind named `kind` (as the
+/// core's logs name it, say "rate_limited") in `shape` ("anthropic" or
+/// "openai"). For the tests of the mapping: some kinds (403, 405) never arise
+/// in-process.
+#[pyfunction]
+#[pyo3(signature = (kind, shape, message, param=None))]
+pub fn exception_for_kind<'py>(
+    py: Python<'py>,
+    kind: &str,
+    shape: &str,
+    message: &str,
+    param: Option<&str>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let kind = KINDS
+        .into_iter()
+        .find(|k| k.as_str() == kind)
+        .ok_or_else(|| PyValueError::new_err(format!("unknown error kind {kind:?}")))?;
+    let shape = match shape {
+        "anthropic" => Shape::Anthropic,
+        "openai" => Shape::OpenAi,
+        other => return Err(PyValueError::new_err(format!("unknown shape {other:?}"))),
+    };
+    let mut error = Error::new(kind, message);
+    if let Some(p) = param {
+        error = error.with_param(p);
+    }
+    CallError::new(error, shape).to_exception(py)
 }
