@@ -105,7 +105,9 @@ aliases = {{}}
                 handler.wfile.flush()
                 self.chunks_sent += 1
                 time.sleep(reply["interval"])
-            handler.wfile.write(f"data: {json.dumps(chunk('', 'stop'))}\n\ndata: [DONE]\n\n".encode())
+            handler.wfile.write(
+                f"data: {json.dumps(chunk('', 'stop'))}\n\ndata: [DONE]\n\n".encode()
+            )
             handler.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             self.disconnected.set()

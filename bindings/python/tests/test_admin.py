@@ -34,7 +34,9 @@ def test_accounts_credits_plans_keys_usage() -> None:
         admin.create_key(account["id"], "too-early")
     assert admin.add_credits(account["id"], 20)["balance_usd"] == 20
     assert admin.add_credits(account["id"], 5.5)["balance_usd"] == 25.5
-    assert admin.add_credits(account["id"], Decimal("0.000000001"))["balance_usd"] == pytest.approx(25.500000001)
+    assert admin.add_credits(account["id"], Decimal("0.000000001"))["balance_usd"] == pytest.approx(
+        25.500000001
+    )
     assert admin.set_plan(account["id"], "pro")["plan"] == "pro"
     assert admin.set_plan(account["id"], None)["plan"] is None
     with pytest.raises(BadRequestError, match="pro"):

@@ -192,7 +192,11 @@ def test_unknown_model_id(gw: Gateway) -> None:
 def test_config_from_path_and_string(tmp_path: Any) -> None:
     path = tmp_path / "gw.toml"
     path.write_text(MEMORY + '[routing]\ndefault_profile = "dragon-pro"\n')
-    for gw in (Gateway(config_path=path), Gateway(config_path=str(path)), Gateway(config_toml=path.read_text())):
+    for gw in (
+        Gateway(config_path=path),
+        Gateway(config_path=str(path)),
+        Gateway(config_toml=path.read_text()),
+    ):
         reply = gw.messages({**MESSAGES, "model": "some-unknown-name"})
         assert reply["model"] == "some-unknown-name"
     with pytest.raises(ValueError, match="not both"):

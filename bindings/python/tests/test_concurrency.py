@@ -13,17 +13,23 @@ from conftest import MEMORY, fund, ledger, slow_config
 from mws_gateway import AsyncGateway, Gateway
 
 THREADS, CALLS = 16, 20
-UNLIMITED = MEMORY + """
+UNLIMITED = (
+    MEMORY
+    + """
 [limits]
 [[limits.tiers]]
 min_lifetime_spend_usd = 0
 rpm = 100000
 tpm = 100000000
 """
+)
 
 
 def request(thread: int, call: int) -> Dict[str, Any]:
-    return {"model": "dragon", "messages": [{"role": "user", "content": f"thread {thread} call {call}"}]}
+    return {
+        "model": "dragon",
+        "messages": [{"role": "user", "content": f"thread {thread} call {call}"}],
+    }
 
 
 def test_threads_calling_at_once(gw: Gateway) -> None:
@@ -40,7 +46,9 @@ def test_threads_calling_at_once(gw: Gateway) -> None:
                 reply = gw.messages({**request(thread, call), "max_tokens": 64})
                 out.append(reply["content"][0]["text"])
             else:
-                out.append(gw.chat_completions(request(thread, call))["choices"][0]["message"]["content"])
+                out.append(
+                    gw.chat_completions(request(thread, call))["choices"][0]["message"]["content"]
+                )
         return out
 
     with ThreadPoolExecutor(THREADS) as pool:
@@ -72,7 +80,10 @@ def test_asyncio_gather_of_many_calls() -> None:
         await agw.admin.add_credits(account["id"], 100)
         key = (await agw.admin.create_key(account["id"]))["key"]
         replies = await asyncio.gather(
-            *(agw.chat_completions(request(0, i), api_key=key if i % 2 else None) for i in range(300))
+            *(
+                agw.chat_completions(request(0, i), api_key=key if i % 2 else None)
+                for i in range(300)
+            )
         )
         assert [r["choices"][0]["message"]["content"] for r in replies] == [
             f"thread 0 call {i}" for i in range(300)
@@ -82,7 +93,9 @@ def test_asyncio_gather_of_many_calls() -> None:
 
         async def stream(i: int) -> str:
             s = await agw.messages_stream({**request(1, i), "max_tokens": 64})
-            return "".join([e["delta"]["text"] async for e in s if e["type"] == "content_block_delta"])
+            return "".join(
+                [e["delta"]["text"] async for e in s if e["type"] == "content_block_delta"]
+            )
 
         texts = await asyncio.gather(*(stream(i) for i in range(50)))
         assert texts == [f"thread 1 call {i}" for i in range(50)]
@@ -98,7 +111,9 @@ def test_slow_streams_overlap_in_asyncio() -> None:
         text = "twelve words that take a while to stream at forty tokens a second " * 2
 
         async def one() -> int:
-            s = await agw.chat_completions_stream({"model": "slow", "messages": [{"role": "user", "content": text}]})
+            s = await agw.chat_completions_stream(
+                {"model": "slow", "messages": [{"role": "user", "content": text}]}
+            )
             return len([c async for c in s])
 
         loop = asyncio.get_running_loop()
@@ -118,7 +133,9 @@ def test_several_event_loops_in_threads() -> None:
 
     def in_thread(n: int) -> List[str]:
         async def main() -> List[str]:
-            replies = await asyncio.gather(*(agw.chat_completions(request(n, i)) for i in range(20)))
+            replies = await asyncio.gather(
+                *(agw.chat_completions(request(n, i)) for i in range(20))
+            )
             return [r["choices"][0]["message"]["content"] for r in replies]
 
         return asyncio.run(main())

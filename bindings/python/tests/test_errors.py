@@ -6,7 +6,7 @@ shapes is checked through the module's own converter."""
 from __future__ import annotations
 
 import pickle
-from typing import Any, Dict, Iterator, Optional
+from typing import Any, Callable, Dict, Iterator, Optional, Type
 
 import pytest
 
@@ -38,7 +38,12 @@ KINDS = {
     "insufficient_credits": (InsufficientCreditsError, 402, "billing_error", "insufficient_quota"),
     "permission_denied": (PermissionDeniedError, 403, "permission_error", "invalid_request_error"),
     "not_found": (NotFoundError, 404, "not_found_error", "invalid_request_error"),
-    "method_not_allowed": (MethodNotAllowedError, 405, "invalid_request_error", "invalid_request_error"),
+    "method_not_allowed": (
+        MethodNotAllowedError,
+        405,
+        "invalid_request_error",
+        "invalid_request_error",
+    ),
     "payload_too_large": (PayloadTooLargeError, 413, "request_too_large", "invalid_request_error"),
     "rate_limited": (RateLimitError, 429, "rate_limit_error", "requests"),
     "internal": (InternalServerError, 500, "api_error", "server_error"),
@@ -55,7 +60,12 @@ def test_every_kind_maps_to_its_class_in_both_shapes(kind: str) -> None:
         e = _native.exception_for_kind(kind, shape, "what went wrong", "field.path")
         assert type(e) is cls and isinstance(e, MwsError)
         assert isinstance(e, MwsError)
-        assert (e.status, e.type, e.message, e.param) == (status, type_, "what went wrong", "field.path")
+        assert (e.status, e.type, e.message, e.param) == (
+            status,
+            type_,
+            "what went wrong",
+            "field.path",
+        )
     assert getattr(mws_gateway, cls.__name__) is cls
 
 
@@ -65,13 +75,26 @@ def test_exceptions_print_pickle_and_compare() -> None:
     assert "RateLimitError('slow down', status=429" in repr(e)
     back = pickle.loads(pickle.dumps(e))
     assert type(back) is RateLimitError
-    assert (back.status, back.type, back.message, back.param) == (429, "rate_limit_error", "slow down", None)
+    assert (back.status, back.type, back.message, back.param) == (
+        429,
+        "rate_limit_error",
+        "slow down",
+        None,
+    )
 
 
 def check(
-    err: "pytest.ExceptionInfo[MwsError]", status: int, type_: str, param: Optional[str] = None
+    call: Callable[[], object],
+    cls: Type[MwsError],
+    status: int,
+    type_: str,
+    param: Optional[str] = None,
 ) -> None:
+    """`call()` raises exactly `cls` with this status, type (and param)."""
+    with pytest.raises(cls) as err:
+        call()
     e = err.value
+    assert type(e) is cls
     assert (e.status, e.type) == (status, type_), repr(e)
     assert e.message and e.message in str(e)
     if param is not None:
@@ -79,26 +102,42 @@ def check(
 
 
 def test_bad_request_in_each_shape(gw: Gateway) -> None:
-    with pytest.raises(BadRequestError) as err:
-        gw.messages({"model": "dragon", "messages": [{"role": "user", "content": "hi"}]})
-    check(err, 400, "invalid_request_error", "max_tokens")
-    with pytest.raises(BadRequestError) as err:
-        gw.chat_completions({"model": "dragon"})
-    check(err, 400, "invalid_request_error", "messages")
+    check(
+        lambda: gw.messages({"model": "dragon", "messages": [{"role": "user", "content": "hi"}]}),
+        BadRequestError,
+        400,
+        "invalid_request_error",
+        "max_tokens",
+    )
+    check(
+        lambda: gw.chat_completions({"model": "dragon"}),
+        BadRequestError,
+        400,
+        "invalid_request_error",
+        "messages",
+    )
 
 
 def test_authentication_in_each_shape(gw: Gateway) -> None:
-    with pytest.raises(AuthenticationError) as err:
-        gw.messages(MESSAGES, api_key="mws_live_not_a_key")
-    check(err, 401, "authentication_error")
-    with pytest.raises(AuthenticationError) as err:
-        gw.chat_completions(CHAT, api_key="mws_live_not_a_key")
-    check(err, 401, "invalid_request_error")
+    check(
+        lambda: gw.messages(MESSAGES, api_key="mws_live_not_a_key"),
+        AuthenticationError,
+        401,
+        "authentication_error",
+    )
+    check(
+        lambda: gw.chat_completions(CHAT, api_key="mws_live_not_a_key"),
+        AuthenticationError,
+        401,
+        "invalid_request_error",
+    )
 
 
 def test_insufficient_credits_in_each_shape() -> None:
     # A profile so dear that one request's worst case is over the balance.
-    gw = Gateway(config_toml=MEMORY + """
+    gw = Gateway(
+        config_toml=MEMORY
+        + """
 [[profiles]]
 id = "dear"
 upstream = "echo"
@@ -109,39 +148,38 @@ output_price_per_mtok = 100000.0
 [routing]
 default_profile = "dear"
 aliases = {}
-""")
+"""
+    )
     _, key = fund(gw, usd=25)
-    with pytest.raises(InsufficientCreditsError) as err:
-        gw.messages({**MESSAGES, "max_tokens": 4096}, api_key=key)
-    check(err, 402, "billing_error")
-    with pytest.raises(InsufficientCreditsError) as err:
-        gw.chat_completions({**CHAT, "max_tokens": 4096}, api_key=key)
-    check(err, 402, "insufficient_quota")
+    check(
+        lambda: gw.messages({**MESSAGES, "max_tokens": 4096}, api_key=key),
+        InsufficientCreditsError,
+        402,
+        "billing_error",
+    )
+    check(
+        lambda: gw.chat_completions({**CHAT, "max_tokens": 4096}, api_key=key),
+        InsufficientCreditsError,
+        402,
+        "insufficient_quota",
+    )
 
 
 def test_not_found(gw: Gateway) -> None:
-    with pytest.raises(NotFoundError) as err:
-        gw.models("no-such-model")
-    check(err, 404, "invalid_request_error", "model")
+    check(lambda: gw.models("no-such-model"), NotFoundError, 404, "invalid_request_error", "model")
 
 
 def test_rate_limited_in_each_shape(gw: Gateway) -> None:
     _, key = fund(gw, rpm=1)
     gw.count_tokens(MESSAGES, api_key=key)  # not counted as a request
     gw.messages(MESSAGES, api_key=key)
-    with pytest.raises(RateLimitError) as err:
-        gw.messages(MESSAGES, api_key=key)
-    check(err, 429, "rate_limit_error")
-    with pytest.raises(RateLimitError) as err:
-        gw.chat_completions(CHAT, api_key=key)
-    check(err, 429, "requests")
+    check(lambda: gw.messages(MESSAGES, api_key=key), RateLimitError, 429, "rate_limit_error")
+    check(lambda: gw.chat_completions(CHAT, api_key=key), RateLimitError, 429, "requests")
 
 
 def test_internal_error_when_the_address_is_taken(gw: Gateway) -> None:
     with gw.serve("127.0.0.1:0") as server:
-        with pytest.raises(InternalServerError) as err:
-            gw.serve(server.address)
-        check(err, 500, "server_error")
+        check(lambda: gw.serve(server.address), InternalServerError, 500, "server_error")
 
 
 @pytest.fixture
@@ -157,44 +195,43 @@ def test_upstream_failures(scripted: Scripted) -> None:
     chat: Dict[str, Any] = {**CHAT, "model": "scripted"}
 
     scripted.error(500, "boom")
-    with pytest.raises(UpstreamError) as err:
-        gw.messages(body)
-    check(err, 502, "api_error")
+    check(lambda: gw.messages(body), UpstreamError, 502, "api_error")
     scripted.error(500, "boom")
-    with pytest.raises(UpstreamError) as err:
-        gw.chat_completions(chat)
-    check(err, 502, "server_error")
+    check(lambda: gw.chat_completions(chat), UpstreamError, 502, "server_error")
 
     scripted.error(503, "busy")
-    with pytest.raises(OverloadedError) as err:
-        gw.messages(body)
-    check(err, 503, "overloaded_error")
+    check(lambda: gw.messages(body), OverloadedError, 503, "overloaded_error")
 
     scripted.error(413, "too big")
-    with pytest.raises(PayloadTooLargeError) as err:
-        gw.chat_completions(chat)
-    check(err, 413, "invalid_request_error")
+    check(lambda: gw.chat_completions(chat), PayloadTooLargeError, 413, "invalid_request_error")
 
     scripted.error(404, "no such model upstream")
-    with pytest.raises(NotFoundError) as err:
-        gw.messages(body)
-    check(err, 404, "not_found_error")
+    check(lambda: gw.messages(body), NotFoundError, 404, "not_found_error")
 
     scripted.error(400, "bad temperature", param="temperature")
-    with pytest.raises(BadRequestError) as err:
-        gw.chat_completions(chat)
-    check(err, 400, "invalid_request_error", "temperature")
+    check(
+        lambda: gw.chat_completions(chat),
+        BadRequestError,
+        400,
+        "invalid_request_error",
+        "temperature",
+    )
 
     scripted.stall(2.0)
-    with pytest.raises(GatewayTimeoutError) as err:
-        gw.messages(body)
-    check(err, 504, "api_error")
+    check(lambda: gw.messages(body), GatewayTimeoutError, 504, "api_error")
 
 
 def test_errors_before_a_stream_starts_raise_from_the_call(gw: Gateway) -> None:
-    with pytest.raises(AuthenticationError) as err:
-        gw.messages_stream(MESSAGES, api_key="mws_live_nope")
-    check(err, 401, "authentication_error")
-    with pytest.raises(BadRequestError) as err:
-        gw.chat_completions_stream({"model": "dragon"})
-    check(err, 400, "invalid_request_error", "messages")
+    check(
+        lambda: gw.messages_stream(MESSAGES, api_key="mws_live_nope"),
+        AuthenticationError,
+        401,
+        "authentication_error",
+    )
+    check(
+        lambda: gw.chat_completions_stream({"model": "dragon"}),
+        BadRequestError,
+        400,
+        "invalid_request_error",
+        "messages",
+    )

@@ -72,7 +72,9 @@ def test_the_console_script_help() -> None:
     assert "Usage: mws-gateway" in out.stdout
     for command in ("serve", "accounts", "credits", "keys", "usage"):
         assert command in out.stdout
-    bad = subprocess.run([MWS_GATEWAY, "no-such-command"], capture_output=True, text=True, timeout=30)
+    bad = subprocess.run(
+        [MWS_GATEWAY, "no-such-command"], capture_output=True, text=True, timeout=30
+    )
     assert bad.returncode == 2 and "unrecognized subcommand" in bad.stderr
 
 
@@ -83,7 +85,10 @@ def test_the_console_script_runs_the_admin_commands(tmp_path: Path) -> None:
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [MWS_GATEWAY, *args, "--config", str(config)],
-            capture_output=True, text=True, timeout=30, cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            cwd=tmp_path,
         )
 
     created = run("accounts", "create", "--name", "x")
@@ -101,12 +106,18 @@ def test_the_console_script_runs_the_admin_commands(tmp_path: Path) -> None:
     assert usage["totals"]["requests"] == 1
     missing = run("accounts", "show", "acct_missing")
     assert missing.returncode == 1
-    assert json.loads(missing.stderr.strip().splitlines()[-1])["error"]["type"] == "invalid_request_error"
+    assert (
+        json.loads(missing.stderr.strip().splitlines()[-1])["error"]["type"]
+        == "invalid_request_error"
+    )
     assert (tmp_path / "gw.db").exists() and not (tmp_path / "mws-data").exists()
 
 
 def test_python_dash_m_runs_the_same_command_line() -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "mws_gateway", "--version"], capture_output=True, text=True, timeout=30
+        [sys.executable, "-m", "mws_gateway", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert out.returncode == 0 and out.stdout.startswith("mws-gateway ")

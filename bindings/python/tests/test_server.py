@@ -61,7 +61,9 @@ def test_openai_sdk_against_serve(served: Tuple[Gateway, Server, str, str]) -> N
     embedding = client.embeddings.create(model="dragon", input="hello")
     assert len(embedding.data[0].embedding) > 0
     with pytest.raises(openai.AuthenticationError):
-        openai.OpenAI(base_url=f"{server.url}/v1", api_key="mws_live_bad", max_retries=0).models.list()
+        openai.OpenAI(
+            base_url=f"{server.url}/v1", api_key="mws_live_bad", max_retries=0
+        ).models.list()
     assert len(ledger(gw, account_id)) == 3  # chat, stream, embeddings
 
 
@@ -69,11 +71,15 @@ def test_anthropic_sdk_against_serve(served: Tuple[Gateway, Server, str, str]) -
     gw, server, account_id, key = served
     client = anthropic.Anthropic(base_url=server.url, api_key=key, max_retries=0, timeout=10)
     message = client.messages.create(
-        model="claude-sonnet-4-6", max_tokens=256, messages=[{"role": "user", "content": "Hi Claude"}]
+        model="claude-sonnet-4-6",
+        max_tokens=256,
+        messages=[{"role": "user", "content": "Hi Claude"}],
     )
     assert message.content[0].type == "text" and message.content[0].text == "Hi Claude"
     with client.messages.stream(
-        model="claude-sonnet-4-6", max_tokens=256, messages=[{"role": "user", "content": "Stream it"}]
+        model="claude-sonnet-4-6",
+        max_tokens=256,
+        messages=[{"role": "user", "content": "Stream it"}],
     ) as stream:
         assert "".join(stream.text_stream) == "Stream it"
     count = client.messages.count_tokens(
@@ -157,11 +163,17 @@ def test_interpreter_exit_drains_then_stops_the_server(tmp_path: object) -> None
     )
     assert child.stdout is not None and child.stdin is not None
     url, key = child.stdout.readline().split()
-    body = {"model": "slow", "max_tokens": 512, "stream": True,
-            "messages": [{"role": "user", "content": "drain me " * 30}]}
+    body = {
+        "model": "slow",
+        "max_tokens": 512,
+        "stream": True,
+        "messages": [{"role": "user", "content": "drain me " * 30}],
+    }
     events = []
     headers = {"x-api-key": key}
-    with httpx.stream("POST", f"{url}/v1/messages", json=body, headers=headers, timeout=20) as response:
+    with httpx.stream(
+        "POST", f"{url}/v1/messages", json=body, headers=headers, timeout=20
+    ) as response:
         lines = response.iter_lines()
         for line in lines:
             if line.startswith("data: ") and '"content_block_delta"' in line:

@@ -22,7 +22,9 @@ def account(account_id: str) -> Op:
 def add_credits(account_id: str, amount_usd: Amount) -> Op:
     # Numbers pass as JSON numbers (the core reads up to 9 decimals from their
     # text); a Decimal passes as its exact text.
-    amount: Union[int, float, str] = str(amount_usd) if isinstance(amount_usd, Decimal) else amount_usd
+    amount: Union[int, float, str] = (
+        str(amount_usd) if isinstance(amount_usd, Decimal) else amount_usd
+    )
     return ("add_credits", account_id, {"amount_usd": amount})
 
 

@@ -132,7 +132,9 @@ class Gateway:
         """POST /v1/chat/completions streamed: the OpenAI chunks."""
         return Stream(self._native.stream("chat_completions", body, api_key))
 
-    def models(self, model_id: Optional[str] = None, *, api_key: Optional[str] = None) -> JSONObject:
+    def models(
+        self, model_id: Optional[str] = None, *, api_key: Optional[str] = None
+    ) -> JSONObject:
         """GET /v1/models, or GET /v1/models/{model_id} with a model id."""
         return self._native.call("models", None, api_key, model_id)
 
