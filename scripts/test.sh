@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite: formatting, lints, Rust tests, and the end-to-end tests
-# that drive a real gateway with the official openai and anthropic Python SDKs.
+# The whole test suite: formatting, lints, Rust tests, the end-to-end tests that
+# drive a real gateway with the official openai and anthropic Python SDKs, and the
+# Python package (bindings/python) built, installed and tested with its examples.
 # Needs Rust (with cargo-nextest if present) and Python 3.11+; it installs the
 # Python packages it needs into a venv outside the clone.
 set -euo pipefail
@@ -100,6 +101,25 @@ if [[ $status -eq 5 ]]; then
 elif [[ $status -ne 0 ]]; then
     exit "$status"
 fi
+
+step "python package: build and install mws-gateway into the venv"
+# The same target dir and dev profile as the Rust steps above, with maturin from
+# the venv (no build isolation), so a warm run compiles nothing.
+py_requirements="bindings/python/requirements-dev.txt"
+py_stamp="$venv/.python-package-requirements.sha256"
+py_want="$(sha256sum "$py_requirements" | cut -d' ' -f1)"
+if [[ "$(cat "$py_stamp" 2>/dev/null || true)" != "$py_want" ]]; then
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$py_requirements"
+    echo "$py_want" >"$py_stamp"
+    echo "installed $py_requirements"
+fi
+PATH="$venv/bin:$PATH" "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+    --no-build-isolation --no-deps --force-reinstall \
+    --config-settings=build-args="--profile dev" ./bindings/python
+"$venv/bin/python" -c 'import mws_gateway; print("installed mws_gateway", mws_gateway.__version__)'
+
+step "pytest bindings/python/tests (calls, streams, errors, concurrency, SDKs, fork, CLI, mypy --strict, examples/python)"
+"$venv/bin/python" -m pytest bindings/python/tests -q -p no:cacheprovider
 
 finish_step
 printf '\n==== timings ====\n'

@@ -81,7 +81,7 @@ impl Completions {
 
     /// The finished results as `(token, ok, value)`: the value, or the exception
     /// to raise when `ok` is false.
-    fn drain(&self, py: Python<'_>) -> PyResult<Vec<(u64, bool, Py<PyAny>)>> {
+    fn drain(&self, py: Python<'_>) -> Vec<(u64, bool, Py<PyAny>)> {
         // Wake-up bytes first, then the queue: a result pushed in between writes
         // a new byte, so none is left behind without a wake-up.
         let mut buf = [0u8; 64];
@@ -95,18 +95,27 @@ impl Completions {
         );
         done.into_iter()
             .map(|(token, outcome)| {
-                let (ok, value) = match outcome {
-                    Outcome::Json(Ok(v)) | Outcome::Event(Ok(Some(v))) => (true, to_py(py, &v)?),
-                    Outcome::Event(Ok(None)) | Outcome::Done => (true, py.None().into_bound(py)),
-                    Outcome::Stream(Ok(s)) => (true, Bound::new(py, s)?.into_any()),
-                    Outcome::Json(Err(e)) | Outcome::Stream(Err(e)) | Outcome::Event(Err(e)) => {
-                        (false, e.to_exception(py)?)
-                    }
+                // A result that fails to convert fails its own future, not the batch.
+                let (ok, value) = match to_python(py, outcome) {
+                    Ok(v) => v,
+                    Err(e) => (false, e.into_value(py).into_bound(py).into_any()),
                 };
-                Ok((token, ok, value.unbind()))
+                (token, ok, value.unbind())
             })
             .collect()
     }
+}
+
+/// `(ok, value)`: the result, or the exception to raise.
+fn to_python(py: Python<'_>, outcome: Outcome) -> PyResult<(bool, Bound<'_, PyAny>)> {
+    Ok(match outcome {
+        Outcome::Json(Ok(v)) | Outcome::Event(Ok(Some(v))) => (true, to_py(py, &v)?),
+        Outcome::Event(Ok(None)) | Outcome::Done => (true, py.None().into_bound(py)),
+        Outcome::Stream(Ok(s)) => (true, Bound::new(py, s)?.into_any()),
+        Outcome::Json(Err(e)) | Outcome::Stream(Err(e)) | Outcome::Event(Err(e)) => {
+            (false, e.to_exception(py)?)
+        }
+    })
 }
 
 /// A task on the runtime; `cancel` aborts it (the asyncio task awaiting it was cancelled).
