@@ -25,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, List
 
@@ -98,6 +99,9 @@ def measure(args: argparse.Namespace) -> int:
     import litellm
 
     import mws_gateway
+
+    # LiteLLM's mock responses trip pydantic serializer warnings; they are not ours.
+    warnings.filterwarnings("ignore", category=UserWarning, module="pydantic")
 
     litellm.suppress_debug_info = True
     gw = mws_gateway.Gateway()

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 import warnings
 from pathlib import Path
 from typing import Callable
 
+import httpx
 import pytest
 
 from conftest import CHAT
@@ -121,3 +124,24 @@ def test_python_dash_m_runs_the_same_command_line() -> None:
         timeout=30,
     )
     assert out.returncode == 0 and out.stdout.startswith("mws-gateway ")
+
+
+def test_the_console_script_serves_until_sigint(tmp_path: Path) -> None:
+    config = tmp_path / "gw.toml"
+    config.write_text('[store]\nkind = "memory"\n')
+    child = subprocess.Popen(
+        [MWS_GATEWAY, "serve", "--config", str(config), "--listen", "127.0.0.1:0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    line = child.stdout.readline()
+    assert line.startswith("mws-gateway listening on http://127.0.0.1:")
+    url = line.split()[-1]
+    assert httpx.get(f"{url}/health", timeout=5).status_code == 200
+    time.sleep(0.2)
+    child.send_signal(signal.SIGINT)
+    _, err = child.communicate(timeout=30)
+    assert child.returncode == 0, err
+    assert "draining requests in flight" in err and "Traceback" not in err

@@ -9,10 +9,10 @@ from . import _native
 
 
 def main() -> None:
-    # `serve` stops on SIGINT/SIGTERM itself (draining requests in flight) and
-    # returns; Python's SIGINT handler would then raise KeyboardInterrupt over a
-    # clean exit, so Python leaves the signal to the runtime.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # As in the Rust binary: `serve` handles SIGINT itself (draining requests in
+    # flight, then returning) and before that SIGINT ends the process. Python's
+    # own handler would raise KeyboardInterrupt over the clean exit instead.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     sys.exit(_native.run_cli(sys.argv))
 
 
