@@ -4,6 +4,8 @@ module's API may change between releases."""
 import os
 from typing import Any, Mapping, final
 
+from ._errors import MwsError
+
 __version__: str
 
 @final
@@ -84,4 +86,4 @@ class Task:
 def run_cli(argv: list[str]) -> int: ...
 def exception_for_kind(
     kind: str, shape: str, message: str, param: str | None = None
-) -> BaseException: ...
+) -> MwsError: ...
