@@ -23,7 +23,13 @@ async def main() -> None:
     replies = await asyncio.gather(
         *(
             gateway.chat_completions(
-                {"model": "dragon", "messages": [{"role": "user", "content": q}]}, api_key=key
+                # max_tokens bounds what each call reserves against the key's limits
+                {
+                    "model": "dragon",
+                    "max_tokens": 100,
+                    "messages": [{"role": "user", "content": q}],
+                },
+                api_key=key,
             )
             for q in questions
         )

@@ -100,7 +100,11 @@ def test_async_sdks_against_async_serve() -> None:
             replies = await asyncio.gather(
                 *(
                     client.chat.completions.create(
-                        model="dragon", messages=[{"role": "user", "content": f"n{i}"}]
+                        # A bound on the answer: without one each request reserves
+                        # the context window against the key's tokens per minute.
+                        model="dragon",
+                        messages=[{"role": "user", "content": f"n{i}"}],
+                        max_tokens=64,
                     )
                     for i in range(20)
                 )
