@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import threading
 import weakref
-from typing import Any, Callable, Dict, MutableMapping
+from typing import Any, Callable, Dict, MutableMapping, Optional, Tuple
 
 from . import _native
-
-Start = Callable[[_native.Completions, int], _native.Task]
 
 
 class _Bridge:
@@ -41,23 +40,38 @@ _bridges: MutableMapping[asyncio.AbstractEventLoop, _Bridge] = weakref.WeakKeyDi
 _tokens = itertools.count()
 
 
+class _LastBridge(threading.local):
+    """A loop runs on one thread: each thread remembers its last loop's bridge,
+    which spares a weak-dictionary lookup per call."""
+
+    pair: Optional[Tuple["weakref.ref[asyncio.AbstractEventLoop]", _Bridge]] = None
+
+
+_last = _LastBridge()
+
+
 def _bridge(loop: asyncio.AbstractEventLoop) -> _Bridge:
+    cached = _last.pair
+    if cached is not None and cached[0]() is loop:
+        return cached[1]
     bridge = _bridges.get(loop)
     if bridge is None:
         bridge = _Bridge(loop)
         _bridges[loop] = bridge
+    _last.pair = (weakref.ref(loop), bridge)
     return bridge
 
 
-async def run(start: Start) -> Any:
-    """Starts native work with ``start(completions, token)`` and awaits its result."""
+async def run(start: Callable[..., _native.Task], *args: Any) -> Any:
+    """Starts native work with ``start(completions, token, *args)`` and awaits
+    its result."""
     loop = asyncio.get_running_loop()
     bridge = _bridge(loop)
     token = next(_tokens)
     future = loop.create_future()
     bridge.pending[token] = future
     try:
-        task = start(bridge.completions, token)
+        task = start(bridge.completions, token, *args)
     except BaseException:
         del bridge.pending[token]
         raise

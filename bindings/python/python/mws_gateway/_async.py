@@ -24,10 +24,10 @@ class AsyncStream(AsyncIterator[JSONObject]):
         return self
 
     async def __anext__(self) -> JSONObject:
-        event = await _aio.run(self._native.next_async)
+        event: Optional[JSONObject] = await _aio.run(self._native.next_async)
         if event is None:
             raise StopAsyncIteration
-        return event  # type: ignore[no-any-return]
+        return event
 
     async def aclose(self) -> None:
         await _aio.run(self._native.close_async)
@@ -51,10 +51,8 @@ class AsyncAdmin:
         self._native = native
 
     async def _run(self, op: _admin.Op) -> JSONObject:
-        name, id_, body = op
-        return await _aio.run(  # type: ignore[no-any-return]
-            lambda completions, token: self._native.admin_async(completions, token, name, id_, body)
-        )
+        reply: JSONObject = await _aio.run(self._native.admin_async, *op)
+        return reply
 
     async def create_account(self, name: str) -> JSONObject:
         return await self._run(_admin.create_account(name))
@@ -102,38 +100,26 @@ class AsyncGateway:
         self._native = _native.Gateway(config_path, config_toml)
         self.admin = AsyncAdmin(self._native)
 
-    async def _call(
-        self,
-        endpoint: str,
-        body: Optional[Body],
-        api_key: Optional[str],
-        model_id: Optional[str] = None,
-    ) -> JSONObject:
-        return await _aio.run(  # type: ignore[no-any-return]
-            lambda completions, token: self._native.call_async(
-                completions, token, endpoint, body, api_key, model_id
-            )
-        )
-
     async def _stream(self, endpoint: str, body: Body, api_key: Optional[str]) -> AsyncStream:
-        native = await _aio.run(
-            lambda completions, token: self._native.stream_async(
-                completions, token, endpoint, body, api_key
-            )
-        )
+        native = await _aio.run(self._native.stream_async, endpoint, body, api_key)
         return AsyncStream(native)
 
     async def messages(self, body: Body, *, api_key: Optional[str] = None) -> JSONObject:
-        return await self._call("messages", body, api_key)
+        reply: JSONObject = await _aio.run(self._native.call_async, "messages", body, api_key)
+        return reply
 
     async def messages_stream(self, body: Body, *, api_key: Optional[str] = None) -> AsyncStream:
         return await self._stream("messages", body, api_key)
 
     async def count_tokens(self, body: Body, *, api_key: Optional[str] = None) -> JSONObject:
-        return await self._call("count_tokens", body, api_key)
+        reply: JSONObject = await _aio.run(self._native.call_async, "count_tokens", body, api_key)
+        return reply
 
     async def chat_completions(self, body: Body, *, api_key: Optional[str] = None) -> JSONObject:
-        return await self._call("chat_completions", body, api_key)
+        reply: JSONObject = await _aio.run(
+            self._native.call_async, "chat_completions", body, api_key
+        )
+        return reply
 
     async def chat_completions_stream(
         self, body: Body, *, api_key: Optional[str] = None
@@ -143,13 +129,18 @@ class AsyncGateway:
     async def models(
         self, model_id: Optional[str] = None, *, api_key: Optional[str] = None
     ) -> JSONObject:
-        return await self._call("models", None, api_key, model_id)
+        reply: JSONObject = await _aio.run(
+            self._native.call_async, "models", None, api_key, model_id
+        )
+        return reply
 
     async def embeddings(self, body: Body, *, api_key: Optional[str] = None) -> JSONObject:
-        return await self._call("embeddings", body, api_key)
+        reply: JSONObject = await _aio.run(self._native.call_async, "embeddings", body, api_key)
+        return reply
 
     async def rerank(self, body: Body, *, api_key: Optional[str] = None) -> JSONObject:
-        return await self._call("rerank", body, api_key)
+        reply: JSONObject = await _aio.run(self._native.call_async, "rerank", body, api_key)
+        return reply
 
     def serve(self, address: str = "127.0.0.1:0") -> Server:
         """Serves the HTTP API (binding is immediate); use ``async with`` on the
