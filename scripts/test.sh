@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The whole test suite: formatting, lints, Rust tests, the end-to-end tests that
-# drive a real gateway with the official openai and anthropic Python SDKs, and the
-# Python package (bindings/python) built, installed and tested with its examples.
+# The whole test suite: formatting, lints, Rust tests, the C library's tests
+# and examples under valgrind, the end-to-end tests that drive a real gateway
+# with the official openai and anthropic Python SDKs, and the Python package
+# (bindings/python) built, installed and tested with its examples.
 # Needs Rust (with cargo-nextest if present) and Python 3.11+; it installs the
-# Python packages it needs into a venv outside the clone.
+# Python packages it needs into a venv outside the clone, and gcc, g++, make
+# and valgrind with apt-get when they are missing.
 set -euo pipefail
 export PYTHONDONTWRITEBYTECODE=1
 
@@ -59,6 +61,33 @@ test -x "$MWS_GATEWAY_BIN"
 test -x "$MWS_MOCK_BIN"
 echo "MWS_GATEWAY_BIN=$MWS_GATEWAY_BIN"
 echo "MWS_MOCK_BIN=$MWS_MOCK_BIN"
+
+step "build libmws and the C programs"
+# gcc, g++, make and valgrind for the C library's tests and examples.
+missing=()
+for tool in gcc g++ make valgrind; do
+    command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+if [[ ${#missing[@]} -gt 0 ]]; then
+    echo "installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc g++ make valgrind
+fi
+# The dev profile and the whole workspace, as the step above, so the core is
+# not built again; users build with `cargo build -p mws-ffi --release`.
+cargo build --workspace --lib
+mws_lib_dir="$(cd "$CARGO_TARGET_DIR/debug" && pwd)"
+test -f "$mws_lib_dir/libmws.so"
+test -f "$mws_lib_dir/libmws.a"
+make -C ffi/tests/c MWS_LIB_DIR="$mws_lib_dir"
+make -C examples/c MWS_LIB_DIR="$mws_lib_dir"
+export MWS_C_HOST_BIN="$repo_root/examples/c/build/host"
+
+step "C tests of libmws under valgrind"
+make -C ffi/tests/c MWS_LIB_DIR="$mws_lib_dir" valgrind
+
+step "C and C++ examples under valgrind"
+make -C examples/c MWS_LIB_DIR="$mws_lib_dir" check
 
 step "python venv ($venv)"
 python="${PYTHON:-python3}"

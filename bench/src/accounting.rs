@@ -19,10 +19,10 @@ const REQUESTS: usize = 10_000;
 const CONCURRENCY: usize = 64;
 const ROUNDS: usize = 5;
 
-/// The round with the median CPU time.
+/// The round with the median CPU time (zeros for a side that did not run).
 fn median(mut rounds: Vec<(f64, f64)>) -> (f64, f64) {
     rounds.sort_by(|a, b| a.0.total_cmp(&b.0));
-    rounds[rounds.len() / 2]
+    rounds.get(rounds.len() / 2).copied().unwrap_or_default()
 }
 
 /// User + system CPU seconds of this process, from /proc.
@@ -92,11 +92,18 @@ async fn main() {
         .to_string();
     run(&gw, None).await; // warm-up: connections, caches
                           // Alternating rounds, medians: the machine's speed drifts between runs.
+                          // MWS_BENCH_ONLY=on|off runs one side only, for profiling it.
+    let only = std::env::var("MWS_BENCH_ONLY").unwrap_or_default();
     let (mut offs, mut ons) = (Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
-        offs.push(run(&gw, None).await);
-        ons.push(run(&gw, Some(&key)).await);
+        if only != "on" {
+            offs.push(run(&gw, None).await);
+        }
+        if only != "off" {
+            ons.push(run(&gw, Some(&key)).await);
+        }
     }
+
     let ((off, off_rps), (on, on_rps)) = (median(offs), median(ons));
     let rows = admin.usage(&id).await.expect("usage")["totals"]["requests"]
         .as_u64()

@@ -83,7 +83,9 @@ impl CallContext {
 }
 
 pub fn new_request_id() -> String {
-    format!("req_{}", uuid::Uuid::new_v4().simple())
+    // Time-ordered, so the ledger's request-id index grows at its end instead of
+    // touching a random page per row.
+    format!("req_{}", uuid::Uuid::now_v7().simple())
 }
 
 /// Rendered SSE frames of one streamed answer.

@@ -423,3 +423,42 @@ async fn refused_bodies_are_counted_in_metrics() {
     assert!(counted, "no 413 series in\n{text}");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn slow_headers_are_cut_off_and_oversized_headers_refused_while_others_are_served() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = Server::with_config(&format!("[server]\nheader_timeout_secs = 0.5\n{LIMITS}")).await;
+    // A client that starts a request and never finishes its headers.
+    let mut slow = tokio::net::TcpStream::connect(s.addr()).await.unwrap();
+    slow.write_all(b"POST /v1/messages HTTP/1.1\r\nhost: x\r\n")
+        .await
+        .unwrap();
+    // Others are served meanwhile.
+    let r = s
+        .post("/v1/messages", &anthropic_request("dragon", "hello"))
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    // The slow one is closed once its time is up (read returns end of stream
+    // or an error, not a hang).
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        slow.read_to_end(&mut buf),
+    )
+    .await;
+    assert!(read.is_ok(), "the slow connection was never closed");
+
+    // Headers beyond the cap are refused (431, or the connection closed while
+    // the client is still sending them), and the server goes on.
+    let r = reqwest::Client::new()
+        .get(s.url("/v1/models"))
+        .header("x-padding", "p".repeat(100 * 1024))
+        .send()
+        .await;
+    if let Ok(r) = r {
+        assert_eq!(r.status(), 431, "oversized headers were accepted");
+    }
+    let r = s.client.get(s.url("/v1/models")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    s.stop().await;
+}

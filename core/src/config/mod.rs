@@ -34,6 +34,9 @@ pub struct ServerConfig {
     pub metrics: bool,
     /// A client that sends no byte of its request for this long is cut off.
     pub request_timeout_secs: u64,
+    /// A connection whose request line and headers are not complete this long
+    /// after it started waiting for them is closed (slow-header clients).
+    pub header_timeout_secs: f64,
     /// How long a graceful shutdown waits for streams in flight.
     pub shutdown_grace_secs: u64,
 }
@@ -45,6 +48,7 @@ impl Default for ServerConfig {
             max_body_bytes: 32 * 1024 * 1024,
             metrics: true,
             request_timeout_secs: 60,
+            header_timeout_secs: 10.0,
             shutdown_grace_secs: 30,
         }
     }
@@ -315,6 +319,13 @@ impl Config {
             return Err((
                 "server.max_body_bytes".into(),
                 "expected a positive number".into(),
+            ));
+        }
+        let t = self.server.header_timeout_secs;
+        if !(t.is_finite() && t > 0.0 && t <= 3600.0) {
+            return Err((
+                "server.header_timeout_secs".into(),
+                format!("expected a number of seconds above 0 and at most 3600, got {t}"),
             ));
         }
         for (i, u) in self.upstreams.iter().enumerate() {

@@ -9,9 +9,16 @@ mod routes;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use axum::serve::ListenerExt;
+use axum::extract::ConnectInfo;
+use http::Request;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tower::ServiceExt;
 
 use crate::{Error, ErrorKind, Gateway, Result};
 
@@ -42,6 +49,9 @@ impl ServeHandle {
     }
 }
 
+/// The most a client may send as request line and headers (hyper answers 431).
+const MAX_HEADER_BYTES: usize = 64 * 1024;
+
 pub(crate) async fn serve(gateway: Gateway, addr: SocketAddr) -> Result<ServeHandle> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -50,25 +60,11 @@ pub(crate) async fn serve(gateway: Gateway, addr: SocketAddr) -> Result<ServeHan
         .local_addr()
         .map_err(|e| Error::internal(format!("cannot read the bound address: {e}")))?;
     let grace = Duration::from_secs(gateway.config().server.shutdown_grace_secs);
+    // Slow clients cannot hold connections open for free.
+    let header_timeout = Duration::from_secs_f64(gateway.config().server.header_timeout_secs);
     let app = routes::router(gateway);
-    let (stop, mut stopped) = watch::channel(false);
-    let task = tokio::spawn(async move {
-        let shutdown = async move {
-            let _ = stopped.wait_for(|s| *s).await;
-        };
-        let service = app.into_make_service_with_connect_info::<SocketAddr>();
-        // Stream events are small writes: without TCP_NODELAY, Nagle's algorithm
-        // holds each one back for the client's delayed ACK (about 40 ms).
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        if let Err(e) = axum::serve(listener, service)
-            .with_graceful_shutdown(shutdown)
-            .await
-        {
-            tracing::error!(error = %e, "server stopped");
-        }
-    });
+    let (stop, stopped) = watch::channel(false);
+    let task = tokio::spawn(accept_loop(listener, app, header_timeout, stopped));
     tracing::info!(%addr, "listening");
     Ok(ServeHandle {
         addr,
@@ -76,4 +72,57 @@ pub(crate) async fn serve(gateway: Gateway, addr: SocketAddr) -> Result<ServeHan
         task,
         grace,
     })
+}
+
+/// hyper's server directly (rather than `axum::serve`) for what the edge needs:
+/// a deadline for request headers and a cap on their size.
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    header_timeout: Duration,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .max_buf_size(MAX_HEADER_BYTES);
+    let graceful = GracefulShutdown::new();
+    let stop = async move {
+        let _ = stopped.wait_for(|s| *s).await;
+    };
+    tokio::pin!(stop);
+    loop {
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut stop => break,
+        };
+        // Stream events are small writes: without TCP_NODELAY, Nagle's algorithm
+        // holds each one back for the client's delayed ACK (about 40 ms).
+        let _ = tcp.set_nodelay(true);
+        let service = app.clone().map_request(move |mut req: Request<Incoming>| {
+            req.extensions_mut().insert(ConnectInfo(peer));
+            req
+        });
+        let conn = builder
+            .serve_connection_with_upgrades(TokioIo::new(tcp), TowerToHyperService::new(service))
+            .into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, %peer, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
 }

@@ -142,3 +142,49 @@ async fn sqlite_store_conforms_and_persists() {
     assert_eq!(again.account(&id).await.unwrap().balance_nanos, 800);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn sqlite_replays_the_journal_a_dead_process_left_once() {
+    use super::hot::SettleDelta;
+    use super::journal::Entry;
+    let dir = std::env::temp_dir().join(format!("mws-test-{}", new_id("")));
+    let path = dir.join("gw.db");
+    let store = super::SqliteStore::open(&path).unwrap();
+    let a = store.create_account("crashed").await.unwrap();
+    store.add_credits(&a.id, 1_000).await.unwrap();
+    drop(store);
+    // What a process killed between its journal write and its commit leaves:
+    // a segment nobody holds, with a line for a row the ledger lacks.
+    let entry = Entry::new(
+        row("req_lost", &a.id, 300),
+        SettleDelta {
+            account_id: a.id.clone(),
+            balance: -300,
+            lifetime: 300,
+            quota_used: 0,
+            quota_period: a.quota_period,
+        },
+    );
+    let mut line = serde_json::to_vec(&entry).unwrap();
+    line.push(b'\n');
+    std::fs::write(dir.join("gw.db-settle-999999999-0"), &line).unwrap();
+    for _ in 0..2 {
+        // Opened twice: the second open finds nothing left to replay.
+        let store = super::SqliteStore::open(&path).unwrap();
+        let again = store.account(&a.id).await.unwrap();
+        assert_eq!(
+            (again.balance_nanos, again.lifetime_spend_nanos),
+            (700, 300)
+        );
+        let ledger = store.ledger(&a.id).await.unwrap();
+        assert_eq!(ledger.len(), 1);
+        assert_eq!(ledger[0].request_id, "req_lost");
+    }
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains("-settle-"))
+        .collect();
+    assert!(left.is_empty(), "segments left behind: {left:?}");
+    let _ = std::fs::remove_dir_all(dir);
+}

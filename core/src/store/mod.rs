@@ -4,8 +4,10 @@
 //! hold them for several gateway instances.
 
 pub mod hot;
+mod journal;
 mod memory;
 mod sqlite;
+mod sqlite_writer;
 
 use std::sync::Arc;
 

@@ -1,55 +1,49 @@
 //! The sqlite store: the hot state in memory, every change written to one file
-//! (WAL) by a single writer thread. Settlements are group-committed: a request
-//! waits for the commit that holds its ledger row, and many share one commit.
+//! (WAL) by a single writer thread. A settlement is durable once its line is in
+//! the journal (journal.rs); the writer commits many settlements at once soon
+//! after, off the response path. Admin changes are committed before they return.
 //! Changes made by another process (the CLI) are picked up within a poll.
 
 use std::path::Path;
-use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
 use tokio::sync::oneshot;
 
-use super::hot::{Hot, Reservation, SettleDelta};
+use super::hot::{Hot, Reservation};
+use super::journal::{self, Entry, Journal, Leftover};
 use super::memory::{apply_throttle, new_account};
+use super::sqlite_writer::{write_settlements, Op, Writer};
 use super::{Store, Throttle};
 use crate::accounts::keys::KeyHash;
 use crate::accounts::{Account, KeyRecord, LedgerRow};
 use crate::limits::{LimitSnapshot, Refused};
-use crate::{Error, ErrorKind, Result};
+use crate::{Error, Result};
 
 /// Schema versions, applied in order; `PRAGMA user_version` records the last.
 const MIGRATIONS: &[&str] = &[include_str!("../../migrations/0001_init.sql")];
-/// How often the writer looks for changes made by other processes.
-const POLL: Duration = Duration::from_millis(200);
-/// Most operations in one commit.
-const BATCH: usize = 1024;
-/// How long a commit under load waits for more operations to join it.
-const GATHER: Duration = Duration::from_micros(200);
-
-type SqlFn = Box<dyn FnOnce(&Connection) -> rusqlite::Result<()> + Send>;
-type HotFn = Box<dyn FnOnce(&Hot) + Send>;
-
-enum Op {
-    /// An admin change: SQL, then the same change to the hot state.
-    Exec {
-        sql: SqlFn,
-        hot: HotFn,
-        ack: oneshot::Sender<Result<()>>,
-    },
-    Settle {
-        delta: SettleDelta,
-        row: LedgerRow,
-        ack: oneshot::Sender<Result<()>>,
-    },
-}
 
 pub struct SqliteStore {
     hot: Arc<Hot>,
-    writer: Mutex<mpsc::Sender<Op>>,
+    journal: Arc<Journal>,
+    /// `None` once the store is being dropped.
+    writer: Mutex<Option<mpsc::Sender<Op>>>,
+    writer_thread: Option<std::thread::JoinHandle<()>>,
     reader: Arc<Mutex<Connection>>,
+}
+
+impl Drop for SqliteStore {
+    /// Lets the writer commit what it was handed and delete this process's
+    /// journal, so a clean exit leaves nothing to replay.
+    fn drop(&mut self) {
+        self.writer.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(thread) = self.writer_thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -58,7 +52,7 @@ impl std::fmt::Debug for SqliteStore {
     }
 }
 
-fn db_error(e: impl std::fmt::Display) -> Error {
+pub(super) fn db_error(e: impl std::fmt::Display) -> Error {
     Error::internal(format!("store: {e}"))
 }
 
@@ -121,7 +115,7 @@ fn read_key(r: &rusqlite::Row<'_>) -> rusqlite::Result<KeyRecord> {
     })
 }
 
-fn load_all(conn: &Connection) -> rusqlite::Result<(Vec<Account>, Vec<KeyRecord>)> {
+pub(super) fn load_all(conn: &Connection) -> rusqlite::Result<(Vec<Account>, Vec<KeyRecord>)> {
     let accounts = conn
         .prepare("SELECT id, name, balance_nanos, lifetime_spend_nanos, plan, quota_used_nanos, quota_period, created_at FROM accounts")?
         .query_map([], read_account)?
@@ -135,150 +129,23 @@ fn load_all(conn: &Connection) -> rusqlite::Result<(Vec<Account>, Vec<KeyRecord>
     Ok((accounts, keys))
 }
 
-fn write_settle(tx: &Connection, d: &SettleDelta, row: &LedgerRow) -> rusqlite::Result<()> {
-    // Cached statements: settlement is the one write on the request path.
-    tx.prepare_cached(
-        "INSERT OR IGNORE INTO ledger (time, request_id, account_id, key_id, profile, input_tokens, output_tokens, cost_nanos, status)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")?
-    .execute(
-        params![row.time, row.request_id, row.account_id, row.key_id, row.profile,
-            row.input_tokens as i64, row.output_tokens as i64, row.cost_nanos, row.status],
-    )?;
-    // Deltas, not absolute values, so credits added by another process meanwhile are kept.
-    tx.prepare_cached(
-        "UPDATE accounts SET balance_nanos = balance_nanos + ?1, lifetime_spend_nanos = lifetime_spend_nanos + ?2,
-           quota_used_nanos = CASE WHEN quota_period = ?4 THEN quota_used_nanos + ?3 ELSE ?3 END, quota_period = ?4
-         WHERE id = ?5")?
-    .execute(
-        params![d.balance, d.lifetime, d.quota_used, d.quota_period, d.account_id],
-    )?;
+/// Commits what crashed processes left in their journals, then deletes it.
+fn replay(conn: &mut Connection, leftovers: &[Leftover]) -> Result<()> {
+    if leftovers.is_empty() {
+        return Ok(());
+    }
+    let tx = conn.transaction().map_err(db_error)?;
+    write_settlements(&tx, leftovers.iter().flat_map(|(_, entries)| entries))
+        .map_err(|e| db_error(format!("cannot replay the settlement journal: {e}")))?;
+    tx.commit().map_err(db_error)?;
+    let rows: usize = leftovers.iter().map(|(_, e)| e.len()).sum();
+    if rows > 0 {
+        tracing::info!(rows, "store: replayed settlements journaled before a crash");
+    }
+    for (path, _) in leftovers {
+        journal::remove(path);
+    }
     Ok(())
-}
-
-/// The writer: applies operations in arrival order, many per commit, and
-/// reloads the hot state when another process changed the file.
-fn writer(mut conn: Connection, hot: Arc<Hot>, rx: mpsc::Receiver<Op>) {
-    let version = |c: &Connection| {
-        c.pragma_query_value(None, "data_version", |r| r.get::<_, i64>(0))
-            .ok()
-    };
-    let mut seen = version(&conn);
-    let mut checked = Instant::now();
-    loop {
-        let first = match rx.recv_timeout(POLL) {
-            Ok(op) => Some(op),
-            Err(RecvTimeoutError::Timeout) => None,
-            Err(RecvTimeoutError::Disconnected) => return,
-        };
-        // Outside changes are looked for once a poll period, busy or idle.
-        if checked.elapsed() < POLL {
-            if let Some(first) = first {
-                commit_all(&mut conn, &hot, &rx, first);
-            }
-            continue;
-        }
-        checked = Instant::now();
-        let now = version(&conn);
-        if now != seen {
-            seen = now;
-            match load_all(&conn) {
-                Ok((accounts, keys)) => hot.load(accounts, keys),
-                Err(e) => {
-                    tracing::error!(error = %e, "store: cannot reload after an outside change")
-                }
-            }
-        }
-        if let Some(first) = first {
-            commit_all(&mut conn, &hot, &rx, first);
-        }
-    }
-}
-
-/// Commits `first` with every operation already waiting behind it. While other
-/// requests are in flight (they hold reservations) it first sleeps a little, so
-/// that they join one commit instead of waking the writer one by one; a lone
-/// request is committed at once.
-fn commit_all(conn: &mut Connection, hot: &Hot, rx: &mpsc::Receiver<Op>, first: Op) {
-    if hot.in_flight() > 0 {
-        std::thread::sleep(GATHER);
-    }
-    let mut batch = vec![first];
-    while batch.len() < BATCH {
-        match rx.try_recv() {
-            Ok(op) => batch.push(op),
-            Err(_) => break,
-        }
-    }
-    commit_batch(conn, hot, batch);
-}
-
-/// What is left to do for an operation once its commit is known.
-enum Finish {
-    Exec {
-        hot: HotFn,
-        ack: oneshot::Sender<Result<()>>,
-    },
-    Settle {
-        delta: SettleDelta,
-        ack: oneshot::Sender<Result<()>>,
-    },
-}
-
-fn commit_batch(conn: &mut Connection, hot: &Hot, batch: Vec<Op>) {
-    let mut finishes = Vec::with_capacity(batch.len());
-    let committed = (|| -> rusqlite::Result<()> {
-        let mut tx = conn.transaction()?;
-        for op in batch {
-            let (outcome, finish) = match op {
-                // Settlements only insert a row (ignored when already there) and add
-                // to a balance: nothing to undo, so no savepoint on the hot path.
-                Op::Settle { delta, row, ack } => (
-                    write_settle(&tx, &delta, &row),
-                    Finish::Settle { delta, ack },
-                ),
-                // A savepoint per admin change: one failing change does not undo the others.
-                Op::Exec { sql, hot, ack } => {
-                    let sp = tx.savepoint()?;
-                    let outcome = sql(&sp);
-                    if outcome.is_ok() {
-                        sp.commit()?;
-                    }
-                    (outcome, Finish::Exec { hot, ack })
-                }
-            };
-            finishes.push((outcome, finish));
-        }
-        tx.commit()
-    })();
-    let mut written = Vec::new();
-    for (outcome, finish) in finishes {
-        let outcome = match (&committed, outcome) {
-            (Err(e), _) => Err(db_error(format!("commit failed: {e}"))),
-            (Ok(()), Err(rusqlite::Error::QueryReturnedNoRows)) => {
-                Err(Error::new(ErrorKind::NotFound, "no such record"))
-            }
-            (Ok(()), Err(e)) => Err(db_error(e)),
-            (Ok(()), Ok(())) => Ok(()),
-        };
-        match finish {
-            Finish::Exec { hot: hot_fn, ack } => {
-                if outcome.is_ok() {
-                    hot_fn(hot);
-                }
-                let _ = ack.send(outcome);
-            }
-            Finish::Settle { delta, ack } => {
-                if outcome.is_ok() {
-                    written.push(delta);
-                }
-                let _ = ack.send(outcome);
-            }
-        }
-    }
-    if let Err(e) = &committed {
-        tracing::error!(error = %e, "store: commit failed");
-    }
-    hot.written(&written);
 }
 
 impl SqliteStore {
@@ -292,31 +159,49 @@ impl SqliteStore {
         }
         let mut conn = connect(path)?;
         migrate(&mut conn)?;
+        let (journal, leftovers) = Journal::open(path)?;
+        replay(&mut conn, &leftovers)?;
         let hot = Arc::new(Hot::new());
         let (accounts, keys) = load_all(&conn).map_err(db_error)?;
         hot.load(accounts, keys);
         let reader = connect(path)?;
         let (tx, rx) = mpsc::channel();
-        let writer_hot = hot.clone();
-        std::thread::Builder::new()
+        let journal = Arc::new(journal);
+        let writer = Writer {
+            conn,
+            hot: hot.clone(),
+            journal: journal.clone(),
+            rx,
+            carried: Vec::new(),
+            segments: Vec::new(),
+        };
+        let thread = std::thread::Builder::new()
             .name("mws-sqlite-writer".into())
-            .spawn(move || writer(conn, writer_hot, rx))
+            .spawn(move || writer.run())
             .map_err(|e| db_error(format!("cannot start the writer: {e}")))?;
         Ok(SqliteStore {
             hot,
-            writer: Mutex::new(tx),
+            journal,
+            writer: Mutex::new(Some(tx)),
+            writer_thread: Some(thread),
             reader: Arc::new(Mutex::new(reader)),
         })
     }
 
-    async fn send(&self, make: impl FnOnce(oneshot::Sender<Result<()>>) -> Op) -> Result<()> {
-        let (ack, done) = oneshot::channel();
-        let op = make(ack);
+    /// Hands `op` to the writer.
+    fn hand_over(&self, op: Op) -> Result<()> {
         self.writer
             .lock()
             .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .ok_or_else(|| db_error("the store is closing"))?
             .send(op)
-            .map_err(|_| db_error("the writer has stopped"))?;
+            .map_err(|_| db_error("the writer has stopped"))
+    }
+
+    async fn send(&self, make: impl FnOnce(oneshot::Sender<Result<()>>) -> Op) -> Result<()> {
+        let (ack, done) = oneshot::channel();
+        self.hand_over(make(ack))?;
         done.await
             .map_err(|_| db_error("the writer dropped a change"))?
     }
@@ -484,7 +369,15 @@ impl Store for SqliteStore {
         let Some(delta) = self.hot.settle(reservation, &mut row) else {
             return Ok(());
         };
-        self.send(|ack| Op::Settle { delta, row, ack }).await
+        // Durable once the journal has it; the writer commits it soon after.
+        let hand_over = |entry| {
+            if let Err(e) = self.hand_over(Op::Settle(entry)) {
+                tracing::error!(error = %e, "store: the settlement waits in the journal for the next start");
+            }
+        };
+        self.journal
+            .append(Entry::new(row, delta), &hand_over)
+            .await
     }
 
     async fn release(&self, reservation: &Reservation) {
@@ -493,6 +386,8 @@ impl Store for SqliteStore {
 
     async fn ledger(&self, account_id: &str) -> Result<Vec<LedgerRow>> {
         self.hot.account(account_id)?;
+        // Settlements handed over so far are in the file before it is read.
+        self.send(Op::Flush).await?;
         let reader = self.reader.clone();
         let id = account_id.to_string();
         tokio::task::spawn_blocking(move || {

@@ -6,7 +6,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
-use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use serde_json::Value;
 
 use crate::config::UpstreamConfig;
@@ -17,10 +23,17 @@ const BACKOFF_BASE: Duration = Duration::from_millis(100);
 /// A `retry-after` longer than this is not waited for: the next upstream is tried.
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(5);
 
+/// A response whose status and headers arrived; its body is still coming.
+pub type Response = http::Response<Incoming>;
+
+/// hyper's pooled client directly: per request it costs less than a wrapper
+/// that parses URLs and clones its middleware, and this is the hot path.
+type Pool = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+
 #[derive(Debug)]
 pub struct HttpClient {
     pub name: String,
-    client: reqwest::Client,
+    client: Pool,
     base_url: String,
     headers: HeaderMap,
     first_byte_timeout: Duration,
@@ -61,17 +74,20 @@ impl HttpClient {
             })?;
             headers.insert(name, value);
         }
-        let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs_f64(cfg.connect_timeout_secs))
+        let mut tcp = HttpConnector::new();
+        tcp.set_connect_timeout(Some(Duration::from_secs_f64(cfg.connect_timeout_secs)));
+        tcp.set_nodelay(true);
+        tcp.enforce_http(false);
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_webpki_roots()
+            .https_or_http()
+            .enable_http1()
+            .enable_http2()
+            .wrap_connector(tcp);
+        let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(90))
-            .tcp_nodelay(true)
-            .build()
-            .map_err(|e| {
-                Error::internal(format!(
-                    "{}: cannot build the HTTP client: {e}",
-                    field("base_url")
-                ))
-            })?;
+            .pool_timer(TokioTimer::new())
+            .build(connector);
         Ok(HttpClient {
             name: cfg.name.clone(),
             client,
@@ -90,23 +106,29 @@ impl HttpClient {
 
     /// POSTs JSON to `base_url + path` and returns a successful response whose
     /// headers have arrived; failures are retried, then mapped to `Error`.
-    pub async fn post(
-        &self,
-        path: &str,
-        body: Bytes,
-        extra: &HeaderMap,
-    ) -> Result<reqwest::Response> {
-        let url = format!("{}{path}", self.base_url);
+    pub async fn post(&self, path: &str, body: Bytes, extra: &HeaderMap) -> Result<Response> {
+        let uri: Uri = format!("{}{path}", self.base_url).parse().map_err(|e| {
+            Error::invalid(format!(
+                "upstreams.{}.base_url: not a URL with {path} appended: {e}",
+                self.name
+            ))
+        })?;
         let mut attempt = 0;
         loop {
-            let request = self
-                .client
-                .post(&url)
-                .headers(self.headers.clone())
-                .headers(extra.clone())
-                .header(http::header::CONTENT_TYPE, "application/json")
-                .body(body.clone());
-            let outcome = tokio::time::timeout(self.first_byte_timeout, request.send()).await;
+            let mut request = http::Request::post(uri.clone())
+                .body(Full::new(body.clone()))
+                .map_err(|e| Error::internal(format!("upstream request: {e}")))?;
+            let headers = request.headers_mut();
+            headers.reserve(self.headers.len() + extra.len() + 1);
+            headers.insert(
+                http::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            for (k, v) in self.headers.iter().chain(extra) {
+                headers.insert(k, v.clone());
+            }
+            let outcome =
+                tokio::time::timeout(self.first_byte_timeout, self.client.request(request)).await;
             let (error, wait) = match outcome {
                 Err(_) => (
                     Error::new(
@@ -119,7 +141,7 @@ impl HttpClient {
                     None,
                 ),
                 Ok(Err(e)) => {
-                    let kind = if e.is_timeout() {
+                    let kind = if timed_out(&e) {
                         ErrorKind::Timeout
                     } else {
                         ErrorKind::Upstream
@@ -141,10 +163,12 @@ impl HttpClient {
                         .and_then(|v| v.to_str().ok())
                         .and_then(|v| v.trim().parse::<f64>().ok())
                         .filter(|s| s.is_finite() && *s >= 0.0);
-                    let body = tokio::time::timeout(self.first_byte_timeout, resp.bytes())
-                        .await
-                        .ok()
-                        .and_then(|b| b.ok());
+                    let body =
+                        tokio::time::timeout(self.first_byte_timeout, resp.into_body().collect())
+                            .await
+                            .ok()
+                            .and_then(|b| b.ok())
+                            .map(|b| b.to_bytes());
                     let error = status_error(
                         &self.name,
                         status,
@@ -170,8 +194,8 @@ impl HttpClient {
     }
 
     /// The whole JSON body of a successful response.
-    pub async fn json(&self, resp: reqwest::Response) -> Result<Value> {
-        let bytes = tokio::time::timeout(self.idle_timeout, resp.bytes())
+    pub async fn json(&self, resp: Response) -> Result<Value> {
+        let bytes = tokio::time::timeout(self.idle_timeout, resp.into_body().collect())
             .await
             .map_err(|_| {
                 Error::new(
@@ -188,7 +212,8 @@ impl HttpClient {
                         root_cause(&e)
                     ),
                 )
-            })?;
+            })?
+            .to_bytes();
         serde_json::from_slice(&bytes).map_err(|e| {
             Error::new(
                 ErrorKind::Upstream,
@@ -198,13 +223,10 @@ impl HttpClient {
     }
 
     /// The body as chunks, each arriving within the idle timeout.
-    pub fn chunks(
-        &self,
-        resp: reqwest::Response,
-    ) -> impl Stream<Item = Result<Bytes>> + Send + 'static {
+    pub fn chunks(&self, resp: Response) -> impl Stream<Item = Result<Bytes>> + Send + 'static {
         let idle = self.idle_timeout;
         let name = self.name.clone();
-        let mut body = resp.bytes_stream();
+        let mut body = resp.into_body().into_data_stream();
         async_stream::stream! {
             loop {
                 match tokio::time::timeout(idle, body.next()).await {
@@ -222,6 +244,20 @@ impl HttpClient {
             }
         }
     }
+}
+
+/// A connect that ran out of time (the connect timeout) rather than failed.
+fn timed_out(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(e) = cur {
+        if e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        {
+            return true;
+        }
+        cur = e.source();
+    }
+    false
 }
 
 fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
@@ -294,6 +330,28 @@ pub fn status_error(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn https_upstreams_get_a_tls_client_and_refusals_are_upstream_errors() {
+        let config: crate::config::UpstreamConfig = toml::from_str(
+            "name = \"tls\"\nkind = \"openai\"\nbase_url = \"https://127.0.0.1:9/v1\"\nmax_retries = 0",
+        )
+        .unwrap();
+        let client = HttpClient::new(&config, |k| {
+            (http::header::AUTHORIZATION, format!("Bearer {k}"))
+        })
+        .unwrap();
+        let e = client
+            .post(
+                "/chat/completions",
+                Bytes::from_static(b"{}"),
+                &HeaderMap::new(),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Upstream);
+        assert!(e.message().contains("unreachable"), "{}", e.message());
+    }
 
     #[test]
     fn upstream_statuses() {

@@ -1,0 +1,246 @@
+//! The sqlite store's one writer thread: admin changes committed before their
+//! caller hears back, settlements (already durable in the journal) committed
+//! in large batches, and the hot state reloaded when another process changed
+//! the file.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rusqlite::{params, Connection};
+use tokio::sync::oneshot;
+
+use super::hot::{Hot, SettleDelta};
+use super::journal::{self, Entry, Journal};
+use super::sqlite::{db_error, load_all};
+use crate::{Error, ErrorKind, Result};
+
+/// How often the writer looks for changes made by other processes.
+const POLL: Duration = Duration::from_millis(200);
+/// A journal segment this long is replaced by a new one, and deleted once
+/// what it holds is committed: a crash replays at most about this much.
+const ROTATE_BYTES: u64 = 1 << 20;
+/// Most operations in one commit.
+const BATCH: usize = 4096;
+/// Settlements are committed once none arrived for this long...
+const QUIET: Duration = Duration::from_millis(1);
+/// ...or this long after the first one waiting, whichever comes first.
+const LINGER: Duration = Duration::from_millis(20);
+
+pub(super) type SqlFn = Box<dyn FnOnce(&Connection) -> rusqlite::Result<()> + Send>;
+pub(super) type HotFn = Box<dyn FnOnce(&Hot) + Send>;
+
+pub(super) enum Op {
+    /// An admin change: SQL, then the same change to the hot state.
+    Exec {
+        sql: SqlFn,
+        hot: HotFn,
+        ack: oneshot::Sender<Result<()>>,
+    },
+    /// A settlement, already durable in the journal: nobody waits for it.
+    Settle(Entry),
+    /// Commit everything handed over before this, then answer.
+    Flush(oneshot::Sender<Result<()>>),
+}
+
+impl Op {
+    fn waited_for(&self) -> bool {
+        !matches!(self, Op::Settle(_))
+    }
+}
+
+/// Inserts the ledger rows that are not there yet and adds their deltas to
+/// the accounts, one UPDATE per account and month. Replaying a row that is
+/// already in the ledger changes nothing, so journals replay safely.
+pub(super) fn write_settlements<'a>(
+    tx: &Connection,
+    entries: impl IntoIterator<Item = &'a Entry>,
+) -> rusqlite::Result<()> {
+    let mut insert = tx.prepare_cached(
+        "INSERT OR IGNORE INTO ledger (time, request_id, account_id, key_id, profile, input_tokens, output_tokens, cost_nanos, status)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?;
+    let mut sums: HashMap<(&str, u32), (i64, i64, i64)> = HashMap::new();
+    for e in entries {
+        let inserted = insert.execute(params![
+            e.time,
+            e.request_id,
+            e.account_id,
+            e.key_id,
+            e.profile,
+            e.input_tokens as i64,
+            e.output_tokens as i64,
+            e.cost_nanos,
+            e.status
+        ])?;
+        if inserted == 1 {
+            let s = sums.entry((&e.account_id, e.quota_period)).or_default();
+            s.0 += e.balance;
+            s.1 += e.lifetime;
+            s.2 += e.quota_used;
+        }
+    }
+    // Deltas, not absolute values, so credits added by another process meanwhile are kept.
+    let mut update = tx.prepare_cached(
+        "UPDATE accounts SET balance_nanos = balance_nanos + ?1, lifetime_spend_nanos = lifetime_spend_nanos + ?2,
+           quota_used_nanos = CASE WHEN quota_period = ?4 THEN quota_used_nanos + ?3 ELSE ?3 END, quota_period = ?4
+         WHERE id = ?5",
+    )?;
+    for ((account, period), (balance, lifetime, quota)) in sums {
+        update.execute(params![balance, lifetime, quota, period, account])?;
+    }
+    Ok(())
+}
+
+pub(super) struct Writer {
+    pub conn: Connection,
+    pub hot: Arc<Hot>,
+    pub journal: Arc<Journal>,
+    pub rx: mpsc::Receiver<Op>,
+    /// Settlements whose commit failed, tried again with the next batch.
+    pub carried: Vec<Entry>,
+    /// Journal segments to delete once the next commit succeeds.
+    pub segments: Vec<PathBuf>,
+}
+
+impl Writer {
+    /// Applies operations in arrival order, many per commit, until the store is
+    /// dropped; then everything handed over is committed.
+    pub fn run(mut self) {
+        let version = |c: &Connection| {
+            c.pragma_query_value(None, "data_version", |r| r.get::<_, i64>(0))
+                .ok()
+        };
+        let mut seen = version(&self.conn);
+        let mut checked = Instant::now();
+        loop {
+            let first = match self.rx.recv_timeout(POLL) {
+                Ok(op) => Some(op),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
+            // Outside changes are looked for once a poll period, busy or idle.
+            if checked.elapsed() >= POLL {
+                checked = Instant::now();
+                let now = version(&self.conn);
+                if now != seen {
+                    seen = now;
+                    match load_all(&self.conn) {
+                        Ok((accounts, keys)) => self.hot.load(accounts, keys),
+                        Err(e) => {
+                            tracing::error!(error = %e, "store: cannot reload after an outside change")
+                        }
+                    }
+                }
+            }
+            if let Some(first) = first {
+                let batch = self.gather(first);
+                self.commit(batch);
+            }
+        }
+        // The store is gone, so nothing is appended any more: once what is
+        // left is committed, no segment of this process needs replaying.
+        self.commit(Vec::new());
+        if self.carried.is_empty() {
+            journal::remove(&self.journal.current_path());
+        }
+    }
+
+    /// `first` and what follows it: admin changes and flushes are answered at
+    /// once; settlements wait a little for company, so that one commit holds
+    /// many. The writer sleeps instead of waiting on the channel, so requests
+    /// handing over settlements never have to wake it.
+    fn gather(&self, first: Op) -> Vec<Op> {
+        let started = Instant::now();
+        let mut urgent = first.waited_for();
+        let mut batch = vec![first];
+        loop {
+            self.drain_into(&mut batch, &mut urgent);
+            if urgent || batch.len() >= BATCH || started.elapsed() >= LINGER {
+                return batch;
+            }
+            let seen = batch.len();
+            std::thread::sleep(QUIET);
+            self.drain_into(&mut batch, &mut urgent);
+            if batch.len() == seen {
+                return batch;
+            }
+        }
+    }
+
+    fn drain_into(&self, batch: &mut Vec<Op>, urgent: &mut bool) {
+        while batch.len() < BATCH {
+            let Ok(op) = self.rx.try_recv() else { return };
+            *urgent |= op.waited_for();
+            batch.push(op);
+        }
+    }
+
+    fn commit(&mut self, mut batch: Vec<Op>) {
+        if self.journal.bytes() >= ROTATE_BYTES {
+            // Every entry of the old segment was handed over before `rotate`
+            // returned (journal.rs), so draining now puts them all in this batch.
+            match self.journal.rotate() {
+                Ok(old) => {
+                    self.segments.push(old);
+                    while let Ok(op) = self.rx.try_recv() {
+                        batch.push(op);
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "store journal: cannot rotate"),
+            }
+        }
+        let mut settled = std::mem::take(&mut self.carried);
+        let mut finishes = Vec::new();
+        let committed = (|| -> rusqlite::Result<()> {
+            let mut tx = self.conn.transaction()?;
+            for op in batch {
+                match op {
+                    Op::Settle(entry) => settled.push(entry),
+                    Op::Flush(ack) => finishes.push((Ok(()), None, ack)),
+                    // A savepoint per admin change: one failing change does not undo the others.
+                    Op::Exec { sql, hot, ack } => {
+                        let mut sp = tx.savepoint()?;
+                        let outcome = sql(&sp);
+                        if outcome.is_ok() {
+                            sp.commit()?;
+                        } else {
+                            sp.rollback()?;
+                        }
+                        finishes.push((outcome, Some(hot), ack));
+                    }
+                }
+            }
+            write_settlements(&tx, &settled)?;
+            tx.commit()
+        })();
+        if let Err(e) = &committed {
+            tracing::error!(error = %e, rows = settled.len(), "store: commit failed; will retry the settlements");
+        }
+        for (outcome, hot_fn, ack) in finishes {
+            let outcome = match (&committed, outcome) {
+                (Err(e), _) => Err(db_error(format!("commit failed: {e}"))),
+                (Ok(()), Err(rusqlite::Error::QueryReturnedNoRows)) => {
+                    Err(Error::new(ErrorKind::NotFound, "no such record"))
+                }
+                (Ok(()), Err(e)) => Err(db_error(e)),
+                (Ok(()), Ok(())) => Ok(()),
+            };
+            if let (Ok(()), Some(hot_fn)) = (&outcome, hot_fn) {
+                hot_fn(&self.hot);
+            }
+            let _ = ack.send(outcome);
+        }
+        if committed.is_ok() {
+            let deltas: Vec<SettleDelta> = settled.iter().map(Entry::delta).collect();
+            self.hot.written(&deltas);
+            for segment in self.segments.drain(..) {
+                journal::remove(&segment);
+            }
+        } else {
+            self.carried = settled;
+        }
+    }
+}
