@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, lints, Rust tests, the C library's tests
 # and examples under valgrind, the end-to-end tests that drive a real gateway
-# with the official openai and anthropic Python SDKs, the dashboard driven
-# in a headless browser, and the Node addon's tests and examples.
+# with the official openai and anthropic Python SDKs, the Python package's
+# tests, examples and mypy, the dashboard driven in a headless browser, and the
+# Node addon's tests and examples.
 # Needs Rust (with cargo-nextest if present), Python 3.11+ and Node.js 20+; it
 # installs the Python packages it needs into a venv outside the clone, gcc,
 # g++, make, valgrind, redis-server and Debian's chromium with apt-get when they
@@ -244,6 +245,24 @@ npm_ci_if_changed examples/node
     node embed_sdks.mjs
     node in_process_stream.mjs
 )
+step "python package: build and install mws-gateway into the venv"
+# The same target dir and dev profile as the Rust steps above, with maturin from
+# the venv (no build isolation), so a warm run compiles nothing.
+py_requirements="bindings/python/requirements-dev.txt"
+py_stamp="$venv/.python-package-requirements.sha256"
+py_want="$(sha256sum "$py_requirements" | cut -d' ' -f1)"
+if [[ "$(cat "$py_stamp" 2>/dev/null || true)" != "$py_want" ]]; then
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$py_requirements"
+    echo "$py_want" >"$py_stamp"
+    echo "installed $py_requirements"
+fi
+PATH="$venv/bin:$PATH" "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+    --no-build-isolation --no-deps --force-reinstall \
+    --config-settings=build-args="--profile dev" ./bindings/python
+"$venv/bin/python" -c 'import mws_gateway; print("installed mws_gateway", mws_gateway.__version__)'
+
+step "pytest bindings/python/tests (calls, streams, errors, concurrency, SDKs, fork, CLI, mypy --strict, examples/python)"
+"$venv/bin/python" -m pytest bindings/python/tests -q -p no:cacheprovider
 
 finish_step
 printf '\n==== timings ====\n'

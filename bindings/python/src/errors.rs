@@ -1,0 +1,156 @@
+//! The core's errors as the Python exceptions of `mws_gateway._errors`: one class
+//! per `ErrorKind`, mapped here and nowhere else.
+
+use mws_core::canonical::request::Shape;
+use mws_core::egress::{anthropic, openai};
+use mws_core::{Error, ErrorKind};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyModule};
+
+use crate::runtime::Forked;
+
+/// A core error with the API shape it is reported in (Anthropic for messages and
+/// count_tokens, OpenAI for the rest and for admin operations).
+#[derive(Debug)]
+pub struct CallError {
+    pub error: Error,
+    pub shape: Shape,
+}
+
+impl CallError {
+    pub fn new(error: Error, shape: Shape) -> Self {
+        CallError { error, shape }
+    }
+
+    /// The exception instance, for a future to be failed with.
+    pub fn to_exception<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let e = &self.error;
+        let type_ = match self.shape {
+            Shape::Anthropic => anthropic::error_type(e.kind()),
+            Shape::OpenAi => openai::error_type(e.kind()),
+        };
+        exception(
+            py,
+            class_name(e.kind()),
+            e.message(),
+            e.http_status(),
+            type_,
+            e.param(),
+        )
+    }
+
+    pub fn into_pyerr(self, py: Python<'_>) -> PyErr {
+        match self.to_exception(py) {
+            Ok(instance) => PyErr::from_value(instance),
+            Err(e) => e,
+        }
+    }
+}
+
+fn class_name(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::InvalidRequest => "BadRequestError",
+        ErrorKind::Authentication => "AuthenticationError",
+        ErrorKind::InsufficientCredits => "InsufficientCreditsError",
+        ErrorKind::PermissionDenied => "PermissionDeniedError",
+        ErrorKind::NotFound => "NotFoundError",
+        ErrorKind::MethodNotAllowed => "MethodNotAllowedError",
+        ErrorKind::PayloadTooLarge => "PayloadTooLargeError",
+        ErrorKind::RateLimited => "RateLimitError",
+        ErrorKind::Internal => "InternalServerError",
+        ErrorKind::Upstream => "UpstreamError",
+        ErrorKind::Overloaded => "OverloadedError",
+        ErrorKind::Timeout => "GatewayTimeoutError",
+        // ErrorKind is non-exhaustive: a kind added later is a server error until mapped.
+        _ => "InternalServerError",
+    }
+}
+
+static ERRORS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+
+fn exception<'py>(
+    py: Python<'py>,
+    class: &str,
+    message: &str,
+    status: u16,
+    type_: &str,
+    param: Option<&str>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let module = ERRORS.get_or_try_init(py, || {
+        PyModule::import(py, "mws_gateway._errors").map(Bound::unbind)
+    })?;
+    let kwargs = PyDict::new(py);
+    kwargs.set_item("status", status)?;
+    kwargs.set_item("type", type_)?;
+    kwargs.set_item("param", param)?;
+    module
+        .bind(py)
+        .getattr(class)?
+        .call((message,), Some(&kwargs))
+}
+
+/// `MwsError` for an object made before `os.fork()` and used in the child.
+pub fn forked(py: Python<'_>, what: &str, f: Forked) -> PyErr {
+    let message = format!(
+        "this {what} was created in process {} and cannot be used after os.fork() \
+         (this is process {}); create a new Gateway in this process",
+        f.pid,
+        std::process::id()
+    );
+    match exception(py, "MwsError", &message, 500, "process_forked", None) {
+        Ok(instance) => PyErr::from_value(instance),
+        Err(e) => e,
+    }
+}
+
+/// `InternalServerError` for a failure of the binding itself (say, no runtime).
+pub fn internal(py: Python<'_>, message: impl Into<String>) -> PyErr {
+    CallError::new(Error::internal(message), Shape::OpenAi).into_pyerr(py)
+}
+
+/// Every kind, for `exception_for_kind`.
+const KINDS: [ErrorKind; 12] = [
+    ErrorKind::InvalidRequest,
+    ErrorKind::Authentication,
+    ErrorKind::InsufficientCredits,
+    ErrorKind::PermissionDenied,
+    ErrorKind::NotFound,
+    ErrorKind::MethodNotAllowed,
+    ErrorKind::PayloadTooLarge,
+    ErrorKind::RateLimited,
+    ErrorKind::Internal,
+    ErrorKind::Upstream,
+    ErrorKind::Overloaded,
+    ErrorKind::Timeout,
+];
+
+/// The exception this module raises for the error kind named `kind` (as the
+/// core's logs name it, say "rate_limited") in `shape` ("anthropic" or
+/// "openai"). For the tests of the mapping: some kinds (403, 405) never arise
+/// in-process.
+#[pyfunction]
+#[pyo3(signature = (kind, shape, message, param=None))]
+pub fn exception_for_kind<'py>(
+    py: Python<'py>,
+    kind: &str,
+    shape: &str,
+    message: &str,
+    param: Option<&str>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let kind = KINDS
+        .into_iter()
+        .find(|k| k.as_str() == kind)
+        .ok_or_else(|| PyValueError::new_err(format!("unknown error kind {kind:?}")))?;
+    let shape = match shape {
+        "anthropic" => Shape::Anthropic,
+        "openai" => Shape::OpenAi,
+        other => return Err(PyValueError::new_err(format!("unknown shape {other:?}"))),
+    };
+    let mut error = Error::new(kind, message);
+    if let Some(p) = param {
+        error = error.with_param(p);
+    }
+    CallError::new(error, shape).to_exception(py)
+}
