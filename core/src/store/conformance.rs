@@ -152,7 +152,13 @@ async fn sqlite_store_conforms_and_persists() {
     // Credits added by another process reach a running store.
     let other = super::SqliteStore::open(&path).unwrap();
     other.add_credits(&id, 50).await.unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    // Within a poll period (200 ms); a loaded machine gets a few seconds.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while again.account(&id).await.unwrap().balance_nanos != 800
+        && std::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     assert_eq!(again.account(&id).await.unwrap().balance_nanos, 800);
     let _ = std::fs::remove_dir_all(dir);
 }
