@@ -30,7 +30,7 @@ pub struct SqliteStore {
     hot: Arc<Hot>,
     journal: Arc<Journal>,
     /// `None` once the store is being dropped.
-    writer: Mutex<Option<mpsc::Sender<Op>>>,
+    writer: Option<mpsc::Sender<Op>>,
     writer_thread: Option<std::thread::JoinHandle<()>>,
     reader: Arc<Mutex<Connection>>,
 }
@@ -39,7 +39,7 @@ impl Drop for SqliteStore {
     /// Lets the writer commit what it was handed and delete this process's
     /// journal, so a clean exit leaves nothing to replay.
     fn drop(&mut self) {
-        self.writer.lock().unwrap_or_else(|p| p.into_inner()).take();
+        self.writer.take();
         if let Some(thread) = self.writer_thread.take() {
             let _ = thread.join();
         }
@@ -182,17 +182,16 @@ impl SqliteStore {
         Ok(SqliteStore {
             hot,
             journal,
-            writer: Mutex::new(Some(tx)),
+            writer: Some(tx),
             writer_thread: Some(thread),
             reader: Arc::new(Mutex::new(reader)),
         })
     }
 
-    /// Hands `op` to the writer.
+    /// Hands `op` to the writer. The sender is shared without a lock:
+    /// `mpsc::Sender` is `Sync`, and only `drop` (with `&mut self`) takes it.
     fn hand_over(&self, op: Op) -> Result<()> {
         self.writer
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
             .as_ref()
             .ok_or_else(|| db_error("the store is closing"))?
             .send(op)
