@@ -2,6 +2,8 @@
 # Load benchmark: gateway pinned to one core in front of a fast mock upstream,
 # each scenario at concurrency 1 and 64, side by side with the mock served
 # directly. Prints a Markdown table. Usage: bench/run.sh [seconds-per-run]
+# (MWS_BENCH_SCENARIOS="a b", MWS_BENCH_CONC="64" and MWS_BENCH_SKIP_ACCOUNTING=1
+# narrow a run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-10}
@@ -93,8 +95,9 @@ run_oha() { # url body conc -> json file
 
 echo "| scenario | conc | gateway rps | mock rps | ratio | p50 ms | p99 ms | p50 overhead us | CPU us/req |"
 echo "|---|---|---|---|---|---|---|---|---|"
-for s in openai-chat openai-stream anthropic-to-openai anthropic-stream pass-through; do
-  for c in 1 64; do
+# MWS_BENCH_SCENARIOS and MWS_BENCH_CONC narrow a run (for profiling one case).
+for s in ${MWS_BENCH_SCENARIOS:-openai-chat openai-stream anthropic-to-openai anthropic-stream pass-through}; do
+  for c in ${MWS_BENCH_CONC:-1 64}; do
     IFS='|' read -r dpath dbody <<<"${DIRECT[$s]}"
     run_oha "http://$MOCK$dpath" "$dbody" "$c" "$WORK/direct.json"
     t0=$(cpu_ticks "$GW_PID")
@@ -117,6 +120,7 @@ done
 echo
 echo "peak RSS of the gateway: $(awk '/VmHWM/ {print $2, $3}' /proc/$GW_PID/status)"
 
+[ -n "${MWS_BENCH_SKIP_ACCOUNTING:-}" ] && exit 0
 echo
 echo "Accounting on and off, in-process (bench/src/accounting.rs), one core:"
 echo

@@ -112,6 +112,7 @@ impl Gateway {
         };
         match self.call(endpoint, &bytes, ctx).await.outcome? {
             Body::Json(v) => Ok(v),
+            Body::Raw(b) => Ok(serde_json::from_slice(&b)?),
             Body::Stream(_) => Err(Error::invalid_field(
                 "stream",
                 "this call returns one JSON value; use the streaming call",
@@ -138,7 +139,9 @@ impl Gateway {
         };
         let frames: FrameStream = match self.call(endpoint, &bytes, ctx).await.outcome? {
             Body::Stream(s) => s,
-            Body::Json(_) => return Err(Error::invalid("this endpoint does not stream")),
+            Body::Json(_) | Body::Raw(_) => {
+                return Err(Error::invalid("this endpoint does not stream"))
+            }
         };
         Ok(frames.filter_map(|f| async move {
             (f.data != "[DONE]").then(|| {

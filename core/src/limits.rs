@@ -173,23 +173,32 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
 }
 
 /// A duration as OpenAI writes resets: `120ms`, `1s`, `17.5s`, `6m0s`, `1h2m3s`.
+/// Integer arithmetic only: every response formats two of these.
 pub fn format_reset(d: Duration) -> String {
+    use std::fmt::Write;
     let ms = d.as_millis();
-    if ms < 1000 {
-        return format!("{ms}ms");
-    }
-    if ms < 60_000 {
-        let s = format!("{:.3}", d.as_secs_f64());
-        let s = s.trim_end_matches('0').trim_end_matches('.');
-        return format!("{s}s");
-    }
-    let secs = d.as_secs();
-    let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
-    if h > 0 {
-        format!("{h}h{m}m{s}s")
+    let mut out = String::with_capacity(12);
+    // Writing to a String cannot fail.
+    let _ = if ms < 1000 {
+        write!(out, "{ms}ms")
+    } else if ms < 60_000 {
+        let (secs, frac) = (ms / 1000, ms % 1000);
+        match frac {
+            0 => write!(out, "{secs}s"),
+            f if f % 100 == 0 => write!(out, "{secs}.{}s", f / 100),
+            f if f % 10 == 0 => write!(out, "{secs}.{:02}s", f / 10),
+            f => write!(out, "{secs}.{f:03}s"),
+        }
     } else {
-        format!("{m}m{s}s")
-    }
+        let secs = d.as_secs();
+        let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
+        if h > 0 {
+            write!(out, "{h}h{m}m{s}s")
+        } else {
+            write!(out, "{m}m{s}s")
+        }
+    };
+    out
 }
 
 #[cfg(test)]
@@ -201,6 +210,9 @@ mod tests {
         assert_eq!(format_reset(Duration::from_millis(120)), "120ms");
         assert_eq!(format_reset(Duration::from_secs(1)), "1s");
         assert_eq!(format_reset(Duration::from_millis(17_500)), "17.5s");
+        assert_eq!(format_reset(Duration::from_millis(17_050)), "17.05s");
+        assert_eq!(format_reset(Duration::from_millis(17_005)), "17.005s");
+        assert_eq!(format_reset(Duration::from_millis(59_999)), "59.999s");
         assert_eq!(format_reset(Duration::from_secs(360)), "6m0s");
         assert_eq!(format_reset(Duration::from_secs(3723)), "1h2m3s");
     }

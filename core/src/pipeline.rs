@@ -6,6 +6,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use bytes::Bytes;
 use futures::future::BoxFuture;
 use futures::Stream;
 use serde_json::Value;
@@ -71,6 +72,9 @@ pub struct CallContext {
     /// The `anthropic-beta` values the client sent.
     pub anthropic_beta: Vec<String>,
     pub request_id: String,
+    /// The caller sends the answer on as bytes (HTTP): a non-streamed answer
+    /// comes back serialized (`Body::Raw`) instead of as a `Value`.
+    pub wants_bytes: bool,
 }
 
 impl CallContext {
@@ -93,6 +97,8 @@ pub type FrameStream = Pin<Box<dyn Stream<Item = SseFrame> + Send>>;
 
 pub enum Body {
     Json(Value),
+    /// A JSON answer already serialized.
+    Raw(Bytes),
     Stream(FrameStream),
 }
 
@@ -100,6 +106,10 @@ impl std::fmt::Debug for Body {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Body::Json(v) => f.debug_tuple("Json").field(v).finish(),
+            Body::Raw(b) => f
+                .debug_tuple("Raw")
+                .field(&String::from_utf8_lossy(b))
+                .finish(),
             Body::Stream(_) => f.write_str("Stream(..)"),
         }
     }
@@ -319,10 +329,22 @@ async fn dispatch(
                     with_fallbacks(state, &profile, |up| Box::pin(up.complete(&req, &profile)))
                         .await;
                 let resp = settled(state, charge, &profile, resp, |r| r.usage).await?;
-                Ok(Body::Json(match reply.shape {
-                    Shape::Anthropic => egress::anthropic::render_response(&resp, &req.model),
-                    Shape::OpenAi => egress::openai::render_response(&resp, &req.model, unix_now()),
-                }))
+                Ok(match (reply.shape, ctx.wants_bytes) {
+                    (Shape::Anthropic, false) => {
+                        Body::Json(egress::anthropic::render_response(&resp, &req.model))
+                    }
+                    (Shape::Anthropic, true) => Body::Raw(
+                        egress::anthropic::render_response_bytes(&resp, &req.model).into(),
+                    ),
+                    (Shape::OpenAi, false) => Body::Json(egress::openai::render_response(
+                        &resp,
+                        &req.model,
+                        unix_now(),
+                    )),
+                    (Shape::OpenAi, true) => Body::Raw(
+                        egress::openai::render_response_bytes(&resp, &req.model, unix_now()).into(),
+                    ),
+                })
             }
         }
     }

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::{reprefix_id, SseFrame};
@@ -38,51 +39,103 @@ pub fn error_body(e: &Error) -> Value {
 
 /// A complete Messages response; `model` is the string the client sent.
 pub fn render_response(resp: &ChatResponse, model: &str) -> Value {
-    let content: Vec<Value> = resp.content.iter().filter_map(render_block).collect();
-    json!({
-        "id": reprefix_id(&resp.id, "msg_"),
-        "type": "message",
-        "role": "assistant",
-        "model": model,
-        "content": content,
-        "stop_reason": resp.stop_reason.map(StopReason::anthropic),
-        "stop_sequence": resp.stop_sequence,
-        "usage": usage(&resp.usage),
-    })
+    serde_json::to_value(MessageBody::of(resp, model)).unwrap_or(Value::Null)
 }
 
-/// An assistant content block; user-only blocks (images, tool results) have no
-/// place in a response and are left out.
-fn render_block(block: &ContentBlock) -> Option<Value> {
-    match block {
-        ContentBlock::Text { text, .. } => Some(json!({"type": "text", "text": text})),
-        ContentBlock::ToolUse {
-            id, name, input, ..
-        } => Some(json!({
-            "type": "tool_use", "id": id, "name": name, "input": input,
-        })),
-        ContentBlock::Thinking {
-            thinking,
-            signature,
-        } => Some(json!({
-            "type": "thinking",
-            "thinking": thinking,
-            "signature": signature.as_deref().unwrap_or(""),
-        })),
-        ContentBlock::RedactedThinking { data } => {
-            Some(json!({"type": "redacted_thinking", "data": data}))
+/// The same response serialized straight to bytes: the HTTP path skips building
+/// a `Value` tree only to serialize it again.
+pub fn render_response_bytes(resp: &ChatResponse, model: &str) -> Vec<u8> {
+    serde_json::to_vec(&MessageBody::of(resp, model)).unwrap_or_default()
+}
+
+/// The response body, fields in the order Anthropic writes them.
+#[derive(Serialize)]
+struct MessageBody<'a> {
+    id: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    role: &'static str,
+    model: &'a str,
+    content: Vec<BlockBody<'a>>,
+    stop_reason: Option<&'static str>,
+    stop_sequence: Option<&'a str>,
+    usage: UsageBody,
+}
+
+impl<'a> MessageBody<'a> {
+    fn of(resp: &'a ChatResponse, model: &'a str) -> Self {
+        MessageBody {
+            id: reprefix_id(&resp.id, "msg_"),
+            kind: "message",
+            role: "assistant",
+            model,
+            content: resp.content.iter().filter_map(BlockBody::of).collect(),
+            stop_reason: resp.stop_reason.map(StopReason::anthropic),
+            stop_sequence: resp.stop_sequence.as_deref(),
+            usage: UsageBody::of(&resp.usage),
         }
-        ContentBlock::Image { .. } | ContentBlock::ToolResult { .. } => None,
     }
 }
 
-fn usage(u: &Usage) -> Value {
-    json!({
-        "input_tokens": u.input_tokens,
-        "output_tokens": u.output_tokens,
-        "cache_creation_input_tokens": u.cache_creation_input_tokens,
-        "cache_read_input_tokens": u.cache_read_input_tokens,
-    })
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum BlockBody<'a> {
+    Text {
+        text: &'a str,
+    },
+    ToolUse {
+        id: &'a str,
+        name: &'a str,
+        input: &'a Value,
+    },
+    Thinking {
+        thinking: &'a str,
+        signature: &'a str,
+    },
+    RedactedThinking {
+        data: &'a str,
+    },
+}
+
+impl<'a> BlockBody<'a> {
+    /// An assistant content block; user-only blocks (images, tool results) have
+    /// no place in a response and are left out.
+    fn of(block: &'a ContentBlock) -> Option<Self> {
+        match block {
+            ContentBlock::Text { text, .. } => Some(BlockBody::Text { text }),
+            ContentBlock::ToolUse {
+                id, name, input, ..
+            } => Some(BlockBody::ToolUse { id, name, input }),
+            ContentBlock::Thinking {
+                thinking,
+                signature,
+            } => Some(BlockBody::Thinking {
+                thinking,
+                signature: signature.as_deref().unwrap_or(""),
+            }),
+            ContentBlock::RedactedThinking { data } => Some(BlockBody::RedactedThinking { data }),
+            ContentBlock::Image { .. } | ContentBlock::ToolResult { .. } => None,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct UsageBody {
+    input_tokens: u64,
+    output_tokens: u64,
+    cache_creation_input_tokens: u64,
+    cache_read_input_tokens: u64,
+}
+
+impl UsageBody {
+    fn of(u: &Usage) -> Self {
+        UsageBody {
+            input_tokens: u.input_tokens,
+            output_tokens: u.output_tokens,
+            cache_creation_input_tokens: u.cache_creation_input_tokens,
+            cache_read_input_tokens: u.cache_read_input_tokens,
+        }
+    }
 }
 
 /// Turns canonical stream events into Anthropic SSE frames, one call per event.

@@ -14,12 +14,38 @@ fn put(headers: &mut HeaderMap, name: &'static str, value: impl AsRef<str>) {
     }
 }
 
-fn rfc3339_after(d: Duration) -> String {
-    let t = time::OffsetDateTime::from(SystemTime::now() + d);
-    t.replace_nanosecond(0)
-        .unwrap_or(t)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+/// A number as a header value (itoa inside `http`, no intermediate String).
+fn put_num(headers: &mut HeaderMap, name: &'static str, n: u64) {
+    headers.insert(HeaderName::from_static(name), HeaderValue::from(n));
+}
+
+/// `now + d` as RFC 3339 to the second. Every request formats two of these and
+/// most fall in the same second, so the last one made on this thread is reused.
+fn rfc3339_after(d: Duration) -> Option<HeaderValue> {
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(u64, HeaderValue)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    let at = SystemTime::now() + d;
+    let secs = at.duration_since(SystemTime::UNIX_EPOCH).ok()?.as_secs();
+    LAST.with_borrow_mut(|last| {
+        if let Some((_, v)) = last.as_ref().filter(|(s, _)| *s == secs) {
+            return Some(v.clone());
+        }
+        let t = time::OffsetDateTime::from_unix_timestamp(i64::try_from(secs).ok()?).ok()?;
+        let text = t
+            .format(&time::format_description::well_known::Rfc3339)
+            .ok()?;
+        let v = HeaderValue::from_str(&text).ok()?;
+        *last = Some((secs, v.clone()));
+        Some(v)
+    })
+}
+
+fn put_time(headers: &mut HeaderMap, name: &'static str, after: Duration) {
+    if let Some(v) = rfc3339_after(after) {
+        headers.insert(HeaderName::from_static(name), v);
+    }
 }
 
 pub fn apply(
@@ -30,31 +56,20 @@ pub fn apply(
     limits: Option<&LimitSnapshot>,
     retry_after_secs: Option<u64>,
 ) {
+    headers.reserve(16);
     put(headers, "request-id", request_id);
     if let Some(p) = profile {
         put(headers, "mws-profile", p);
     }
     if let Some(l) = limits {
-        put(
-            headers,
-            "x-ratelimit-limit-requests",
-            l.limit_requests.to_string(),
-        );
-        put(
-            headers,
-            "x-ratelimit-limit-tokens",
-            l.limit_tokens.to_string(),
-        );
-        put(
+        put_num(headers, "x-ratelimit-limit-requests", l.limit_requests);
+        put_num(headers, "x-ratelimit-limit-tokens", l.limit_tokens);
+        put_num(
             headers,
             "x-ratelimit-remaining-requests",
-            l.remaining_requests.to_string(),
+            l.remaining_requests,
         );
-        put(
-            headers,
-            "x-ratelimit-remaining-tokens",
-            l.remaining_tokens.to_string(),
-        );
+        put_num(headers, "x-ratelimit-remaining-tokens", l.remaining_tokens);
         put(
             headers,
             "x-ratelimit-reset-requests",
@@ -66,40 +81,32 @@ pub fn apply(
             format_reset(l.reset_tokens),
         );
         if shape == Shape::Anthropic {
-            put(
+            put_num(
                 headers,
                 "anthropic-ratelimit-requests-limit",
-                l.limit_requests.to_string(),
+                l.limit_requests,
             );
-            put(
+            put_num(
                 headers,
                 "anthropic-ratelimit-requests-remaining",
-                l.remaining_requests.to_string(),
+                l.remaining_requests,
             );
-            put(
+            put_time(
                 headers,
                 "anthropic-ratelimit-requests-reset",
-                rfc3339_after(l.reset_requests),
+                l.reset_requests,
             );
-            put(
-                headers,
-                "anthropic-ratelimit-tokens-limit",
-                l.limit_tokens.to_string(),
-            );
-            put(
+            put_num(headers, "anthropic-ratelimit-tokens-limit", l.limit_tokens);
+            put_num(
                 headers,
                 "anthropic-ratelimit-tokens-remaining",
-                l.remaining_tokens.to_string(),
+                l.remaining_tokens,
             );
-            put(
-                headers,
-                "anthropic-ratelimit-tokens-reset",
-                rfc3339_after(l.reset_tokens),
-            );
+            put_time(headers, "anthropic-ratelimit-tokens-reset", l.reset_tokens);
         }
     }
     if let Some(secs) = retry_after_secs {
-        put(headers, "retry-after", secs.to_string());
+        put_num(headers, "retry-after", secs);
     }
 }
 

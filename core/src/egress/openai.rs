@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::{reprefix_id, SseFrame};
@@ -86,59 +87,113 @@ fn usage_json(u: &Usage, with_details: bool) -> Value {
     out
 }
 
-fn tool_call_json(id: &str, name: &str, input: &Value) -> Value {
-    json!({
-        "id": id,
-        "type": "function",
-        "function": {"name": name, "arguments": input.to_string()},
-    })
-}
-
 /// A complete answer as a `chat.completion` object. Text blocks are joined with
 /// nothing between them, as a stream of the same answer would concatenate them.
 pub fn render_response(resp: &ChatResponse, model: &str, created: u64) -> Value {
-    let mut text: Option<String> = None;
-    let mut reasoning: Option<String> = None;
-    let mut tool_calls = Vec::new();
-    for block in &resp.content {
-        match block {
-            ContentBlock::Text { text: t, .. } => text.get_or_insert_with(String::new).push_str(t),
-            ContentBlock::Thinking { thinking, .. } => {
-                reasoning.get_or_insert_with(String::new).push_str(thinking)
+    serde_json::to_value(CompletionBody::of(resp, model, created)).unwrap_or(Value::Null)
+}
+
+/// The same answer serialized straight to bytes: the HTTP path skips building
+/// a `Value` tree only to serialize it again.
+pub fn render_response_bytes(resp: &ChatResponse, model: &str, created: u64) -> Vec<u8> {
+    serde_json::to_vec(&CompletionBody::of(resp, model, created)).unwrap_or_default()
+}
+
+/// A `chat.completion`, fields in the order OpenAI writes them.
+#[derive(Serialize)]
+struct CompletionBody<'a> {
+    id: String,
+    object: &'static str,
+    created: u64,
+    model: &'a str,
+    choices: [ChoiceBody<'a>; 1],
+    usage: Value,
+    system_fingerprint: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct ChoiceBody<'a> {
+    index: u32,
+    message: MessageBody<'a>,
+    logprobs: Option<&'static str>,
+    finish_reason: &'static str,
+}
+
+#[derive(Serialize)]
+struct MessageBody<'a> {
+    role: &'static str,
+    content: Option<String>,
+    refusal: Option<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tool_calls: Vec<ToolCallBody<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reasoning_content: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ToolCallBody<'a> {
+    id: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    function: FunctionBody<'a>,
+}
+
+#[derive(Serialize)]
+struct FunctionBody<'a> {
+    name: &'a str,
+    arguments: String,
+}
+
+impl<'a> CompletionBody<'a> {
+    fn of(resp: &'a ChatResponse, model: &'a str, created: u64) -> Self {
+        let mut text: Option<String> = None;
+        let mut reasoning: Option<String> = None;
+        let mut tool_calls = Vec::new();
+        for block in &resp.content {
+            match block {
+                ContentBlock::Text { text: t, .. } => {
+                    text.get_or_insert_with(String::new).push_str(t)
+                }
+                ContentBlock::Thinking { thinking, .. } => {
+                    reasoning.get_or_insert_with(String::new).push_str(thinking)
+                }
+                ContentBlock::ToolUse {
+                    id, name, input, ..
+                } => tool_calls.push(ToolCallBody {
+                    id,
+                    kind: "function",
+                    function: FunctionBody {
+                        name,
+                        arguments: input.to_string(),
+                    },
+                }),
+                // No OpenAI counterpart in an assistant message.
+                ContentBlock::Image { .. }
+                | ContentBlock::ToolResult { .. }
+                | ContentBlock::RedactedThinking { .. } => {}
             }
-            ContentBlock::ToolUse {
-                id, name, input, ..
-            } => tool_calls.push(tool_call_json(id, name, input)),
-            // No OpenAI counterpart in an assistant message.
-            ContentBlock::Image { .. }
-            | ContentBlock::ToolResult { .. }
-            | ContentBlock::RedactedThinking { .. } => {}
+        }
+        CompletionBody {
+            id: reprefix_id(&resp.id, ID_PREFIX),
+            object: "chat.completion",
+            created,
+            model,
+            choices: [ChoiceBody {
+                index: 0,
+                message: MessageBody {
+                    role: "assistant",
+                    content: text,
+                    refusal: None,
+                    tool_calls,
+                    reasoning_content: reasoning,
+                },
+                logprobs: None,
+                finish_reason: finish_reason(resp.stop_reason),
+            }],
+            usage: usage_json(&resp.usage, true),
+            system_fingerprint: None,
         }
     }
-    let mut message = Map::new();
-    message.insert("role".into(), "assistant".into());
-    message.insert("content".into(), text.map_or(Value::Null, Value::from));
-    message.insert("refusal".into(), Value::Null);
-    if !tool_calls.is_empty() {
-        message.insert("tool_calls".into(), Value::Array(tool_calls));
-    }
-    if let Some(reasoning) = reasoning {
-        message.insert("reasoning_content".into(), reasoning.into());
-    }
-    json!({
-        "id": reprefix_id(&resp.id, ID_PREFIX),
-        "object": "chat.completion",
-        "created": created,
-        "model": model,
-        "choices": [{
-            "index": 0,
-            "message": message,
-            "logprobs": null,
-            "finish_reason": finish_reason(resp.stop_reason),
-        }],
-        "usage": usage_json(&resp.usage, true),
-        "system_fingerprint": null,
-    })
 }
 
 /// A tool call of the stream: its OpenAI index and whether arguments were sent.

@@ -78,6 +78,7 @@ async fn handle(
             .filter(|v| !v.is_empty())
             .collect(),
         request_id: new_request_id(),
+        wants_bytes: true,
     };
     let bytes = match extract::body(
         body,
@@ -213,7 +214,10 @@ pub fn error_json(shape: Shape, e: &Error) -> serde_json::Value {
 }
 
 fn json_response(status: StatusCode, value: &serde_json::Value) -> Response {
-    let body = serde_json::to_vec(value).unwrap_or_default();
+    bytes_response(status, serde_json::to_vec(value).unwrap_or_default().into())
+}
+
+fn bytes_response(status: StatusCode, body: Bytes) -> Response {
     let mut r = (status, body).into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -230,6 +234,7 @@ pub fn respond(reply: Reply) -> Response {
         .and_then(Error::retry_after_secs);
     let mut response = match reply.outcome {
         Ok(ReplyBody::Json(v)) => json_response(StatusCode::OK, &v),
+        Ok(ReplyBody::Raw(bytes)) => bytes_response(StatusCode::OK, bytes),
         Ok(ReplyBody::Stream(frames)) => {
             let bytes = frames.ready_chunks(FRAMES_PER_WRITE).map(|batch| {
                 let mut buf = Vec::with_capacity(batch.iter().map(|f| f.data.len() + 32).sum());

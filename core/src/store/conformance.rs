@@ -209,6 +209,52 @@ async fn sqlite_replays_the_journal_a_dead_process_left_once() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+#[tokio::test]
+async fn sqlite_migrates_a_first_version_ledger_keeping_its_rows_in_order() {
+    let dir = std::env::temp_dir().join(format!("mws-test-{}", new_id("")));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("gw.db");
+    {
+        // A file as the first schema left it, with ledger rows in it.
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(include_str!("../../migrations/0001_init.sql"))
+            .unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute_batch(
+            "INSERT INTO accounts (id, name, balance_nanos, lifetime_spend_nanos, quota_period, created_at)
+               VALUES ('acct_old', 'old', 900, 100, 0, 0);
+             INSERT INTO ledger (time, request_id, account_id, key_id, profile, input_tokens, output_tokens, cost_nanos, status)
+               VALUES (1, 'req_b', 'acct_old', 'key_1', 'dragon', 1, 2, 60, 200),
+                      (2, 'req_a', 'acct_old', 'key_1', 'dragon', 3, 4, 40, 200);",
+        )
+        .unwrap();
+    }
+    let store = super::SqliteStore::open(&path).unwrap();
+    let ids: Vec<String> = store
+        .ledger("acct_old")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.request_id)
+        .collect();
+    assert_eq!(ids, ["req_b", "req_a"]);
+    // New rows follow the old ones.
+    let r = store.reserve("req_c", "acct_old", 10, 0).await.unwrap();
+    store
+        .settle(&r, row("req_c", "acct_old", 10))
+        .await
+        .unwrap();
+    let ledger = store.ledger("acct_old").await.unwrap();
+    assert_eq!(ledger.last().unwrap().request_id, "req_c");
+    drop(store);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version as usize, super::sqlite::MIGRATIONS.len());
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 /// A Redis for a test, or `None` to skip: loudly when redis-server is not
 /// installed, and never under CI, where it must be.
 pub(crate) async fn test_redis(private: bool) -> Option<crate::testing::redis_server::TestRedis> {

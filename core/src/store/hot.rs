@@ -1,6 +1,6 @@
 //! The in-process state of accounts and keys that every request reads:
-//! balances with their reservations, keys by hash, settled request ids and
-//! rate-limit windows. One short std mutex, never held across an await. The
+//! balances with their reservations, keys by hash, the request ids holding a
+//! reservation, and rate-limit windows. One short std mutex, never held across an await. The
 //! memory store is this alone; the sqlite store persists its changes.
 
 use std::collections::{HashMap, HashSet};
@@ -43,13 +43,12 @@ struct HotState {
     accounts: HashMap<String, HotAccount>,
     keys: HashMap<String, KeyRecord>,
     by_hash: HashMap<KeyHash, String>,
-    settled: HashSet<String>,
+    /// Request ids holding a reservation: each is settled or released once,
+    /// whichever comes first, and the set stays as small as the requests in flight.
+    open: HashSet<String>,
     /// Settled deltas not yet written by the store, per account.
     pending: HashMap<String, (i64, i64, i64)>,
 }
-
-/// Settled request ids remembered for idempotence before the set is cleared.
-const SETTLED_MEMORY: usize = 1_000_000;
 
 #[derive(Debug, Default)]
 pub struct Hot {
@@ -243,6 +242,7 @@ impl Hot {
         let from_balance = worst - from_quota;
         h.quota_reserved += from_quota;
         h.reserved += from_balance;
+        s.open.insert(request_id.to_string());
         self.in_flight.fetch_add(1, Ordering::Relaxed);
         Ok(Reservation {
             request_id: request_id.into(),
@@ -254,8 +254,11 @@ impl Hot {
 
     /// Gives back a reservation that will not be settled.
     pub fn release(&self, r: &Reservation) {
-        self.in_flight.fetch_sub(1, Ordering::Relaxed);
         let mut s = self.lock();
+        if !s.open.remove(&r.request_id) {
+            return;
+        }
+        self.in_flight.fetch_sub(1, Ordering::Relaxed);
         if let Some(h) = s.accounts.get_mut(&r.account_id) {
             h.quota_reserved -= r.from_quota;
             h.reserved -= r.from_balance;
@@ -264,13 +267,10 @@ impl Hot {
 
     /// Charges `row.cost_nanos` against the reservation, quota first, once per
     /// request id; never takes the balance below zero. Sets `row.cost_nanos` to
-    /// what was charged. `None` when the request was already settled.
+    /// what was charged. `None` when the request was already settled or released.
     pub fn settle(&self, r: &Reservation, row: &mut LedgerRow) -> Option<SettleDelta> {
         let mut s = self.lock();
-        if s.settled.len() >= SETTLED_MEMORY {
-            s.settled.clear();
-        }
-        if !s.settled.insert(r.request_id.clone()) {
+        if !s.open.remove(&r.request_id) {
             return None;
         }
         self.in_flight.fetch_sub(1, Ordering::Relaxed);

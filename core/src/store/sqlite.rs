@@ -24,7 +24,10 @@ use crate::limits::LimitSnapshot;
 use crate::{Error, Result};
 
 /// Schema versions, applied in order; `PRAGMA user_version` records the last.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/0001_init.sql")];
+pub(super) const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/0001_init.sql"),
+    include_str!("../../migrations/0002_ledger_without_autoincrement.sql"),
+];
 
 pub struct SqliteStore {
     hot: Arc<Hot>,

@@ -195,31 +195,38 @@ impl HttpClient {
 
     /// The whole JSON body of a successful response.
     pub async fn json(&self, resp: Response) -> Result<Value> {
-        let bytes = tokio::time::timeout(self.idle_timeout, resp.into_body().collect())
-            .await
-            .map_err(|_| {
-                Error::new(
-                    ErrorKind::Timeout,
-                    format!("upstream {} stalled sending its answer", self.name),
-                )
-            })?
-            .map_err(|e| {
-                Error::new(
-                    ErrorKind::Upstream,
-                    format!(
-                        "upstream {} broke off its answer: {}",
-                        self.name,
-                        root_cause(&e)
-                    ),
-                )
-            })?
-            .to_bytes();
+        let bytes = self.bytes(resp).await?;
         serde_json::from_slice(&bytes).map_err(|e| {
             Error::new(
                 ErrorKind::Upstream,
                 format!("upstream {} sent invalid JSON: {e}", self.name),
             )
         })
+    }
+
+    /// The whole body of a successful response.
+    pub async fn bytes(&self, resp: Response) -> Result<Bytes> {
+        Ok(
+            tokio::time::timeout(self.idle_timeout, resp.into_body().collect())
+                .await
+                .map_err(|_| {
+                    Error::new(
+                        ErrorKind::Timeout,
+                        format!("upstream {} stalled sending its answer", self.name),
+                    )
+                })?
+                .map_err(|e| {
+                    Error::new(
+                        ErrorKind::Upstream,
+                        format!(
+                            "upstream {} broke off its answer: {}",
+                            self.name,
+                            root_cause(&e)
+                        ),
+                    )
+                })?
+                .to_bytes(),
+        )
     }
 
     /// The body as chunks, each arriving within the idle timeout.

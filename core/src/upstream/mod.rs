@@ -6,6 +6,7 @@ pub mod echo;
 mod echo_extras;
 pub mod http;
 pub mod openai;
+mod openai_response;
 mod openai_stream;
 mod passthrough;
 pub mod sse;

@@ -4,9 +4,12 @@
 use bytes::Bytes;
 use futures::StreamExt;
 use http::{HeaderMap, HeaderName};
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::http::HttpClient;
+use super::openai_response::WireUsage;
+pub use super::openai_response::{response_from, response_from_bytes};
 use super::openai_stream::ChunkTranslator;
 use super::passthrough::WithOverrides;
 use super::sse;
@@ -78,8 +81,8 @@ impl OpenAiUpstream {
             .http
             .post("/chat/completions", body, &HeaderMap::new())
             .await?;
-        let value = self.http.json(resp).await?;
-        response_from(&value, req)
+        let bytes = self.http.bytes(resp).await?;
+        response_from_bytes(&self.http.name, &bytes, req)
     }
 
     async fn stream_as_is(&self, req: &ChatRequest, profile: &Profile) -> Result<EventStream> {
@@ -170,7 +173,7 @@ impl OpenAiUpstream {
     }
 }
 
-fn bad_answer(name: &str, what: &str) -> Error {
+pub(super) fn bad_answer(name: &str, what: &str) -> Error {
     Error::new(
         ErrorKind::Upstream,
         format!("upstream {name} answered in an unexpected shape: {what}"),
@@ -414,24 +417,9 @@ pub fn stop_reason(
     }
 }
 
-/// Usage from an OpenAI `usage` object; cached prompt tokens are reported apart,
-/// as Anthropic does, so `input_tokens` excludes them.
+/// Usage from an OpenAI `usage` object (see `WireUsage::canonical`).
 pub fn usage_from(v: &Value) -> Option<Usage> {
-    let prompt = v.get("prompt_tokens")?.as_u64()?;
-    let output = v
-        .get("completion_tokens")
-        .and_then(Value::as_u64)
-        .unwrap_or(0);
-    let cached = v
-        .pointer("/prompt_tokens_details/cached_tokens")
-        .and_then(Value::as_u64)
-        .unwrap_or(0);
-    Some(Usage {
-        input_tokens: prompt.saturating_sub(cached),
-        output_tokens: output,
-        cache_read_input_tokens: cached,
-        cache_creation_input_tokens: 0,
-    })
+    WireUsage::deserialize(v).ok()?.canonical()
 }
 
 /// Tool arguments as an object; empty arguments are `{}`, invalid JSON is kept
@@ -441,80 +429,6 @@ pub fn parse_arguments(args: &str) -> Value {
         return json!({});
     }
     serde_json::from_str(args).unwrap_or_else(|_| json!({"_raw": args}))
-}
-
-pub fn response_from(v: &Value, req: &ChatRequest) -> Result<ChatResponse> {
-    let choice = v
-        .pointer("/choices/0")
-        .ok_or_else(|| bad_answer("openai", "no choices"))?;
-    let msg = choice.get("message").cloned().unwrap_or(Value::Null);
-    let mut content = Vec::new();
-    if let Some(r) = msg
-        .get("reasoning_content")
-        .or_else(|| msg.get("reasoning"))
-        .and_then(Value::as_str)
-    {
-        if !r.is_empty() {
-            content.push(ContentBlock::Thinking {
-                thinking: r.to_string(),
-                signature: None,
-            });
-        }
-    }
-    let text = msg
-        .get("content")
-        .and_then(Value::as_str)
-        .or_else(|| msg.get("refusal").and_then(Value::as_str));
-    if let Some(t) = text.filter(|t| !t.is_empty()) {
-        content.push(ContentBlock::text(t));
-    }
-    for call in msg
-        .get("tool_calls")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let f = call.get("function").cloned().unwrap_or(Value::Null);
-        content.push(ContentBlock::ToolUse {
-            id: call
-                .get("id")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string(),
-            name: f
-                .get("name")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string(),
-            input: parse_arguments(f.get("arguments").and_then(Value::as_str).unwrap_or("")),
-            cache_control: None,
-        });
-    }
-    let finish = choice
-        .get("finish_reason")
-        .and_then(Value::as_str)
-        .unwrap_or("stop");
-    let matched = choice.get("stop_reason").and_then(Value::as_str);
-    let (reason, seq) = stop_reason(finish, matched, &req.stop_sequences);
-    let usage = v
-        .get("usage")
-        .and_then(usage_from)
-        .unwrap_or_else(|| Usage {
-            input_tokens: estimate_request(req),
-            output_tokens: content.iter().map(|b| estimate_text(&b.plain_text())).sum(),
-            ..Usage::default()
-        });
-    Ok(ChatResponse {
-        id: v
-            .get("id")
-            .and_then(Value::as_str)
-            .unwrap_or("chatcmpl-upstream")
-            .to_string(),
-        content,
-        stop_reason: Some(reason),
-        stop_sequence: seq,
-        usage,
-    })
 }
 
 #[cfg(test)]
