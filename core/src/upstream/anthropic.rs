@@ -169,6 +169,14 @@ fn refuse_inexpressible(req: &ChatRequest) -> Result<()> {
     Ok(())
 }
 
+/// Reasoning without a signature (an OpenAI-compatible answer's, or an OpenAI
+/// client's `reasoning_content`): Messages refuses a thinking block whose
+/// signature it cannot verify and lets a request leave thinking out, so it is
+/// not sent.
+fn unsigned_thinking(b: &ContentBlock) -> bool {
+    matches!(b, ContentBlock::Thinking { signature, .. } if signature.as_deref().unwrap_or("").is_empty())
+}
+
 fn block_json(b: &ContentBlock) -> Value {
     let with_cache = |mut v: Value, cc: &Option<Value>| {
         if let Some(cc) = cc {
@@ -248,13 +256,18 @@ pub fn translate(req: &ChatRequest, profile: &Profile) -> Result<Map<String, Val
     let messages: Vec<Value> = req
         .messages
         .iter()
-        .filter(|m| !m.content.is_empty())
-        .map(|m| {
+        .filter_map(|m| {
             let role = match m.role {
                 Role::User => "user",
                 Role::Assistant => "assistant",
             };
-            json!({"role": role, "content": m.content.iter().map(block_json).collect::<Vec<_>>()})
+            let content: Vec<Value> = m
+                .content
+                .iter()
+                .filter(|b| !unsigned_thinking(b))
+                .map(block_json)
+                .collect();
+            (!content.is_empty()).then(|| json!({"role": role, "content": content}))
         })
         .collect();
     body.insert("messages".into(), Value::Array(messages));
@@ -561,6 +574,42 @@ mod tests {
         assert_eq!(
             body["messages"],
             json!([{"role": "user", "content": [{"type": "text", "text": "hi"}]}])
+        );
+    }
+
+    #[test]
+    fn unsigned_thinking_is_not_sent() {
+        let thinking = |signature: Option<&str>| ContentBlock::Thinking {
+            thinking: "hmm".into(),
+            signature: signature.map(str::to_owned),
+        };
+        let mut req = ChatRequest::new("m");
+        req.messages = vec![
+            Message {
+                role: Role::User,
+                content: vec![ContentBlock::text("hi")],
+            },
+            Message {
+                role: Role::Assistant,
+                content: vec![thinking(None), thinking(Some("")), thinking(Some("sig"))],
+            },
+            Message {
+                role: Role::Assistant,
+                content: vec![thinking(None), ContentBlock::text("hello")],
+            },
+            Message {
+                role: Role::Assistant,
+                content: vec![thinking(None)],
+            },
+        ];
+        let body = translate(&req, &profile()).unwrap();
+        assert_eq!(
+            body["messages"],
+            json!([
+                {"role": "user", "content": [{"type": "text", "text": "hi"}]},
+                {"role": "assistant", "content": [{"type": "thinking", "thinking": "hmm", "signature": "sig"}]},
+                {"role": "assistant", "content": [{"type": "text", "text": "hello"}]}
+            ])
         );
     }
 
