@@ -240,7 +240,8 @@ impl StreamRenderer {
             StreamEvent::MessageDelta {
                 stop_reason, usage, ..
             } => {
-                self.merge_usage(usage);
+                // Complete, as adapters make it.
+                self.usage = usage;
                 self.finish(stop_reason, out);
             }
             StreamEvent::MessageStop => {
@@ -259,24 +260,6 @@ impl StreamRenderer {
             }
             StreamEvent::Ping => {}
         }
-    }
-
-    /// The final usage: a MessageDelta's figures, falling back to MessageStart's
-    /// input counts when the delta leaves them at zero (Anthropic may).
-    fn merge_usage(&mut self, u: Usage) {
-        let keep = |new: u64, old: u64| if new == 0 { old } else { new };
-        self.usage = Usage {
-            input_tokens: keep(u.input_tokens, self.usage.input_tokens),
-            output_tokens: u.output_tokens,
-            cache_read_input_tokens: keep(
-                u.cache_read_input_tokens,
-                self.usage.cache_read_input_tokens,
-            ),
-            cache_creation_input_tokens: keep(
-                u.cache_creation_input_tokens,
-                self.usage.cache_creation_input_tokens,
-            ),
-        };
     }
 
     fn ensure_started(&mut self, out: &mut Vec<SseFrame>) {
@@ -536,7 +519,7 @@ mod tests {
             MessageDelta {
                 stop_reason: Some(StopReason::ToolUse),
                 stop_sequence: None,
-                usage: usage(0, 30),
+                usage: usage(12, 30),
             },
             MessageStop,
         ]
@@ -583,7 +566,7 @@ mod tests {
             "model": "gpt-4o",
             "system_fingerprint": null,
             "choices": [],
-            // Input from MessageStart, since the delta left it at zero.
+            // The final usage is MessageDelta's: adapters make it complete.
             "usage": {"prompt_tokens": 12, "completion_tokens": 30, "total_tokens": 42}
         }));
         want.push(json!("[DONE]"));

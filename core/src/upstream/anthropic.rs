@@ -325,6 +325,11 @@ pub fn translate(req: &ChatRequest, profile: &Profile) -> Result<Map<String, Val
     Ok(body)
 }
 
+/// A token count the usage object carries; `None` when left out or null.
+fn count(usage: &Value, key: &str) -> Option<u64> {
+    usage.get(key).and_then(Value::as_u64)
+}
+
 fn usage_from(v: &Value) -> Usage {
     let n = |k: &str| v.get(k).and_then(Value::as_u64).unwrap_or(0);
     Usage {
@@ -420,15 +425,23 @@ impl EventTranslator {
         match v.get("type").and_then(Value::as_str)? {
             "message_start" => {
                 let m = v.get("message")?;
-                let u = m.get("usage").map(usage_from).unwrap_or_default();
-                if u.input_tokens > 0
-                    || u.cache_read_input_tokens > 0
-                    || u.cache_creation_input_tokens > 0
-                {
-                    self.input = Usage {
-                        output_tokens: 0,
-                        ..u
-                    };
+                let u = m.get("usage").unwrap_or(&Value::Null);
+                // The upstream's counts replace the estimate; 0 is a count too.
+                let input = &mut self.input;
+                for (slot, key) in [
+                    (&mut input.input_tokens, "input_tokens"),
+                    (
+                        &mut input.cache_read_input_tokens,
+                        "cache_read_input_tokens",
+                    ),
+                    (
+                        &mut input.cache_creation_input_tokens,
+                        "cache_creation_input_tokens",
+                    ),
+                ] {
+                    if let Some(n) = count(u, key) {
+                        *slot = n;
+                    }
                 }
                 let id = m
                     .get("id")
@@ -438,7 +451,7 @@ impl EventTranslator {
                 Some(StreamEvent::MessageStart {
                     id,
                     usage: Usage {
-                        output_tokens: u.output_tokens,
+                        output_tokens: count(u, "output_tokens").unwrap_or(0),
                         ..self.input
                     },
                 })
@@ -483,20 +496,15 @@ impl EventTranslator {
             "content_block_stop" => Some(StreamEvent::BlockStop { index }),
             "message_delta" => {
                 let d = v.get("delta");
-                let u = v.get("usage").map(usage_from).unwrap_or_default();
+                let u = v.get("usage").unwrap_or(&Value::Null);
+                // Counts it leaves out are those of `message_start`.
                 let usage = Usage {
-                    input_tokens: if u.input_tokens > 0 {
-                        u.input_tokens
-                    } else {
-                        self.input.input_tokens
-                    },
-                    cache_read_input_tokens: u
-                        .cache_read_input_tokens
-                        .max(self.input.cache_read_input_tokens),
-                    cache_creation_input_tokens: u
-                        .cache_creation_input_tokens
-                        .max(self.input.cache_creation_input_tokens),
-                    output_tokens: u.output_tokens,
+                    input_tokens: count(u, "input_tokens").unwrap_or(self.input.input_tokens),
+                    cache_read_input_tokens: count(u, "cache_read_input_tokens")
+                        .unwrap_or(self.input.cache_read_input_tokens),
+                    cache_creation_input_tokens: count(u, "cache_creation_input_tokens")
+                        .unwrap_or(self.input.cache_creation_input_tokens),
+                    output_tokens: count(u, "output_tokens").unwrap_or(0),
                 };
                 Some(StreamEvent::MessageDelta {
                     stop_reason: d
@@ -661,6 +669,29 @@ mod tests {
         assert!(
             matches!(t.event(r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#), Some(StreamEvent::Error(e)) if e.kind() == ErrorKind::Overloaded)
         );
+    }
+
+    #[test]
+    fn zero_input_counts_are_counts() {
+        let mut t = EventTranslator {
+            input: Usage::input_only(999),
+        };
+        let start = t.event(r#"{"type":"message_start","message":{"id":"m","usage":{"input_tokens":0,"cache_read_input_tokens":120,"output_tokens":1}}}"#);
+        let expected = Usage {
+            input_tokens: 0,
+            output_tokens: 1,
+            cache_read_input_tokens: 120,
+            cache_creation_input_tokens: 0,
+        };
+        assert!(
+            matches!(start, Some(StreamEvent::MessageStart { usage, .. }) if usage == expected)
+        );
+        let md = t.event(r#"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":7,"cache_read_input_tokens":null}}"#);
+        let expected = Usage {
+            output_tokens: 7,
+            ..expected
+        };
+        assert!(matches!(md, Some(StreamEvent::MessageDelta { usage, .. }) if usage == expected));
     }
 
     #[test]
