@@ -73,17 +73,14 @@ fn finish_reason(stop: Option<StopReason>) -> &'static str {
 }
 
 /// `usage` of a chat.completion or of the final chunk.
-fn usage_json(u: &Usage, with_details: bool) -> Value {
+fn usage_json(u: &Usage) -> Value {
     let prompt = u.input_tokens + u.cache_read_input_tokens + u.cache_creation_input_tokens;
-    let mut out = json!({
+    json!({
         "prompt_tokens": prompt,
         "completion_tokens": u.output_tokens,
         "total_tokens": prompt + u.output_tokens,
-    });
-    if with_details {
-        out["prompt_tokens_details"] = json!({"cached_tokens": u.cache_read_input_tokens});
-    }
-    out
+        "prompt_tokens_details": {"cached_tokens": u.cache_read_input_tokens},
+    })
 }
 
 fn tool_call_json(id: &str, name: &str, input: &Value) -> Value {
@@ -95,7 +92,8 @@ fn tool_call_json(id: &str, name: &str, input: &Value) -> Value {
 }
 
 /// A complete answer as a `chat.completion` object. Text blocks are joined with
-/// nothing between them, as a stream of the same answer would concatenate them.
+/// nothing between them, as a stream of the same answer would concatenate them;
+/// no text at all is `content: null`, as the stream of it leaves it.
 pub fn render_response(resp: &ChatResponse, model: &str, created: u64) -> Value {
     let mut text: Option<String> = None;
     let mut reasoning: Option<String> = None;
@@ -117,12 +115,16 @@ pub fn render_response(resp: &ChatResponse, model: &str, created: u64) -> Value 
     }
     let mut message = Map::new();
     message.insert("role".into(), "assistant".into());
-    message.insert("content".into(), text.map_or(Value::Null, Value::from));
+    message.insert(
+        "content".into(),
+        text.filter(|t| !t.is_empty())
+            .map_or(Value::Null, Value::from),
+    );
     message.insert("refusal".into(), Value::Null);
     if !tool_calls.is_empty() {
         message.insert("tool_calls".into(), Value::Array(tool_calls));
     }
-    if let Some(reasoning) = reasoning {
+    if let Some(reasoning) = reasoning.filter(|r| !r.is_empty()) {
         message.insert("reasoning_content".into(), reasoning.into());
     }
     json!({
@@ -136,7 +138,7 @@ pub fn render_response(resp: &ChatResponse, model: &str, created: u64) -> Value 
             "logprobs": null,
             "finish_reason": finish_reason(resp.stop_reason),
         }],
-        "usage": usage_json(&resp.usage, true),
+        "usage": usage_json(&resp.usage),
         "system_fingerprint": null,
     })
 }
@@ -249,7 +251,7 @@ impl StreamRenderer {
                 if self.include_usage {
                     let mut chunk = self.chunk_head();
                     chunk.insert("choices".into(), json!([]));
-                    chunk.insert("usage".into(), usage_json(&self.usage, false));
+                    chunk.insert("usage".into(), usage_json(&self.usage));
                     out.push(frame(Value::Object(chunk).to_string()));
                 }
                 self.done(out);
@@ -265,7 +267,10 @@ impl StreamRenderer {
     fn ensure_started(&mut self, out: &mut Vec<SseFrame>) {
         if !self.started {
             self.started = true;
-            out.push(self.chunk(json!({"role": "assistant", "content": ""}), None));
+            // `content: null` until text comes (as OpenAI starts an answer that
+            // opens with a tool call), so an answer without text folds into the
+            // same `content: null` the complete response has.
+            out.push(self.chunk(json!({"role": "assistant", "content": null}), None));
         }
     }
 
@@ -532,7 +537,11 @@ mod tests {
                                    "function": {"name": "get_weather", "arguments": ""}}]})
         };
         vec![
-            chunk(u, json!({"role": "assistant", "content": ""}), Value::Null),
+            chunk(
+                u,
+                json!({"role": "assistant", "content": null}),
+                Value::Null,
+            ),
             chunk(u, json!({"content": "Checking"}), Value::Null),
             chunk(u, json!({"content": " now."}), Value::Null),
             chunk(u, start(0, "call_1"), Value::Null),
@@ -567,7 +576,8 @@ mod tests {
             "system_fingerprint": null,
             "choices": [],
             // The final usage is MessageDelta's: adapters make it complete.
-            "usage": {"prompt_tokens": 12, "completion_tokens": 30, "total_tokens": 42}
+            "usage": {"prompt_tokens": 12, "completion_tokens": 30, "total_tokens": 42,
+                      "prompt_tokens_details": {"cached_tokens": 0}}
         }));
         want.push(json!("[DONE]"));
         assert_eq!(got.len(), want.len(), "{got:#?}");
@@ -618,7 +628,7 @@ mod tests {
         let want = vec![
             chunk(
                 false,
-                json!({"role": "assistant", "content": ""}),
+                json!({"role": "assistant", "content": null}),
                 Value::Null,
             ),
             chunk(false, json!({"reasoning_content": "hmm"}), Value::Null),
@@ -667,7 +677,7 @@ mod tests {
         let want = vec![
             chunk(
                 true,
-                json!({"role": "assistant", "content": ""}),
+                json!({"role": "assistant", "content": null}),
                 Value::Null,
             ),
             chunk(true, json!({"content": "par"}), Value::Null),
