@@ -9,9 +9,11 @@ pub mod response;
 pub mod sdk;
 pub mod wire;
 
-use proptest::test_runner::Config;
+use proptest::test_runner::{Config, FileFailurePersistence};
 
-/// `cases` runs per property, or `PROPTEST_CASES` when set (to run more).
+/// `cases` runs per property, or `PROPTEST_CASES` when set (to run more). Failing
+/// cases are kept beside the test file (`roundtrip_*.proptest-regressions`) and
+/// replayed first.
 pub fn config(cases: u32) -> Config {
     let cases = std::env::var("PROPTEST_CASES")
         .ok()
@@ -19,6 +21,9 @@ pub fn config(cases: u32) -> Config {
         .unwrap_or(cases);
     Config {
         cases,
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource(
+            "proptest-regressions",
+        ))),
         ..Config::default()
     }
 }
