@@ -31,14 +31,22 @@ async fn forward(
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let (parts, body) = req.into_parts();
-    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
     let uri = format!("http://{upstream}{}", parts.uri.path());
     let mut out = Request::post(uri).body(Full::new(body)).expect("request");
     *out.headers_mut() = parts.headers;
     let answer = match pool.request(out).await {
         Ok(resp) => {
             let (parts, body) = resp.into_parts();
-            let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+            let body = body
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
             Response::from_parts(parts, Full::new(body))
         }
         Err(_) => Response::builder()

@@ -109,7 +109,8 @@ async fn stream_with_include_usage_ends_with_a_usage_chunk() {
     assert_eq!(usage_chunk["choices"], json!([]));
     assert_eq!(
         usage_chunk["usage"],
-        json!({"prompt_tokens": 3, "completion_tokens": 3, "total_tokens": 6})
+        json!({"prompt_tokens": 3, "completion_tokens": 3, "total_tokens": 6,
+               "prompt_tokens_details": {"cached_tokens": 0}})
     );
     assert_eq!(rest.last().unwrap()["choices"][0]["finish_reason"], "stop");
     assert_eq!(rest[0]["choices"][0]["delta"]["role"], "assistant");

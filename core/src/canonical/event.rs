@@ -42,7 +42,9 @@ pub enum StreamEvent {
     BlockStop {
         index: usize,
     },
-    /// The stop reason and the final usage (input and output).
+    /// The stop reason and the final usage, complete: input counts included,
+    /// adapters fill in what their upstream leaves out of its last event. Renderers
+    /// and the meter take it as it is.
     MessageDelta {
         stop_reason: Option<StopReason>,
         stop_sequence: Option<String>,

@@ -153,8 +153,6 @@ pub struct StreamRenderer {
     open: BTreeSet<usize>,
     /// Blocks already stopped: late deltas for them are dropped.
     closed: BTreeSet<usize>,
-    /// The usage sent in `message_start`, to fill gaps in the final usage.
-    start_usage: Usage,
 }
 
 impl StreamRenderer {
@@ -165,7 +163,6 @@ impl StreamRenderer {
             finished: false,
             open: BTreeSet::new(),
             closed: BTreeSet::new(),
-            start_usage: Usage::default(),
         }
     }
 
@@ -233,7 +230,15 @@ impl StreamRenderer {
                             "stop_reason": stop_reason.map(StopReason::anthropic),
                             "stop_sequence": stop_sequence,
                         },
-                        "usage": self.final_usage(usage),
+                        // Complete, as adapters make it: the SDKs take the input
+                        // counts of `message_delta` over those of `message_start`.
+                        // In the order the official API writes them.
+                        "usage": {
+                            "input_tokens": usage.input_tokens,
+                            "cache_creation_input_tokens": usage.cache_creation_input_tokens,
+                            "cache_read_input_tokens": usage.cache_read_input_tokens,
+                            "output_tokens": usage.output_tokens,
+                        },
                     }),
                 ));
             }
@@ -253,7 +258,6 @@ impl StreamRenderer {
 
     fn message_start(&mut self, id: &str, usage: Usage, out: &mut Vec<SseFrame>) {
         self.started = true;
-        self.start_usage = usage;
         // Complete, as the official API sends it: the SDKs build their message
         // snapshot from this object and fail on a missing field.
         out.push(frame(
@@ -318,22 +322,6 @@ impl StreamRenderer {
         while let Some(index) = self.open.first().copied() {
             self.block_stop(index, out);
         }
-    }
-
-    /// The SDK accumulators overwrite the snapshot's input counts with those of
-    /// `message_delta`, so a zero the upstream did not report falls back to the
-    /// count sent in `message_start` rather than erasing it.
-    fn final_usage(&self, u: Usage) -> Value {
-        let or_start = |v: u64, start: u64| if v == 0 { start } else { v };
-        let s = &self.start_usage;
-        json!({
-            "input_tokens": or_start(u.input_tokens, s.input_tokens),
-            "cache_creation_input_tokens":
-                or_start(u.cache_creation_input_tokens, s.cache_creation_input_tokens),
-            "cache_read_input_tokens":
-                or_start(u.cache_read_input_tokens, s.cache_read_input_tokens),
-            "output_tokens": u.output_tokens,
-        })
     }
 }
 
@@ -732,7 +720,8 @@ mod tests {
     }
 
     #[test]
-    fn final_usage_keeps_start_counts_the_upstream_left_out() {
+    fn final_usage_is_the_message_delta_usage() {
+        // Adapters complete it; a zero is a count (a prompt read wholly from cache).
         let frames = render_all(vec![
             StreamEvent::MessageStart {
                 id: "msg_1".into(),
@@ -741,13 +730,13 @@ mod tests {
             StreamEvent::MessageDelta {
                 stop_reason: Some(StopReason::MaxTokens),
                 stop_sequence: None,
-                usage: usage(0, 16, 0),
+                usage: usage(0, 16, 140),
             },
         ]);
         assert_eq!(
             parsed(&frames)[1].1["usage"],
-            json!({"input_tokens": 100, "cache_creation_input_tokens": 0,
-                   "cache_read_input_tokens": 40, "output_tokens": 16})
+            json!({"input_tokens": 0, "cache_creation_input_tokens": 0,
+                   "cache_read_input_tokens": 140, "output_tokens": 16})
         );
     }
 

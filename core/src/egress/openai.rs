@@ -74,21 +74,19 @@ fn finish_reason(stop: Option<StopReason>) -> &'static str {
 }
 
 /// `usage` of a chat.completion or of the final chunk.
-fn usage_json(u: &Usage, with_details: bool) -> Value {
+fn usage_json(u: &Usage) -> Value {
     let prompt = u.input_tokens + u.cache_read_input_tokens + u.cache_creation_input_tokens;
-    let mut out = json!({
+    json!({
         "prompt_tokens": prompt,
         "completion_tokens": u.output_tokens,
         "total_tokens": prompt + u.output_tokens,
-    });
-    if with_details {
-        out["prompt_tokens_details"] = json!({"cached_tokens": u.cache_read_input_tokens});
-    }
-    out
+        "prompt_tokens_details": {"cached_tokens": u.cache_read_input_tokens},
+    })
 }
 
 /// A complete answer as a `chat.completion` object. Text blocks are joined with
-/// nothing between them, as a stream of the same answer would concatenate them.
+/// nothing between them, as a stream of the same answer would concatenate them;
+/// no text at all is `content: null`, as the stream of it leaves it.
 pub fn render_response(resp: &ChatResponse, model: &str, created: u64) -> Value {
     serde_json::to_value(CompletionBody::of(resp, model, created)).unwrap_or(Value::Null)
 }
@@ -182,15 +180,15 @@ impl<'a> CompletionBody<'a> {
                 index: 0,
                 message: MessageBody {
                     role: "assistant",
-                    content: text,
+                    content: text.filter(|t| !t.is_empty()),
                     refusal: None,
                     tool_calls,
-                    reasoning_content: reasoning,
+                    reasoning_content: reasoning.filter(|r| !r.is_empty()),
                 },
                 logprobs: None,
                 finish_reason: finish_reason(resp.stop_reason),
             }],
-            usage: usage_json(&resp.usage, true),
+            usage: usage_json(&resp.usage),
             system_fingerprint: None,
         }
     }
@@ -295,7 +293,8 @@ impl StreamRenderer {
             StreamEvent::MessageDelta {
                 stop_reason, usage, ..
             } => {
-                self.merge_usage(usage);
+                // Complete, as adapters make it.
+                self.usage = usage;
                 self.finish(stop_reason, out);
             }
             StreamEvent::MessageStop => {
@@ -303,7 +302,7 @@ impl StreamRenderer {
                 if self.include_usage {
                     let mut chunk = self.chunk_head();
                     chunk.insert("choices".into(), json!([]));
-                    chunk.insert("usage".into(), usage_json(&self.usage, false));
+                    chunk.insert("usage".into(), usage_json(&self.usage));
                     out.push(frame(Value::Object(chunk).to_string()));
                 }
                 self.done(out);
@@ -316,28 +315,13 @@ impl StreamRenderer {
         }
     }
 
-    /// The final usage: a MessageDelta's figures, falling back to MessageStart's
-    /// input counts when the delta leaves them at zero (Anthropic may).
-    fn merge_usage(&mut self, u: Usage) {
-        let keep = |new: u64, old: u64| if new == 0 { old } else { new };
-        self.usage = Usage {
-            input_tokens: keep(u.input_tokens, self.usage.input_tokens),
-            output_tokens: u.output_tokens,
-            cache_read_input_tokens: keep(
-                u.cache_read_input_tokens,
-                self.usage.cache_read_input_tokens,
-            ),
-            cache_creation_input_tokens: keep(
-                u.cache_creation_input_tokens,
-                self.usage.cache_creation_input_tokens,
-            ),
-        };
-    }
-
     fn ensure_started(&mut self, out: &mut Vec<SseFrame>) {
         if !self.started {
             self.started = true;
-            out.push(self.chunk(json!({"role": "assistant", "content": ""}), None));
+            // `content: null` until text comes (as OpenAI starts an answer that
+            // opens with a tool call), so an answer without text folds into the
+            // same `content: null` the complete response has.
+            out.push(self.chunk(json!({"role": "assistant", "content": null}), None));
         }
     }
 
@@ -591,7 +575,7 @@ mod tests {
             MessageDelta {
                 stop_reason: Some(StopReason::ToolUse),
                 stop_sequence: None,
-                usage: usage(0, 30),
+                usage: usage(12, 30),
             },
             MessageStop,
         ]
@@ -604,7 +588,11 @@ mod tests {
                                    "function": {"name": "get_weather", "arguments": ""}}]})
         };
         vec![
-            chunk(u, json!({"role": "assistant", "content": ""}), Value::Null),
+            chunk(
+                u,
+                json!({"role": "assistant", "content": null}),
+                Value::Null,
+            ),
             chunk(u, json!({"content": "Checking"}), Value::Null),
             chunk(u, json!({"content": " now."}), Value::Null),
             chunk(u, start(0, "call_1"), Value::Null),
@@ -638,8 +626,9 @@ mod tests {
             "model": "gpt-4o",
             "system_fingerprint": null,
             "choices": [],
-            // Input from MessageStart, since the delta left it at zero.
-            "usage": {"prompt_tokens": 12, "completion_tokens": 30, "total_tokens": 42}
+            // The final usage is MessageDelta's: adapters make it complete.
+            "usage": {"prompt_tokens": 12, "completion_tokens": 30, "total_tokens": 42,
+                      "prompt_tokens_details": {"cached_tokens": 0}}
         }));
         want.push(json!("[DONE]"));
         assert_eq!(got.len(), want.len(), "{got:#?}");
@@ -690,7 +679,7 @@ mod tests {
         let want = vec![
             chunk(
                 false,
-                json!({"role": "assistant", "content": ""}),
+                json!({"role": "assistant", "content": null}),
                 Value::Null,
             ),
             chunk(false, json!({"reasoning_content": "hmm"}), Value::Null),
@@ -739,7 +728,7 @@ mod tests {
         let want = vec![
             chunk(
                 true,
-                json!({"role": "assistant", "content": ""}),
+                json!({"role": "assistant", "content": null}),
                 Value::Null,
             ),
             chunk(true, json!({"content": "par"}), Value::Null),

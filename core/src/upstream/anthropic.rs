@@ -169,6 +169,14 @@ fn refuse_inexpressible(req: &ChatRequest) -> Result<()> {
     Ok(())
 }
 
+/// Reasoning without a signature (an OpenAI-compatible answer's, or an OpenAI
+/// client's `reasoning_content`): Messages refuses a thinking block whose
+/// signature it cannot verify and lets a request leave thinking out, so it is
+/// not sent.
+fn unsigned_thinking(b: &ContentBlock) -> bool {
+    matches!(b, ContentBlock::Thinking { signature, .. } if signature.as_deref().unwrap_or("").is_empty())
+}
+
 fn block_json(b: &ContentBlock) -> Value {
     let with_cache = |mut v: Value, cc: &Option<Value>| {
         if let Some(cc) = cc {
@@ -248,13 +256,18 @@ pub fn translate(req: &ChatRequest, profile: &Profile) -> Result<Map<String, Val
     let messages: Vec<Value> = req
         .messages
         .iter()
-        .filter(|m| !m.content.is_empty())
-        .map(|m| {
+        .filter_map(|m| {
             let role = match m.role {
                 Role::User => "user",
                 Role::Assistant => "assistant",
             };
-            json!({"role": role, "content": m.content.iter().map(block_json).collect::<Vec<_>>()})
+            let content: Vec<Value> = m
+                .content
+                .iter()
+                .filter(|b| !unsigned_thinking(b))
+                .map(block_json)
+                .collect();
+            (!content.is_empty()).then(|| json!({"role": role, "content": content}))
         })
         .collect();
     body.insert("messages".into(), Value::Array(messages));
@@ -310,6 +323,11 @@ pub fn translate(req: &ChatRequest, profile: &Profile) -> Result<Map<String, Val
         body.insert("thinking".into(), t.clone());
     }
     Ok(body)
+}
+
+/// A token count the usage object carries; `None` when left out or null.
+fn count(usage: &Value, key: &str) -> Option<u64> {
+    usage.get(key).and_then(Value::as_u64)
 }
 
 fn usage_from(v: &Value) -> Usage {
@@ -407,15 +425,23 @@ impl EventTranslator {
         match v.get("type").and_then(Value::as_str)? {
             "message_start" => {
                 let m = v.get("message")?;
-                let u = m.get("usage").map(usage_from).unwrap_or_default();
-                if u.input_tokens > 0
-                    || u.cache_read_input_tokens > 0
-                    || u.cache_creation_input_tokens > 0
-                {
-                    self.input = Usage {
-                        output_tokens: 0,
-                        ..u
-                    };
+                let u = m.get("usage").unwrap_or(&Value::Null);
+                // The upstream's counts replace the estimate; 0 is a count too.
+                let input = &mut self.input;
+                for (slot, key) in [
+                    (&mut input.input_tokens, "input_tokens"),
+                    (
+                        &mut input.cache_read_input_tokens,
+                        "cache_read_input_tokens",
+                    ),
+                    (
+                        &mut input.cache_creation_input_tokens,
+                        "cache_creation_input_tokens",
+                    ),
+                ] {
+                    if let Some(n) = count(u, key) {
+                        *slot = n;
+                    }
                 }
                 let id = m
                     .get("id")
@@ -425,7 +451,7 @@ impl EventTranslator {
                 Some(StreamEvent::MessageStart {
                     id,
                     usage: Usage {
-                        output_tokens: u.output_tokens,
+                        output_tokens: count(u, "output_tokens").unwrap_or(0),
                         ..self.input
                     },
                 })
@@ -470,20 +496,15 @@ impl EventTranslator {
             "content_block_stop" => Some(StreamEvent::BlockStop { index }),
             "message_delta" => {
                 let d = v.get("delta");
-                let u = v.get("usage").map(usage_from).unwrap_or_default();
+                let u = v.get("usage").unwrap_or(&Value::Null);
+                // Counts it leaves out are those of `message_start`.
                 let usage = Usage {
-                    input_tokens: if u.input_tokens > 0 {
-                        u.input_tokens
-                    } else {
-                        self.input.input_tokens
-                    },
-                    cache_read_input_tokens: u
-                        .cache_read_input_tokens
-                        .max(self.input.cache_read_input_tokens),
-                    cache_creation_input_tokens: u
-                        .cache_creation_input_tokens
-                        .max(self.input.cache_creation_input_tokens),
-                    output_tokens: u.output_tokens,
+                    input_tokens: count(u, "input_tokens").unwrap_or(self.input.input_tokens),
+                    cache_read_input_tokens: count(u, "cache_read_input_tokens")
+                        .unwrap_or(self.input.cache_read_input_tokens),
+                    cache_creation_input_tokens: count(u, "cache_creation_input_tokens")
+                        .unwrap_or(self.input.cache_creation_input_tokens),
+                    output_tokens: count(u, "output_tokens").unwrap_or(0),
                 };
                 Some(StreamEvent::MessageDelta {
                     stop_reason: d
@@ -565,6 +586,42 @@ mod tests {
     }
 
     #[test]
+    fn unsigned_thinking_is_not_sent() {
+        let thinking = |signature: Option<&str>| ContentBlock::Thinking {
+            thinking: "hmm".into(),
+            signature: signature.map(str::to_owned),
+        };
+        let mut req = ChatRequest::new("m");
+        req.messages = vec![
+            Message {
+                role: Role::User,
+                content: vec![ContentBlock::text("hi")],
+            },
+            Message {
+                role: Role::Assistant,
+                content: vec![thinking(None), thinking(Some("")), thinking(Some("sig"))],
+            },
+            Message {
+                role: Role::Assistant,
+                content: vec![thinking(None), ContentBlock::text("hello")],
+            },
+            Message {
+                role: Role::Assistant,
+                content: vec![thinking(None)],
+            },
+        ];
+        let body = translate(&req, &profile()).unwrap();
+        assert_eq!(
+            body["messages"],
+            json!([
+                {"role": "user", "content": [{"type": "text", "text": "hi"}]},
+                {"role": "assistant", "content": [{"type": "thinking", "thinking": "hmm", "signature": "sig"}]},
+                {"role": "assistant", "content": [{"type": "text", "text": "hello"}]}
+            ])
+        );
+    }
+
+    #[test]
     fn n_above_one_is_refused() {
         let mut req = ChatRequest::new("gpt-4o");
         req.extra.insert("n".into(), json!(2));
@@ -612,6 +669,29 @@ mod tests {
         assert!(
             matches!(t.event(r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#), Some(StreamEvent::Error(e)) if e.kind() == ErrorKind::Overloaded)
         );
+    }
+
+    #[test]
+    fn zero_input_counts_are_counts() {
+        let mut t = EventTranslator {
+            input: Usage::input_only(999),
+        };
+        let start = t.event(r#"{"type":"message_start","message":{"id":"m","usage":{"input_tokens":0,"cache_read_input_tokens":120,"output_tokens":1}}}"#);
+        let expected = Usage {
+            input_tokens: 0,
+            output_tokens: 1,
+            cache_read_input_tokens: 120,
+            cache_creation_input_tokens: 0,
+        };
+        assert!(
+            matches!(start, Some(StreamEvent::MessageStart { usage, .. }) if usage == expected)
+        );
+        let md = t.event(r#"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":7,"cache_read_input_tokens":null}}"#);
+        let expected = Usage {
+            output_tokens: 7,
+            ..expected
+        };
+        assert!(matches!(md, Some(StreamEvent::MessageDelta { usage, .. }) if usage == expected));
     }
 
     #[test]

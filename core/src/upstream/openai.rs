@@ -282,6 +282,9 @@ pub fn translate(req: &ChatRequest, model: &str) -> Result<Map<String, Value>> {
     Ok(body)
 }
 
+/// User content: one string when it is all text (several OpenAI-compatible
+/// upstreams, DeepSeek among them, take no content arrays), its blocks apart as
+/// paragraphs so that two of them never run into one word; parts otherwise.
 fn text_or_parts(blocks: &[&ContentBlock]) -> Value {
     if blocks
         .iter()
@@ -291,7 +294,7 @@ fn text_or_parts(blocks: &[&ContentBlock]) -> Value {
             .iter()
             .map(|b| b.plain_text())
             .collect::<Vec<_>>()
-            .join(""));
+            .join("\n\n"));
     }
     Value::Array(
         blocks
@@ -517,6 +520,17 @@ mod tests {
             "tool_choice": "required"
         });
         assert_eq!(Value::Object(body), expected);
+    }
+
+    #[test]
+    fn user_text_blocks_stay_apart() {
+        let mut req = ChatRequest::new("m");
+        req.messages.push(Message {
+            role: Role::User,
+            content: vec![ContentBlock::text("Hello"), ContentBlock::text("World")],
+        });
+        let body = translate(&req, "m").unwrap();
+        assert_eq!(body["messages"][0]["content"], "Hello\n\nWorld");
     }
 
     #[test]

@@ -94,17 +94,20 @@ impl ChunkTranslator {
                     delta: Delta::Thinking(r.to_string()),
                 });
             }
-            if let Some(t) = delta
-                .get("content")
-                .and_then(Value::as_str)
-                .filter(|t| !t.is_empty())
-            {
-                let index = self.ensure(Open::Text, BlockStart::Text, out);
-                self.output_chars += t.chars().count();
-                out.push(StreamEvent::BlockDelta {
-                    index,
-                    delta: Delta::Text(t.to_string()),
-                });
+            // A refusal is what the model said, as in the complete response.
+            for key in ["content", "refusal"] {
+                if let Some(t) = delta
+                    .get(key)
+                    .and_then(Value::as_str)
+                    .filter(|t| !t.is_empty())
+                {
+                    let index = self.ensure(Open::Text, BlockStart::Text, out);
+                    self.output_chars += t.chars().count();
+                    out.push(StreamEvent::BlockDelta {
+                        index,
+                        delta: Delta::Text(t.to_string()),
+                    });
+                }
             }
             for call in delta
                 .get("tool_calls")
@@ -255,6 +258,30 @@ mod tests {
         format!(
             r#"{{"id":"c1","choices":[{{"index":0,"delta":{delta},"finish_reason":{finish}}}]}}"#
         )
+    }
+
+    #[test]
+    fn refusal_deltas_are_text() {
+        let a = chunk(
+            r#"{"role":"assistant","content":null,"refusal":""}"#,
+            "null",
+        );
+        let b = chunk(r#"{"refusal":"I can't help"}"#, "null");
+        let c = chunk(r#"{"refusal":" with that."}"#, r#""stop""#);
+        let texts: Vec<Delta> = run(&[&a, &b, &c, "[DONE]"])
+            .into_iter()
+            .filter_map(|e| match e {
+                StreamEvent::BlockDelta { delta, .. } => Some(delta),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                Delta::Text("I can't help".into()),
+                Delta::Text(" with that.".into())
+            ]
+        );
     }
 
     #[test]

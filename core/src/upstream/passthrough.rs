@@ -49,4 +49,16 @@ mod tests {
         .unwrap();
         assert_eq!(out, json!({"model": "b", "keep": {"x": 1}, "new": 2}));
     }
+
+    #[test]
+    fn numbers_pass_digit_for_digit() {
+        let text = r#"{"temperature":0.43145253165777253,"input":{"x":0.9045724161525979}}"#;
+        let body: Value = serde_json::from_str(text).unwrap();
+        let out = serde_json::to_string(&WithOverrides {
+            body: body.as_object().unwrap(),
+            overrides: &[],
+        })
+        .unwrap();
+        assert_eq!(out, text);
+    }
 }
