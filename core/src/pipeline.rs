@@ -61,7 +61,7 @@ impl Endpoint {
 }
 
 /// Who is calling and how.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct CallContext {
     pub api_key: Option<String>,
     /// Set for HTTP callers; `None` in-process, where calls without a key are unmetered.
@@ -71,6 +71,19 @@ pub struct CallContext {
     /// The `anthropic-beta` values the client sent.
     pub anthropic_beta: Vec<String>,
     pub request_id: String,
+}
+
+/// Without the key itself, so a context that reaches a log leaks nothing.
+impl std::fmt::Debug for CallContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallContext")
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("client_ip", &self.client_ip)
+            .field("anthropic_version", &self.anthropic_version)
+            .field("anthropic_beta", &self.anthropic_beta)
+            .field("request_id", &self.request_id)
+            .finish()
+    }
 }
 
 impl CallContext {
@@ -216,7 +229,9 @@ async fn dispatch(
         }
         Endpoint::CountTokens => {
             // Answered locally: never forwarded, billed or counted as an inference.
-            let req = ingress::anthropic::parse_count_tokens(&parse_json(body)?)?;
+            let value = parse_json(body)?;
+            ingress::json::check_counts(&value, &state.config.server)?;
+            let req = ingress::anthropic::parse_count_tokens(&value)?;
             routed(state, &req.model, reply);
             Ok(Body::Json(egress::extras::count_tokens(estimate_request(
                 &req,
@@ -269,6 +284,7 @@ async fn dispatch(
         }
         Endpoint::Messages | Endpoint::ChatCompletions => {
             let value = parse_json(body)?;
+            ingress::json::check_counts(&value, &state.config.server)?;
             let mut req = match endpoint {
                 Endpoint::Messages => ingress::anthropic::parse_messages(&value)?,
                 _ => ingress::openai::parse_chat(&value)?,
@@ -382,7 +398,7 @@ fn parse_json(body: &[u8]) -> Result<Value> {
             "request body is empty; expected a JSON object",
         ));
     }
-    Ok(serde_json::from_slice(body)?)
+    ingress::json::parse_body(body)
 }
 
 fn routed(state: &State, model: &str, reply: &mut Reply) -> Arc<Profile> {

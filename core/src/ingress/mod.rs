@@ -2,6 +2,8 @@
 
 pub mod anthropic;
 pub mod extras;
+mod image;
+pub mod json;
 pub mod openai;
 mod path;
 
