@@ -1,0 +1,187 @@
+//! Generated bad bodies: every field of a rich valid request given the wrong
+//! type or left out (on /v1/messages, /v1/messages/count_tokens and
+//! /v1/chat/completions, on the echo and through translation), and broken
+//! JSON on every POST route.
+
+use serde_json::{json, Value};
+
+use crate::check::{run, Case, Expect};
+use crate::common::Server;
+use crate::seeds::{anthropic_seed, openai_seed, with, CHAT, COUNT, MESSAGES};
+use crate::{mutate, on_mock, VIA};
+use mws_core::testing::MockUpstream;
+
+/// The seed itself must be served, or every variant tests nothing.
+async fn seeds_served(s: &Server, cases: &[(&str, Value)]) {
+    for (path, seed) in cases {
+        let r = s.post(path, seed).await;
+        assert_eq!(r.status, 200, "seed on {path}: {:?}", r.body);
+    }
+}
+
+#[tokio::test]
+async fn wrong_types_and_missing_fields_on_echo() {
+    let s = Server::builtin().await;
+    let a = anthropic_seed();
+    let o = openai_seed();
+    let count = {
+        let mut c = a.clone();
+        c.as_object_mut().unwrap().remove("stream");
+        c
+    };
+    seeds_served(
+        &s,
+        &[
+            (MESSAGES, a.clone()),
+            (COUNT, count.clone()),
+            (CHAT, o.clone()),
+        ],
+    )
+    .await;
+    let mut cases = mutate::variants("messages", MESSAGES, &a);
+    cases.extend(mutate::variants(
+        "messages stream",
+        MESSAGES,
+        &with(a, "stream", json!(true)),
+    ));
+    cases.extend(mutate::variants("count_tokens", COUNT, &count));
+    cases.extend(mutate::variants("chat", CHAT, &o));
+    cases.extend(mutate::variants(
+        "chat stream",
+        CHAT,
+        &with(o, "stream", json!(true)),
+    ));
+    assert!(cases.len() > 1000, "{}", cases.len());
+    run(&s, &s.client, &cases).await;
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn wrong_types_and_missing_fields_through_translation() {
+    let mock = MockUpstream::start().await.unwrap();
+    let s = on_mock(&mock).await;
+    let mut cases = Vec::new();
+    for model in VIA {
+        let a = with(anthropic_seed(), "model", json!(model));
+        let o = with(openai_seed(), "model", json!(model));
+        seeds_served(&s, &[(MESSAGES, a.clone()), (CHAT, o.clone())]).await;
+        for stream in [false, true] {
+            let label = format!("{model} stream={stream}");
+            let (a, o) = (
+                with(a.clone(), "stream", json!(stream)),
+                with(o.clone(), "stream", json!(stream)),
+            );
+            cases.extend(mutate::variants(&format!("messages {label}"), MESSAGES, &a));
+            cases.extend(mutate::variants(&format!("chat {label}"), CHAT, &o));
+        }
+    }
+    run(&s, &s.client, &cases).await;
+    s.stop().await;
+}
+
+/// Broken JSON for one route: every prefix of a valid body (truncated),
+/// non-objects, invalid UTF-8, a byte-order mark, deep nesting.
+pub fn broken_json(path: &str, valid: &Value) -> Vec<Case> {
+    let text = valid.to_string();
+    let mut cases: Vec<Case> = (0..text.len())
+        .step_by(5)
+        .map(|n| {
+            Case::post(
+                format!("truncated at {n}"),
+                path,
+                &text.as_bytes()[..n],
+                Expect::Status(400),
+            )
+        })
+        .collect();
+    for body in [
+        "[]",
+        "1",
+        "\"x\"",
+        "null",
+        "true",
+        "[{}]",
+        "{}",
+        "{\"a\"}",
+        "{,}",
+        "{\"a\":1,}",
+        "{'a':1}",
+        "NaN",
+    ] {
+        cases.push(Case::post(
+            format!("body {body}"),
+            path,
+            body,
+            Expect::Status(400),
+        ));
+    }
+    let mut bad_utf8 = text.clone().into_bytes();
+    let at = text.find("\":\"").map_or(2, |i| i + 3);
+    bad_utf8.splice(at..at, [0xff, 0xfe, 0xc3]);
+    cases.push(Case::post(
+        "invalid UTF-8 in a string",
+        path,
+        bad_utf8,
+        Expect::Status(400),
+    ));
+    cases.push(Case::post(
+        "invalid UTF-8 outside strings",
+        path,
+        b"\xff{}".to_vec(),
+        Expect::Status(400),
+    ));
+    let mut bom = b"\xef\xbb\xbf".to_vec();
+    bom.extend_from_slice(text.as_bytes());
+    cases.push(Case::post(
+        "byte-order mark",
+        path,
+        bom,
+        Expect::Status(400),
+    ));
+    cases.push(Case::post(
+        "trailing garbage",
+        path,
+        format!("{text}}}"),
+        Expect::Status(400),
+    ));
+    cases.push(Case::post(
+        "two documents",
+        path,
+        format!("{text}{text}"),
+        Expect::Status(400),
+    ));
+    cases.push(Case::post(
+        "NUL byte",
+        path,
+        format!("{text}\0"),
+        Expect::Status(400),
+    ));
+    for depth in [129, 100_000] {
+        let deep = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        cases.push(Case::post(
+            format!("array {depth} deep"),
+            path,
+            deep,
+            Expect::Status(400),
+        ));
+        let deep = format!("{}1{}", "{\"a\":".repeat(depth), "}".repeat(depth));
+        cases.push(Case::post(
+            format!("object {depth} deep"),
+            path,
+            deep,
+            Expect::Status(400),
+        ));
+    }
+    cases
+}
+
+#[tokio::test]
+async fn broken_json_on_every_post_route() {
+    let s = Server::builtin().await;
+    let cases: Vec<Case> = crate::seeds::all()
+        .iter()
+        .flat_map(|(path, seed)| broken_json(path, seed))
+        .collect();
+    run(&s, &s.client, &cases).await;
+    s.stop().await;
+}
