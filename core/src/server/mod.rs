@@ -15,8 +15,8 @@ use std::time::Duration;
 use axum::extract::ConnectInfo;
 use http::Request;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::sync::watch;
@@ -92,17 +92,16 @@ pub(crate) async fn serve(gateway: Gateway, addr: SocketAddr) -> Result<ServeHan
 /// idle between requests), a cap on their size, and a deadline for a client
 /// that stops taking the response.
 ///
-/// HTTP/1.1 only: LLM clients speak it (h2 would need TLS to be negotiated),
-/// and cleartext h2 would escape the header deadline.
+/// HTTP/1.1 (and 1.0) only: LLM clients speak it (h2 would need TLS to be
+/// negotiated), and cleartext h2 would escape the header deadline.
 async fn accept_loop(
     listener: tokio::net::TcpListener,
     app: axum::Router,
     edge: Edge,
     mut stopped: watch::Receiver<bool>,
 ) {
-    let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
+    let mut builder = http1::Builder::new();
     builder
-        .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(edge.header_timeout)
         .max_buf_size(edge.header_buffer);
@@ -131,12 +130,10 @@ async fn accept_loop(
             req.extensions_mut().insert(ConnectInfo(peer));
             req
         });
-        let conn = builder
-            .serve_connection_with_upgrades(
-                TokioIo::new(stall::StallGuard::new(tcp, edge.write_timeout)),
-                TowerToHyperService::new(service),
-            )
-            .into_owned();
+        let conn = builder.serve_connection(
+            TokioIo::new(stall::StallGuard::new(tcp, edge.write_timeout)),
+            TowerToHyperService::new(service),
+        );
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
             if let Err(e) = conn.await {

@@ -83,18 +83,11 @@ async fn wrong_types_and_missing_fields_through_translation() {
 /// non-objects, invalid UTF-8, a byte-order mark, deep nesting.
 pub fn broken_json(path: &str, valid: &Value) -> Vec<Case> {
     let text = valid.to_string();
-    let mut cases: Vec<Case> = (0..text.len())
+    let mut bodies: Vec<(String, Vec<u8>)> = (0..text.len())
         .step_by(5)
-        .map(|n| {
-            Case::post(
-                format!("truncated at {n}"),
-                path,
-                &text.as_bytes()[..n],
-                Expect::Status(400),
-            )
-        })
+        .map(|n| (format!("truncated at {n}"), text.as_bytes()[..n].to_vec()))
         .collect();
-    for body in [
+    let odd = [
         "[]",
         "1",
         "\"x\"",
@@ -107,72 +100,36 @@ pub fn broken_json(path: &str, valid: &Value) -> Vec<Case> {
         "{\"a\":1,}",
         "{'a':1}",
         "NaN",
-    ] {
-        cases.push(Case::post(
-            format!("body {body}"),
-            path,
-            body,
-            Expect::Status(400),
-        ));
-    }
+    ];
+    bodies.extend(odd.map(|b| (format!("body {b}"), b.as_bytes().to_vec())));
     let mut bad_utf8 = text.clone().into_bytes();
     let at = text.find("\":\"").map_or(2, |i| i + 3);
     bad_utf8.splice(at..at, [0xff, 0xfe, 0xc3]);
-    cases.push(Case::post(
-        "invalid UTF-8 in a string",
-        path,
-        bad_utf8,
-        Expect::Status(400),
-    ));
-    cases.push(Case::post(
-        "invalid UTF-8 outside strings",
-        path,
-        b"\xff{}".to_vec(),
-        Expect::Status(400),
-    ));
-    let mut bom = b"\xef\xbb\xbf".to_vec();
-    bom.extend_from_slice(text.as_bytes());
-    cases.push(Case::post(
-        "byte-order mark",
-        path,
-        bom,
-        Expect::Status(400),
-    ));
-    cases.push(Case::post(
-        "trailing garbage",
-        path,
-        format!("{text}}}"),
-        Expect::Status(400),
-    ));
-    cases.push(Case::post(
-        "two documents",
-        path,
-        format!("{text}{text}"),
-        Expect::Status(400),
-    ));
-    cases.push(Case::post(
-        "NUL byte",
-        path,
-        format!("{text}\0"),
-        Expect::Status(400),
-    ));
-    for depth in [129, 100_000] {
-        let deep = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
-        cases.push(Case::post(
-            format!("array {depth} deep"),
-            path,
-            deep,
-            Expect::Status(400),
-        ));
-        let deep = format!("{}1{}", "{\"a\":".repeat(depth), "}".repeat(depth));
-        cases.push(Case::post(
-            format!("object {depth} deep"),
-            path,
-            deep,
-            Expect::Status(400),
-        ));
+    let named = |name: &str, body: String| (name.to_string(), body.into_bytes());
+    bodies.extend([
+        ("invalid UTF-8 in a string".to_string(), bad_utf8),
+        (
+            "invalid UTF-8 outside strings".to_string(),
+            b"\xff{}".to_vec(),
+        ),
+        (
+            "byte-order mark".to_string(),
+            [&b"\xef\xbb\xbf"[..], text.as_bytes()].concat(),
+        ),
+        named("trailing garbage", format!("{text}}}")),
+        named("two documents", format!("{text}{text}")),
+        named("NUL byte", format!("{text}\0")),
+    ]);
+    for depth in [128, 100_000] {
+        let array = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        bodies.push(named(&format!("array {depth} deep"), array));
+        let object = format!("{}1{}", "{\"a\":".repeat(depth), "}".repeat(depth));
+        bodies.push(named(&format!("object {depth} deep"), object));
     }
-    cases
+    bodies
+        .into_iter()
+        .map(|(name, body)| Case::post(name, path, body, Expect::Status(400)))
+        .collect()
 }
 
 #[tokio::test]

@@ -259,3 +259,17 @@ async fn http_1_0_and_expect_continue_are_served() {
     .unwrap();
     s.stop().await;
 }
+
+#[tokio::test]
+async fn cleartext_http2_is_not_spoken() {
+    let s = Server::builtin().await;
+    let raw = exchange(
+        &s,
+        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00",
+    )
+    .await;
+    // Closed, or a bare HTTP/1.1 refusal: never an h2 SETTINGS frame.
+    assert!(raw.is_empty() || raw.starts_with(b"HTTP/1.1 4"), "{raw:?}");
+    still_serving(&s).await;
+    s.stop().await;
+}
