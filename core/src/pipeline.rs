@@ -229,8 +229,7 @@ async fn dispatch(
         }
         Endpoint::CountTokens => {
             // Answered locally: never forwarded, billed or counted as an inference.
-            let value = parse_json(body)?;
-            ingress::json::check_counts(&value, &state.config.server)?;
+            let value = parse_json(state, body)?;
             let req = ingress::anthropic::parse_count_tokens(&value)?;
             routed(state, &req.model, reply);
             Ok(Body::Json(egress::extras::count_tokens(estimate_request(
@@ -238,7 +237,7 @@ async fn dispatch(
             ))))
         }
         Endpoint::Embeddings => {
-            let req = ingress::extras::parse_embeddings(&parse_json(body)?)?;
+            let req = ingress::extras::parse_embeddings(&parse_json(state, body)?)?;
             let profile = routed(state, &req.model, reply);
             let charge = reserve(
                 state,
@@ -259,7 +258,7 @@ async fn dispatch(
             )))
         }
         Endpoint::Rerank => {
-            let req = ingress::extras::parse_rerank(&parse_json(body)?)?;
+            let req = ingress::extras::parse_rerank(&parse_json(state, body)?)?;
             let profile = routed(state, &req.model, reply);
             let charge = reserve(
                 state,
@@ -283,8 +282,7 @@ async fn dispatch(
             )))
         }
         Endpoint::Messages | Endpoint::ChatCompletions => {
-            let value = parse_json(body)?;
-            ingress::json::check_counts(&value, &state.config.server)?;
+            let value = parse_json(state, body)?;
             let mut req = match endpoint {
                 Endpoint::Messages => ingress::anthropic::parse_messages(&value)?,
                 _ => ingress::openai::parse_chat(&value)?,
@@ -392,13 +390,13 @@ async fn settled<T>(
     outcome
 }
 
-fn parse_json(body: &[u8]) -> Result<Value> {
+fn parse_json(state: &State, body: &[u8]) -> Result<Value> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::invalid(
             "request body is empty; expected a JSON object",
         ));
     }
-    ingress::json::parse_body(body)
+    ingress::json::parse_body(body, &state.config.server)
 }
 
 fn routed(state: &State, model: &str, reply: &mut Reply) -> Arc<Profile> {

@@ -20,6 +20,10 @@ pub struct ServerConfig {
     /// Tools one chat request may offer. OpenAI allows 128; Claude Code with
     /// many MCP servers offers a few hundred; 1,000 leaves room for both.
     pub max_tools: usize,
+    /// JSON values (every string, number, array, object...) one body may
+    /// hold. A long agent session holds some 100,000; the limit bounds what
+    /// a body of tiny values costs in memory (about 130 bytes a value).
+    pub max_json_values: usize,
     /// Serve `GET /metrics`.
     pub metrics: bool,
     /// The whole request body must arrive within this many seconds of its
@@ -44,6 +48,7 @@ impl Default for ServerConfig {
             max_header_bytes: 64 * 1024,
             max_messages: 20_000,
             max_tools: 1_000,
+            max_json_values: 1_000_000,
             metrics: true,
             request_timeout_secs: 60,
             header_timeout_secs: 10.0,
@@ -73,6 +78,7 @@ impl ServerConfig {
             ("max_body_bytes", self.max_body_bytes),
             ("max_messages", self.max_messages),
             ("max_tools", self.max_tools),
+            ("max_json_values", self.max_json_values),
         ] {
             if v == 0 {
                 return field(name, "expected a positive number".into());
@@ -132,6 +138,7 @@ mod tests {
         for (text, field) in [
             ("max_messages = 0", "server.max_messages"),
             ("max_tools = 0", "server.max_tools"),
+            ("max_json_values = 0", "server.max_json_values"),
             ("max_header_bytes = 100", "server.max_header_bytes"),
             ("max_header_bytes = 99999999", "server.max_header_bytes"),
             ("request_timeout_secs = 0", "server.request_timeout_secs"),

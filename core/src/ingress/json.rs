@@ -1,9 +1,12 @@
-//! Request bodies to JSON values, and the limits on what one chat request may
-//! carry. A body that does not parse is parsed a second time, with its path
-//! tracked, only to name where it broke: the common case pays nothing extra.
+//! Request bodies to JSON values under the limits of `[server]`: nesting,
+//! values in all, messages and tools. A body that does not parse is parsed a
+//! second time, with its path tracked, only to name where it broke: the
+//! common case pays nothing extra.
 
+use serde::de::DeserializeSeed;
 use serde_json::Value;
 
+use super::budget::Budget;
 use super::path::join;
 use crate::config::ServerConfig;
 use crate::{Error, Result};
@@ -15,9 +18,15 @@ pub const MAX_DEPTH: usize = 127;
 /// Path segments shown for a body that nests too deep (the rest is `...`).
 const SHOWN_SEGMENTS: usize = 8;
 
-/// Parses a request body; errors name the field where they can.
-pub fn parse_body(body: &[u8]) -> Result<Value> {
-    serde_json::from_slice(body).map_err(|e| describe(body, &e))
+/// Parses a request body; errors name the field (or the limit) where they can.
+pub fn parse_body(body: &[u8], server: &ServerConfig) -> Result<Value> {
+    let budget = Budget::new(server);
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let parsed = budget.root().deserialize(&mut de).and_then(|v| {
+        de.end()?;
+        Ok(v)
+    });
+    parsed.map_err(|e| budget.refusal().unwrap_or_else(|| describe(body, &e)))
 }
 
 /// The error for a body that failed to parse with `e`.
@@ -79,35 +88,18 @@ fn dotted(path: &serde_path_to_error::Path) -> (String, bool) {
     (out, false)
 }
 
-/// Refuses a chat request with more messages or tools than the server takes:
-/// a 400 naming the field, its count and the setting.
-pub fn check_counts(body: &Value, server: &ServerConfig) -> Result<()> {
-    for (field, limit, setting) in [
-        ("messages", server.max_messages, "server.max_messages"),
-        ("tools", server.max_tools, "server.max_tools"),
-    ] {
-        let n = body
-            .get(field)
-            .and_then(Value::as_array)
-            .map_or(0, Vec::len);
-        if n > limit {
-            return Err(Error::invalid_field(
-                field,
-                format!("{n} given, more than the limit of {limit} ({setting})"),
-            ));
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn parse(body: &[u8]) -> Result<Value> {
+        parse_body(body, &ServerConfig::default())
+    }
+
     #[test]
     fn out_of_range_numbers_name_the_field() {
-        let e = parse_body(br#"{"model": "m", "messages": [{"role": "user", "n": 1e400}]}"#)
-            .unwrap_err();
+        let e =
+            parse(br#"{"model": "m", "messages": [{"role": "user", "n": 1e400}]}"#).unwrap_err();
         assert_eq!(e.param(), Some("messages.0.n"));
         assert!(
             e.message().starts_with("messages.0.n: number out of range"),
@@ -119,7 +111,7 @@ mod tests {
     #[test]
     fn deep_nesting_names_the_limit_and_where() {
         let deep = format!("{{\"tools\": [{}1{}]}}", "[".repeat(500), "]".repeat(500));
-        let e = parse_body(deep.as_bytes()).unwrap_err();
+        let e = parse(deep.as_bytes()).unwrap_err();
         assert_eq!(e.http_status(), 400);
         assert_eq!(e.param(), Some("tools.0.0.0.0.0.0.0"));
         assert!(
@@ -129,14 +121,14 @@ mod tests {
         );
         // Just inside the limit parses.
         let fits = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
-        assert!(parse_body(fits.as_bytes()).is_ok());
+        assert!(parse(fits.as_bytes()).is_ok());
         let over = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
-        assert!(parse_body(over.as_bytes()).is_err());
+        assert!(parse(over.as_bytes()).is_err());
     }
 
     #[test]
     fn syntax_errors_say_where() {
-        let e = parse_body(br#"{"messages": [{"role": "us"#).unwrap_err();
+        let e = parse(br#"{"messages": [{"role": "us"#).unwrap_err();
         assert_eq!(e.param(), None);
         assert!(
             e.message()
@@ -152,22 +144,57 @@ mod tests {
     }
 
     #[test]
-    fn counts_over_the_limit_name_the_field_and_setting() {
+    fn the_same_value_as_serde_json() {
+        let claude_code = include_str!(
+            "../../tests/fixtures/anthropic/claude-code-2.1.328-messages-request.json"
+        );
+        let odd = r#"{"a": [1, -2, 3.5, 1e300, 18446744073709551615, -9223372036854775808, true, null,
+            "\u00e9\ud83d\ude00\n", {}, []], "a": "last wins", "b": {"c": [[[]]]}}"#;
+        for text in [claude_code, odd, "[]", "\"x\"", "0", " null "] {
+            let ours = parse(text.as_bytes()).unwrap();
+            let theirs: Value = serde_json::from_str(text).unwrap();
+            assert_eq!(ours, theirs);
+            assert_eq!(ours.to_string(), theirs.to_string());
+        }
+    }
+
+    #[test]
+    fn counts_past_the_limits_stop_the_parse_naming_field_and_setting() {
         let server = ServerConfig {
             max_messages: 2,
             max_tools: 1,
+            max_json_values: 50,
             ..ServerConfig::default()
         };
-        let body = serde_json::json!({"messages": [1, 2, 3], "tools": []});
-        let e = check_counts(&body, &server).unwrap_err();
+        let e = parse_body(br#"{"messages": [1, 2, 3]}"#, &server).unwrap_err();
         assert_eq!(e.param(), Some("messages"));
         assert_eq!(
             e.message(),
-            "messages: 3 given, more than the limit of 2 (server.max_messages)"
+            "messages: more than the limit of 2 (server.max_messages)"
         );
-        let body = serde_json::json!({"messages": [1], "tools": [1, 2]});
-        let e = check_counts(&body, &server).unwrap_err();
-        assert!(e.message().contains("server.max_tools"), "{}", e.message());
-        assert!(check_counts(&serde_json::json!({"messages": [1, 2]}), &server).is_ok());
+        let e = parse_body(br#"{"tools": [{}, {}], "messages": []}"#, &server).unwrap_err();
+        assert!(
+            e.message()
+                .starts_with("tools: more than the limit of 1 (server.max_tools)"),
+            "{}",
+            e.message()
+        );
+        // Only the top-level fields are capped.
+        assert!(parse_body(
+            br#"{"metadata": {"messages": [1, 2, 3]}, "messages": [1, 2]}"#,
+            &server
+        )
+        .is_ok());
+        let many = format!("[{}]", vec!["[]"; 60].join(","));
+        let e = parse_body(many.as_bytes(), &server).unwrap_err();
+        assert_eq!(e.param(), None);
+        assert!(
+            e.message().contains("more than 50 JSON values")
+                && e.message().contains("server.max_json_values"),
+            "{}",
+            e.message()
+        );
+        // Trailing garbage is still an error.
+        assert!(parse_body(b"{} x", &server).is_err());
     }
 }

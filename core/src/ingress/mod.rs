@@ -1,6 +1,7 @@
 //! Each API shape parsed and validated into the canonical model.
 
 pub mod anthropic;
+mod budget;
 pub mod extras;
 mod image;
 pub mod json;

@@ -112,7 +112,7 @@ async fn json_body(gw: &Gateway, body: Body) -> Result<Value> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Object(Default::default()));
     }
-    crate::ingress::json::parse_body(&bytes)
+    crate::ingress::json::parse_body(&bytes, server)
 }
 
 /// Runs one admin call after the token check.
