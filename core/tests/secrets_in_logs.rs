@@ -100,6 +100,14 @@ async fn keys_and_tokens_never_reach_the_logs() {
         mock.received()[0].headers["authorization"],
         format!("Bearer {upstream_key}").as_str()
     );
+    // The client's key goes no further than the gateway.
+    for r in mock.received() {
+        let sent = format!("{:?} {}", r.headers, r.body);
+        assert!(
+            !sent.contains(&s.key[13..]),
+            "the client's key went upstream: {sent}"
+        );
+    }
     // The admin API: a key created, a wrong token, the right one.
     let (_, created) = send(
         client
