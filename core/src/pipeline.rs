@@ -62,7 +62,7 @@ impl Endpoint {
 }
 
 /// Who is calling and how.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct CallContext {
     pub api_key: Option<String>,
     /// Set for HTTP callers; `None` in-process, where calls without a key are unmetered.
@@ -75,6 +75,19 @@ pub struct CallContext {
     /// The caller sends the answer on as bytes (HTTP): a non-streamed answer
     /// comes back serialized (`Body::Raw`) instead of as a `Value`.
     pub wants_bytes: bool,
+}
+
+/// Without the key itself, so a context that reaches a log leaks nothing.
+impl std::fmt::Debug for CallContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallContext")
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("client_ip", &self.client_ip)
+            .field("anthropic_version", &self.anthropic_version)
+            .field("anthropic_beta", &self.anthropic_beta)
+            .field("request_id", &self.request_id)
+            .finish()
+    }
 }
 
 impl CallContext {
@@ -226,14 +239,15 @@ async fn dispatch(
         }
         Endpoint::CountTokens => {
             // Answered locally: never forwarded, billed or counted as an inference.
-            let req = ingress::anthropic::parse_count_tokens(&parse_json(body)?)?;
+            let value = parse_json(state, body)?;
+            let req = ingress::anthropic::parse_count_tokens(&value)?;
             routed(state, &req.model, reply);
             Ok(Body::Json(egress::extras::count_tokens(estimate_request(
                 &req,
             ))))
         }
         Endpoint::Embeddings => {
-            let req = ingress::extras::parse_embeddings(&parse_json(body)?)?;
+            let req = ingress::extras::parse_embeddings(&parse_json(state, body)?)?;
             let profile = routed(state, &req.model, reply);
             let charge = reserve(
                 state,
@@ -254,7 +268,7 @@ async fn dispatch(
             )))
         }
         Endpoint::Rerank => {
-            let req = ingress::extras::parse_rerank(&parse_json(body)?)?;
+            let req = ingress::extras::parse_rerank(&parse_json(state, body)?)?;
             let profile = routed(state, &req.model, reply);
             let charge = reserve(
                 state,
@@ -278,7 +292,7 @@ async fn dispatch(
             )))
         }
         Endpoint::Messages | Endpoint::ChatCompletions => {
-            let value = parse_json(body)?;
+            let value = parse_json(state, body)?;
             let mut req = match endpoint {
                 Endpoint::Messages => ingress::anthropic::parse_messages(&value)?,
                 _ => ingress::openai::parse_chat(&value)?,
@@ -398,13 +412,13 @@ async fn settled<T>(
     outcome
 }
 
-fn parse_json(body: &[u8]) -> Result<Value> {
+fn parse_json(state: &State, body: &[u8]) -> Result<Value> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::invalid(
             "request body is empty; expected a JSON object",
         ));
     }
-    Ok(serde_json::from_slice(body)?)
+    ingress::json::parse_body(body, &state.config.server)
 }
 
 fn routed(state: &State, model: &str, reply: &mut Reply) -> Arc<Profile> {

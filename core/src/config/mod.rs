@@ -2,6 +2,7 @@
 //! the file and the field.
 
 mod catalogue;
+mod server;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -9,6 +10,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 pub use catalogue::{builtin_profiles, default_aliases, DEFAULT_PROFILE, ECHO_UPSTREAM};
+pub use server::ServerConfig;
 
 use crate::{Error, ErrorKind, Result};
 
@@ -23,35 +25,6 @@ pub struct Config {
     pub routing: RoutingConfig,
     pub limits: LimitsConfig,
     pub plans: Vec<PlanConfig>,
-}
-
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct ServerConfig {
-    pub listen: String,
-    pub max_body_bytes: usize,
-    /// Serve `GET /metrics`.
-    pub metrics: bool,
-    /// A client that sends no byte of its request for this long is cut off.
-    pub request_timeout_secs: u64,
-    /// A connection whose request line and headers are not complete this long
-    /// after it started waiting for them is closed (slow-header clients).
-    pub header_timeout_secs: f64,
-    /// How long a graceful shutdown waits for streams in flight.
-    pub shutdown_grace_secs: u64,
-}
-
-impl Default for ServerConfig {
-    fn default() -> Self {
-        ServerConfig {
-            listen: "127.0.0.1:8080".into(),
-            max_body_bytes: 32 * 1024 * 1024,
-            metrics: true,
-            request_timeout_secs: 60,
-            header_timeout_secs: 10.0,
-            shutdown_grace_secs: 30,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
@@ -373,28 +346,7 @@ impl Config {
 
     /// Cross-field checks that serde cannot express: (field path, what was expected).
     fn validate(&self) -> std::result::Result<(), (String, String)> {
-        if self.server.listen.parse::<std::net::SocketAddr>().is_err() {
-            return Err((
-                "server.listen".into(),
-                format!(
-                    "expected an address such as 127.0.0.1:8080, got {:?}",
-                    self.server.listen
-                ),
-            ));
-        }
-        if self.server.max_body_bytes == 0 {
-            return Err((
-                "server.max_body_bytes".into(),
-                "expected a positive number".into(),
-            ));
-        }
-        let t = self.server.header_timeout_secs;
-        if !(t.is_finite() && t > 0.0 && t <= 3600.0) {
-            return Err((
-                "server.header_timeout_secs".into(),
-                format!("expected a number of seconds above 0 and at most 3600, got {t}"),
-            ));
-        }
+        self.server.validate()?;
         self.store.validate()?;
         for (i, u) in self.upstreams.iter().enumerate() {
             if u.name.is_empty() {

@@ -1,6 +1,8 @@
 //! Anthropic Messages requests (`/v1/messages`, `/v1/messages/count_tokens`)
 //! parsed and validated into a canonical `ChatRequest`.
 
+use std::collections::HashSet;
+
 use serde_json::Value;
 
 use super::path::{join, type_name};
@@ -85,8 +87,11 @@ fn parse(body: &Value, need_max_tokens: bool) -> Result<ChatRequest> {
             "expected a non-empty array",
         ));
     }
+    let mut tool_use_ids = HashSet::new();
     for (i, m) in messages.iter().enumerate() {
-        parse_message(m, &join("messages", i), &mut req)?;
+        let path = join("messages", i);
+        parse_message(m, &path, &mut req)?;
+        pair_tool_results(m, &path, &mut tool_use_ids)?;
     }
     if req.messages.is_empty() {
         return Err(Error::invalid_field(
@@ -163,6 +168,33 @@ fn parse(body: &Value, need_max_tokens: bool) -> Result<ChatRequest> {
         }
     }
     Ok(req)
+}
+
+/// Records an assistant message's tool_use ids in `seen`, and refuses a user
+/// message's tool_result whose id no earlier tool_use has (every upstream
+/// refuses it too, less clearly). `m` has been parsed, so its types are right.
+fn pair_tool_results<'a>(m: &'a Value, path: &str, seen: &mut HashSet<&'a str>) -> Result<()> {
+    let Some(blocks) = m.get("content").and_then(Value::as_array) else {
+        return Ok(());
+    };
+    let assistant = m.get("role").and_then(Value::as_str) == Some("assistant");
+    for (j, b) in blocks.iter().enumerate() {
+        let id = |key| b.get(key).and_then(Value::as_str);
+        match b.get("type").and_then(Value::as_str) {
+            Some("tool_use") if assistant => seen.extend(id("id")),
+            Some("tool_result") => match id("tool_use_id") {
+                Some(tid) if !seen.contains(tid) => {
+                    return Err(Error::invalid_field(
+                        format!("{path}.content.{j}.tool_use_id"),
+                        format!("{tid:?} answers no tool_use of an earlier assistant message"),
+                    ))
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// `system`: a string or an array of text blocks, appended to `out`.
@@ -285,9 +317,17 @@ fn parse_image_source(f: &Fields<'_>) -> Result<ImageSource> {
         .one_of("type", &["base64", "url"])?
         .ok_or_else(|| src.missing("type"))?;
     Ok(if kind == "base64" {
+        let media_type = src.req_str("media_type")?;
+        let data = src.req_str("data")?;
+        super::image::check_base64(
+            media_type,
+            &src.path_of("media_type"),
+            data,
+            &src.path_of("data"),
+        )?;
         ImageSource::Base64 {
-            media_type: src.req_str("media_type")?.to_owned(),
-            data: src.req_str("data")?.to_owned(),
+            media_type: media_type.to_owned(),
+            data: data.to_owned(),
         }
     } else {
         ImageSource::Url {
@@ -350,19 +390,7 @@ fn parse_tool(v: &Value, path: &str) -> Result<Option<Tool>> {
             ));
         }
     }
-    let mut buf = String::new();
-    s.object("properties", &mut buf)?;
-    if let Some(required) = s.array("required")? {
-        let required_path = s.path_of("required");
-        for (i, r) in required.iter().enumerate() {
-            if !r.is_string() {
-                return Err(Error::invalid_field(
-                    join(&required_path, i),
-                    format!("expected a string, got {}", type_name(r)),
-                ));
-            }
-        }
-    }
+    super::path::check_schema_members(&s)?;
 
     Ok(Some(Tool {
         name: name.to_owned(),
@@ -847,7 +875,9 @@ mod tests {
                 {"role": "assistant", "content": [
                     {"type": "thinking", "thinking": "hmm", "signature": "sig"},
                     {"type": "redacted_thinking", "data": "opaque"},
-                    {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Paris"}}
+                    {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Paris"}},
+                    {"type": "tool_use", "id": "toolu_2", "name": "get_weather", "input": {}},
+                    {"type": "tool_use", "id": "toolu_3", "name": "get_weather", "input": {}}
                 ]},
                 {"role": "user", "content": [
                     {"type": "tool_result", "tool_use_id": "toolu_1", "content": "sunny", "cache_control": {"type": "ephemeral"}},
@@ -861,8 +891,8 @@ mod tests {
         );
         let req = parse_messages(&body).unwrap();
         assert_eq!(
-            req.messages[1].content,
-            vec![
+            req.messages[1].content[..3],
+            [
                 ContentBlock::Thinking {
                     thinking: "hmm".into(),
                     signature: Some("sig".into())

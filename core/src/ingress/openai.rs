@@ -14,6 +14,8 @@
 //!   assistant message left with nothing to say is dropped;
 //! - `tools[].function.parameters` without a `type` gets `"type": "object"`.
 
+use std::collections::HashSet;
+
 use serde_json::{Map, Value};
 
 use super::path::{join, type_name};
@@ -57,8 +59,10 @@ pub fn parse_chat(body: &Value) -> Result<ChatRequest> {
             "expected at least one message, got an empty array",
         ));
     }
+    let mut tool_call_ids = HashSet::new();
     for (i, m) in messages.iter().enumerate() {
         parse_message(m, i, &mut req)?;
+        pair_tool_results(m, i, &mut tool_call_ids)?;
     }
 
     req.tools = parse_tools(&f)?;
@@ -66,8 +70,8 @@ pub fn parse_chat(body: &Value) -> Result<ChatRequest> {
     req.parallel_tool_calls = f.bool("parallel_tool_calls")?;
 
     // Both are validated; the newer name wins when a client sends both.
-    let max_completion_tokens = f.u32("max_completion_tokens")?;
-    let max_tokens = f.u32("max_tokens")?;
+    let max_completion_tokens = positive(&f, "max_completion_tokens")?;
+    let max_tokens = positive(&f, "max_tokens")?;
     req.max_tokens = max_completion_tokens.or(max_tokens);
 
     req.temperature = f.f64_in("temperature", 0.0, 2.0)?;
@@ -105,6 +109,14 @@ pub fn parse_chat(body: &Value) -> Result<ChatRequest> {
     Ok(req)
 }
 
+/// An optional integer of at least 1 (a limit of 0 tokens answers nothing).
+fn positive(f: &Fields, key: &str) -> Result<Option<u32>> {
+    match f.u32(key)? {
+        Some(0) => Err(Error::invalid_field(key, "expected an integer >= 1, got 0")),
+        other => Ok(other),
+    }
+}
+
 /// Parses `messages[i]` and adds it to the system slot or the conversation.
 fn parse_message(m: &Value, i: usize, req: &mut ChatRequest) -> Result<()> {
     let path = join("messages", i);
@@ -137,6 +149,34 @@ fn parse_message(m: &Value, i: usize, req: &mut ChatRequest) -> Result<()> {
                 format!("expected one of {}, got {other:?}{hint}", ROLES.join(", ")),
             ));
         }
+    }
+    Ok(())
+}
+
+/// Records an assistant message's tool call ids in `seen`, and refuses a tool
+/// message whose `tool_call_id` no earlier call has (OpenAI refuses it too).
+/// `m` has been parsed, so its types are right.
+fn pair_tool_results<'a>(m: &'a Value, i: usize, seen: &mut HashSet<&'a str>) -> Result<()> {
+    match m.get("role").and_then(Value::as_str) {
+        Some("assistant") => {
+            let calls = m.get("tool_calls").and_then(Value::as_array);
+            seen.extend(
+                calls
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|c| c.get("id")?.as_str()),
+            );
+        }
+        Some("tool") => match m.get("tool_call_id").and_then(Value::as_str) {
+            Some(id) if !seen.contains(id) => {
+                return Err(Error::invalid_field(
+                    format!("messages.{i}.tool_call_id"),
+                    format!("{id:?} answers no tool call of an earlier assistant message"),
+                ))
+            }
+            _ => {}
+        },
+        _ => {}
     }
     Ok(())
 }
@@ -261,16 +301,18 @@ fn image_source(p: &Fields) -> Result<ImageSource> {
     let parsed = rest.split_once(',').and_then(|(meta, data)| {
         let meta = meta.strip_suffix(";base64")?;
         let media_type = meta.split(';').next().unwrap_or_default();
-        (!media_type.is_empty()).then(|| ImageSource::Base64 {
-            media_type: media_type.to_owned(),
-            data: data.to_owned(),
-        })
+        (!media_type.is_empty()).then_some((media_type, data))
     });
-    parsed.ok_or_else(|| {
+    let (media_type, data) = parsed.ok_or_else(|| {
         Error::invalid_field(
-            url_path,
+            &url_path,
             "expected an http(s) URL or a data URL of the form data:<media type>;base64,<data>",
         )
+    })?;
+    super::image::check_base64(media_type, &url_path, data, &url_path)?;
+    Ok(ImageSource::Base64 {
+        media_type: media_type.to_owned(),
+        data: data.to_owned(),
     })
 }
 
@@ -413,6 +455,7 @@ fn parameters(func: &Fields) -> Result<Value> {
     let Some(schema) = func.object("parameters", &mut schema_path)? else {
         return Ok(serde_json::json!({"type": "object", "properties": {}}));
     };
+    super::path::check_schema_members(&schema)?;
     match schema.obj.get("type") {
         Some(Value::String(t)) if t == "object" => Ok(Value::Object(schema.obj.clone())),
         None | Some(Value::Null) => {

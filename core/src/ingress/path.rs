@@ -156,6 +156,25 @@ impl<'a> Fields<'a> {
     }
 }
 
+/// The parts of an object schema the gateway reads when it translates:
+/// `properties` an object, `required` an array of strings.
+pub fn check_schema_members(schema: &Fields<'_>) -> Result<()> {
+    let mut buf = String::new();
+    schema.object("properties", &mut buf)?;
+    if let Some(required) = schema.array("required")? {
+        let required_path = schema.path_of("required");
+        for (i, r) in required.iter().enumerate() {
+            if !r.is_string() {
+                return Err(Error::invalid_field(
+                    join(&required_path, i),
+                    format!("expected a string, got {}", type_name(r)),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

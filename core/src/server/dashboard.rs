@@ -6,7 +6,7 @@
 
 use std::sync::LazyLock;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -91,7 +91,7 @@ async fn page(State(gw): State<Gateway>, headers: HeaderMap) -> Response {
 
 async fn asset(
     State(gw): State<Gateway>,
-    Path(name): Path<String>,
+    super::extract::Param(name): super::extract::Param,
     headers: HeaderMap,
 ) -> Response {
     let found = ASSETS

@@ -4,8 +4,10 @@
 mod admin;
 mod dashboard;
 mod extract;
+mod guard;
 mod ops;
 mod routes;
+mod stall;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -13,8 +15,8 @@ use std::time::Duration;
 use axum::extract::ConnectInfo;
 use http::Request;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::sync::watch;
@@ -50,8 +52,13 @@ impl ServeHandle {
     }
 }
 
-/// The most a client may send as request line and headers (hyper answers 431).
-const MAX_HEADER_BYTES: usize = 64 * 1024;
+/// What each connection is held to, from `[server]`.
+#[derive(Debug, Clone, Copy)]
+struct Edge {
+    header_timeout: Duration,
+    header_buffer: usize,
+    write_timeout: Duration,
+}
 
 pub(crate) async fn serve(gateway: Gateway, addr: SocketAddr) -> Result<ServeHandle> {
     let listener = tokio::net::TcpListener::bind(addr)
@@ -60,12 +67,17 @@ pub(crate) async fn serve(gateway: Gateway, addr: SocketAddr) -> Result<ServeHan
     let addr = listener
         .local_addr()
         .map_err(|e| Error::internal(format!("cannot read the bound address: {e}")))?;
-    let grace = Duration::from_secs(gateway.config().server.shutdown_grace_secs);
+    let server = &gateway.config().server;
+    let grace = Duration::from_secs(server.shutdown_grace_secs);
     // Slow clients cannot hold connections open for free.
-    let header_timeout = Duration::from_secs_f64(gateway.config().server.header_timeout_secs);
+    let edge = Edge {
+        header_timeout: Duration::from_secs_f64(server.header_timeout_secs),
+        header_buffer: server.header_buffer_bytes(),
+        write_timeout: Duration::from_secs_f64(server.write_timeout_secs),
+    };
     let app = routes::router(gateway);
     let (stop, stopped) = watch::channel(false);
-    let task = tokio::spawn(accept_loop(listener, app, header_timeout, stopped));
+    let task = tokio::spawn(accept_loop(listener, app, edge, stopped));
     tracing::info!(%addr, "listening");
     Ok(ServeHandle {
         addr,
@@ -76,19 +88,23 @@ pub(crate) async fn serve(gateway: Gateway, addr: SocketAddr) -> Result<ServeHan
 }
 
 /// hyper's server directly (rather than `axum::serve`) for what the edge needs:
-/// a deadline for request headers and a cap on their size.
+/// a deadline for request headers (which also closes keep-alive connections
+/// idle between requests), a cap on their size, and a deadline for a client
+/// that stops taking the response.
+///
+/// HTTP/1.1 (and 1.0) only: LLM clients speak it (h2 would need TLS to be
+/// negotiated), and cleartext h2 would escape the header deadline.
 async fn accept_loop(
     listener: tokio::net::TcpListener,
     app: axum::Router,
-    header_timeout: Duration,
+    edge: Edge,
     mut stopped: watch::Receiver<bool>,
 ) {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
+    let mut builder = http1::Builder::new();
     builder
-        .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(header_timeout)
-        .max_buf_size(MAX_HEADER_BYTES);
+        .header_read_timeout(edge.header_timeout)
+        .max_buf_size(edge.header_buffer);
     let graceful = GracefulShutdown::new();
     let stop = async move {
         let _ = stopped.wait_for(|s| *s).await;
@@ -114,9 +130,10 @@ async fn accept_loop(
             req.extensions_mut().insert(ConnectInfo(peer));
             req
         });
-        let conn = builder
-            .serve_connection_with_upgrades(TokioIo::new(tcp), TowerToHyperService::new(service))
-            .into_owned();
+        let conn = builder.serve_connection(
+            TokioIo::new(stall::StallGuard::new(tcp, edge.write_timeout)),
+            TowerToHyperService::new(service),
+        );
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
             if let Err(e) = conn.await {

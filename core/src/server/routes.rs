@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -42,17 +42,21 @@ pub fn router(gw: Gateway) -> Router {
             get(
                 |State(gw): State<Gateway>,
                  ConnectInfo(peer): ConnectInfo<SocketAddr>,
-                 Path(id): Path<String>,
+                 extract::Param(id): extract::Param,
                  headers: HeaderMap,
                  body: Body| handle(gw, Endpoint::Model(id), peer, headers, body),
             ),
         )
-        .merge(super::admin::router())
+        .merge(super::admin::router(&gw))
         .merge(super::dashboard::router())
         .route("/health", get(super::ops::health))
         .route("/metrics", get(super::ops::metrics))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            gw.clone(),
+            super::guard::head_size,
+        ))
         .with_state(gw)
 }
 
@@ -102,13 +106,44 @@ async fn handle(
     respond(gw.call(endpoint, &bytes, ctx).await)
 }
 
-/// The shape a path's errors use: Anthropic under /v1/messages or when the
-/// client sent `anthropic-version`, OpenAI otherwise.
-fn shape_of(uri: &Uri, headers: &HeaderMap) -> Shape {
-    if uri.path().starts_with("/v1/messages") || headers.contains_key("anthropic-version") {
+/// Paths whose errors are in OpenAI's shape whatever the client sends.
+const OPENAI_PATHS: [&str; 4] = [
+    "/v1/chat/completions",
+    "/v1/embeddings",
+    "/v1/rerank",
+    "/admin/",
+];
+
+/// The shape a path's errors use: Anthropic under /v1/messages, OpenAI on the
+/// OpenAI routes and /admin, and elsewhere (models, unknown paths) Anthropic
+/// when the client sent `anthropic-version`.
+pub fn shape_of(uri: &Uri, headers: &HeaderMap) -> Shape {
+    let path = uri.path();
+    if path.starts_with("/v1/messages") {
+        Shape::Anthropic
+    } else if OPENAI_PATHS.iter().any(|p| path.starts_with(p)) {
+        Shape::OpenAi
+    } else if headers.contains_key("anthropic-version") {
         Shape::Anthropic
     } else {
         Shape::OpenAi
+    }
+}
+
+/// The route a path is counted under in metrics.
+pub fn route_of(path: &str) -> &'static str {
+    const ROUTES: [&str; 6] = [
+        "/v1/messages",
+        "/v1/messages/count_tokens",
+        "/v1/chat/completions",
+        "/v1/embeddings",
+        "/v1/rerank",
+        "/v1/models",
+    ];
+    match ROUTES.iter().find(|r| **r == path) {
+        Some(r) => r,
+        None if path.starts_with("/v1/models/") => "/v1/models/{id}",
+        None => "unmatched",
     }
 }
 
@@ -169,7 +204,7 @@ async fn drain(gw: &Gateway, body: Body) {
 
 /// An error raised before the pipeline ran, still with the limit headers.
 /// `route` names the endpoint in metrics, `unmatched` for unknown paths.
-async fn error_response(
+pub async fn error_response(
     gw: &Gateway,
     route: &str,
     shape: Shape,

@@ -297,9 +297,13 @@ pub fn status_error(
         .and_then(Value::as_str);
     let code = status.as_u16();
     let e = match code {
+        // The upstream's words stay out: they may quote the gateway's key
+        // (OpenAI shows its first and last characters, some servers all of it).
         401 | 403 => Error::new(
             ErrorKind::Upstream,
-            format!("upstream {name} refused the gateway's credentials ({code}): {message}"),
+            format!(
+                "upstream {name} refused the gateway's credentials ({code}): check its api_key_env"
+            ),
         ),
         404 => Error::new(ErrorKind::NotFound, format!("upstream {name}: {message}")),
         413 => Error::new(
@@ -375,8 +379,14 @@ mod tests {
         assert!(e.message().contains("bad thing"));
         let e = status_error("u", StatusCode::TOO_MANY_REQUESTS, b"{}", Some(7.0));
         assert_eq!(e.retry_after_secs(), Some(7));
-        let e = status_error("u", StatusCode::UNAUTHORIZED, b"nope", None);
+        let e = status_error(
+            "u",
+            StatusCode::UNAUTHORIZED,
+            br#"{"error":{"message":"Incorrect API key provided: sk-secret123"}}"#,
+            None,
+        );
         assert_eq!(e.http_status(), 502);
+        assert!(!e.message().contains("sk-secret"), "{}", e.message());
         let e = status_error(
             "u",
             StatusCode::from_u16(529).unwrap(),
