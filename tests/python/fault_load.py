@@ -41,8 +41,9 @@ WHOLE_STATUS = STATUS | {"hang_mid": 504, "reset_mid": 502}
 BROKEN_STREAM = {"hang_mid", "reset_mid", "bad_sse_mid"}
 # Faults that hold the upstream connection until the gateway hangs up.
 HELD = {"hang_headers", "hang_body", "hang_mid", "slow"}
-# err500 goes to a profile with a fallback: 1 + max_retries tries on each of two upstreams.
-ERR500_CALLS = 4
+# err500 goes to a profile with a fallback: 1 + max_retries tries on each of
+# its two upstreams, an OpenAI-kind one and then an Anthropic-kind one.
+ERR500_TRIES = 2
 
 
 @dataclass

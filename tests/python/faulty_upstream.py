@@ -18,8 +18,8 @@ tag back (a client can tell its answer from another's). Faults:
 
 Keep-alive connections idle for a second are closed, as servers do, so a
 client's pool empties once the load stops. `GET /_faults/stats` reports calls
-per tag and which tags' connections the client dropped while the fault held
-them (the upstream call was cancelled).
+per tag and API (`t12/openai`) and which tags' connections the client dropped
+while the fault held them (the upstream call was cancelled).
 """
 
 from __future__ import annotations
@@ -155,8 +155,8 @@ async def answer(path: str, body: bytes, reader, writer) -> bool:
         return True
     mark = MARK.search(body)
     fault, tag = (mark.group(1).decode(), mark.group(2).decode()) if mark else ("ok", "none")
-    calls[tag] += 1
     anthropic = path.endswith("/messages")
+    calls[f"{tag}/{'anthropic' if anthropic else 'openai'}"] += 1
     stream = json.loads(body or b"{}").get("stream") is True
     if fault == "err500":
         # Quoting the prompt, as real upstreams' errors do: it must not reach a log.
