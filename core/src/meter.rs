@@ -88,7 +88,8 @@ pub(crate) struct Meter {
     started: Instant,
     first_token: bool,
     usage: Option<Usage>,
-    input_estimate: u64,
+    /// The input as the upstream counted it at the start, else our estimate.
+    input: Usage,
     delivered_chars: usize,
     status: u16,
 }
@@ -111,7 +112,10 @@ impl Meter {
             started: Instant::now(),
             first_token: false,
             usage: None,
-            input_estimate,
+            input: Usage {
+                input_tokens: input_estimate,
+                ..Usage::default()
+            },
             delivered_chars: 0,
             status: 200,
         }
@@ -134,22 +138,40 @@ impl Meter {
                 | Delta::Signature(t)) = delta;
                 self.delivered_chars += t.chars().count();
             }
+            StreamEvent::MessageStart { usage, .. } if usage.input_tokens > 0 => {
+                self.input = Usage {
+                    output_tokens: 0,
+                    ..*usage
+                };
+            }
             StreamEvent::MessageDelta { usage, .. } => self.usage = Some(*usage),
             StreamEvent::Error(e) => self.status = e.http_status(),
             _ => {}
         }
     }
 
+    /// The stream failed before delivering content or reporting usage.
+    fn failed_empty(&self) -> bool {
+        self.status != 200 && self.delivered_chars == 0 && self.usage.is_none()
+    }
+
     /// The upstream's final usage, or the estimate of what was delivered.
     fn final_usage(&self) -> Usage {
         self.usage.unwrap_or(Usage {
-            input_tokens: self.input_estimate,
             output_tokens: estimate_chars(self.delivered_chars),
-            ..Usage::default()
+            ..self.input
         })
     }
 
     async fn settle(&mut self) {
+        if self.failed_empty() {
+            // Failed before any content: nothing to charge, as for a call that
+            // failed before its stream began.
+            if let Some(charge) = self.charge.take() {
+                charge.release().await;
+            }
+            return;
+        }
         let usage = self.final_usage();
         record_usage(&self.state, &self.profile, usage);
         if let Some(charge) = self.charge.take() {

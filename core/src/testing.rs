@@ -13,6 +13,7 @@
 //! - `GET /_mock/received` gives the recorded requests as
 //!   `[{"path", "headers": {NAME: VALUE}, "body"}]`; `DELETE` clears them.
 
+mod control;
 pub mod redis_server;
 
 use std::collections::VecDeque;
@@ -47,6 +48,15 @@ pub enum MockReply {
     },
     /// Never answers (for first-byte timeouts).
     Hang,
+    /// A 200 SSE answer that sends `frames`, then nothing more until its
+    /// reader gives up (idle timeouts after the headers or mid-stream).
+    Stall { frames: Vec<String> },
+    /// Any body as is, say JSON that does not parse.
+    Raw {
+        status: u16,
+        content_type: String,
+        body: String,
+    },
 }
 
 impl MockReply {
@@ -74,68 +84,6 @@ impl MockReply {
             delay: Duration::ZERO,
         }
     }
-    /// One reply in the JSON form of `POST /_mock/replies` (see the module docs).
-    pub fn from_json(spec: &Value) -> Result<Self, String> {
-        let list = |key: &str| -> Result<Vec<Value>, String> {
-            spec[key]
-                .as_array()
-                .cloned()
-                .ok_or_else(|| format!("`{key}` must be an array"))
-        };
-        if let Some(body) = spec.get("json") {
-            let status = match spec.get("status") {
-                None | Some(Value::Null) => 200,
-                Some(s) => s
-                    .as_u64()
-                    .and_then(|s| u16::try_from(s).ok())
-                    .ok_or("`status` must be an HTTP status code")?,
-            };
-            let headers = match spec.get("headers") {
-                None | Some(Value::Null) => Vec::new(),
-                Some(Value::Object(h)) => h
-                    .iter()
-                    .map(|(k, v)| {
-                        let v = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
-                        (k.clone(), v)
-                    })
-                    .collect(),
-                Some(_) => return Err("`headers` must be an object".into()),
-            };
-            return Ok(MockReply::Json {
-                status,
-                body: body.clone(),
-                headers,
-            });
-        }
-        if spec.get("sse").is_some() {
-            let frames = list("sse")?
-                .into_iter()
-                .map(|f| f.as_str().map(str::to_owned))
-                .collect::<Option<_>>()
-                .ok_or("`sse` frames must be strings")?;
-            let fail_after = match spec.get("fail_after") {
-                None | Some(Value::Null) => None,
-                Some(n) => Some(
-                    n.as_u64()
-                        .and_then(|n| usize::try_from(n).ok())
-                        .ok_or("`fail_after` must be a frame count or null")?,
-                ),
-            };
-            return Ok(MockReply::Sse {
-                frames,
-                fail_after,
-                delay: Duration::ZERO,
-            });
-        }
-        if spec.get("openai_chunks").is_some() {
-            return Ok(MockReply::openai_chunks(&list("openai_chunks")?));
-        }
-        if spec.get("anthropic_events").is_some() {
-            return Ok(MockReply::anthropic_events(&list("anthropic_events")?));
-        }
-        Err("a reply needs one of `json`, `sse`, `openai_chunks`, `anthropic_events`".into())
-    }
-
     /// Anthropic events as `event:`/`data:` frames.
     pub fn anthropic_events(events: &[Value]) -> Self {
         let frames = events
@@ -164,9 +112,9 @@ pub struct Received {
 }
 
 #[derive(Debug, Default)]
-struct MockState {
-    received: Mutex<Vec<Received>>,
-    script: Mutex<VecDeque<MockReply>>,
+pub(crate) struct MockState {
+    pub(crate) received: Mutex<Vec<Received>>,
+    pub(crate) script: Mutex<VecDeque<MockReply>>,
     record: bool,
     /// Streamed replies dropped before their last frame (the client went away).
     abandoned: std::sync::atomic::AtomicUsize,
@@ -216,8 +164,14 @@ impl MockUpstream {
             .route("/v1/chat/completions", post(answer))
             .route("/v1/messages", post(answer))
             .route("/v1/embeddings", post(answer))
-            .route("/_mock/replies", post(queue_replies).delete(clear_replies))
-            .route("/_mock/received", get(list_received).delete(clear_received))
+            .route(
+                "/_mock/replies",
+                post(control::queue_replies).delete(control::clear_replies),
+            )
+            .route(
+                "/_mock/received",
+                get(control::list_received).delete(control::clear_received),
+            )
             .with_state(state.clone());
         let (stop, mut stopped) = watch::channel(false);
         tokio::spawn(async move {
@@ -281,74 +235,7 @@ impl Drop for MockUpstream {
     }
 }
 
-/// `POST /_mock/replies`: queues `{"replies": [...]}` after what is queued.
-async fn queue_replies(State(state): State<Arc<MockState>>, body: Bytes) -> Response {
-    let parsed: Result<Vec<MockReply>, String> = serde_json::from_slice::<Value>(&body)
-        .map_err(|e| format!("invalid JSON: {e}"))
-        .and_then(|v| match v.get("replies").and_then(Value::as_array) {
-            Some(list) => list.iter().map(MockReply::from_json).collect(),
-            None => Err("the body must be {\"replies\": [...]}".into()),
-        });
-    match parsed {
-        Ok(replies) => {
-            let queued = replies.len();
-            let mut script = state.script.lock().unwrap_or_else(|p| p.into_inner());
-            script.extend(replies);
-            json_response(
-                StatusCode::OK,
-                &json!({"queued": queued, "pending": script.len()}),
-            )
-        }
-        Err(e) => json_response(StatusCode::BAD_REQUEST, &json!({"error": e})),
-    }
-}
-
-/// `DELETE /_mock/replies`: drops the replies still queued.
-async fn clear_replies(State(state): State<Arc<MockState>>) -> StatusCode {
-    state
-        .script
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .clear();
-    StatusCode::NO_CONTENT
-}
-
-/// `GET /_mock/received`: the recorded requests, oldest first.
-async fn list_received(State(state): State<Arc<MockState>>) -> Response {
-    let received = state
-        .received
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .iter()
-        .map(|r| {
-            let mut headers = serde_json::Map::new();
-            for (name, value) in &r.headers {
-                let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
-                match headers.get_mut(name.as_str()) {
-                    // A repeated header reads as its values joined, as HTTP allows.
-                    Some(Value::String(seen)) => *seen = format!("{seen}, {value}"),
-                    _ => {
-                        headers.insert(name.as_str().to_owned(), Value::String(value));
-                    }
-                }
-            }
-            json!({"path": r.path, "headers": headers, "body": r.body})
-        })
-        .collect();
-    json_response(StatusCode::OK, &Value::Array(received))
-}
-
-/// `DELETE /_mock/received`: forgets the recorded requests.
-async fn clear_received(State(state): State<Arc<MockState>>) -> StatusCode {
-    state
-        .received
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .clear();
-    StatusCode::NO_CONTENT
-}
-
-fn json_response(status: StatusCode, body: &Value) -> Response {
+pub(crate) fn json_response(status: StatusCode, body: &Value) -> Response {
     let mut r = Response::new(Body::from(body.to_string()));
     *r.status_mut() = status;
     r.headers_mut().insert(
@@ -433,6 +320,35 @@ async fn answer(
         MockReply::Hang => {
             std::future::pending::<()>().await;
             Response::new(Body::empty())
+        }
+        MockReply::Stall { frames } => {
+            // Abandoned by definition: the count shows the gateway hung up.
+            let guard = AbandonGuard(state.clone(), true);
+            let s = async_stream::stream! {
+                let _guard = guard;
+                for f in frames {
+                    yield Ok::<_, std::io::Error>(Bytes::from(f));
+                }
+                std::future::pending::<()>().await;
+            };
+            let mut r = Response::new(Body::from_stream(s));
+            r.headers_mut().insert(
+                "content-type",
+                http::HeaderValue::from_static("text/event-stream"),
+            );
+            r
+        }
+        MockReply::Raw {
+            status,
+            content_type,
+            body,
+        } => {
+            let mut r = Response::new(Body::from(body));
+            *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            if let Ok(v) = http::HeaderValue::from_str(&content_type) {
+                r.headers_mut().insert("content-type", v);
+            }
+            r
         }
     }
 }

@@ -40,6 +40,7 @@ fn reply(status: StatusCode, outcome: Result<Value>) -> Response {
             let status =
                 StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             let mut r = (status, axum::Json(error_body(&e))).into_response();
+            // A store that cannot write for now says when to try again.
             if let Some(secs) = e.retry_after_secs() {
                 r.headers_mut()
                     .insert(http::header::RETRY_AFTER, secs.into());

@@ -21,7 +21,7 @@ fn key_for(account_id: &str, secret: &str) -> KeyRecord {
     }
 }
 
-fn row(request_id: &str, account_id: &str, cost: i64) -> LedgerRow {
+pub(crate) fn row(request_id: &str, account_id: &str, cost: i64) -> LedgerRow {
     LedgerRow {
         time: unix_now(),
         request_id: request_id.into(),

@@ -94,3 +94,5 @@ pub fn open(cfg: &StoreConfig) -> Result<Arc<dyn Store>> {
 
 #[cfg(test)]
 pub(crate) mod conformance;
+#[cfg(test)]
+mod write_failures;

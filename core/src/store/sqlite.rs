@@ -3,6 +3,9 @@
 //! the journal (journal.rs); the writer commits many settlements at once soon
 //! after, off the response path. Admin changes are committed before they return.
 //! Changes made by another process (the CLI) are picked up within a poll.
+//! While the file cannot be written, new requests, admin changes and `/health`
+//! get a 503 (sqlite_writer.rs); requests already admitted still settle into
+//! the journal, and their rows land once the file takes writes again.
 
 use std::path::Path;
 use std::sync::mpsc;
@@ -16,7 +19,7 @@ use tokio::sync::oneshot;
 use super::hot::{Hot, Reservation};
 use super::journal::{self, Entry, Journal, Leftover};
 use super::memory::{apply_throttle, new_account};
-use super::sqlite_writer::{write_settlements, Op, Writer};
+use super::sqlite_writer::{write_settlements, Op, WriteHealth, Writer};
 use super::{Admission, Store, Throttle};
 use crate::accounts::keys::KeyHash;
 use crate::accounts::{Account, KeyRecord, LedgerRow};
@@ -36,6 +39,7 @@ pub struct SqliteStore {
     writer: Option<mpsc::Sender<Op>>,
     writer_thread: Option<std::thread::JoinHandle<()>>,
     reader: Arc<Mutex<Connection>>,
+    health: Arc<WriteHealth>,
 }
 
 impl Drop for SqliteStore {
@@ -170,6 +174,7 @@ impl SqliteStore {
         let reader = connect(path)?;
         let (tx, rx) = mpsc::channel();
         let journal = Arc::new(journal);
+        let health = Arc::new(WriteHealth::default());
         let writer = Writer {
             conn,
             hot: hot.clone(),
@@ -177,6 +182,7 @@ impl SqliteStore {
             rx,
             carried: Vec::new(),
             segments: Vec::new(),
+            health: health.clone(),
         };
         let thread = std::thread::Builder::new()
             .name("mws-sqlite-writer".into())
@@ -188,6 +194,7 @@ impl SqliteStore {
             writer: Some(tx),
             writer_thread: Some(thread),
             reader: Arc::new(Mutex::new(reader)),
+            health,
         })
     }
 
@@ -368,6 +375,8 @@ impl Store for SqliteStore {
         worst: i64,
         quota_limit: i64,
     ) -> Result<Reservation> {
+        // No new work while its settlement could not be committed.
+        self.health.check()?;
         self.hot.reserve(request_id, account_id, worst, quota_limit)
     }
 
@@ -435,6 +444,7 @@ impl Store for SqliteStore {
     }
 
     async fn ping(&self) -> Result<()> {
+        self.health.check()?;
         let reader = self.reader.clone();
         tokio::task::spawn_blocking(move || {
             let conn = reader.lock().unwrap_or_else(|p| p.into_inner());

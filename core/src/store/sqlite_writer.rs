@@ -1,15 +1,18 @@
 //! The sqlite store's one writer thread: admin changes committed before their
 //! caller hears back, settlements (already durable in the journal) committed
 //! in large batches, and the hot state reloaded when another process changed
-//! the file.
+//! the file. While the file cannot be written (read-only, disk full, locked by
+//! another process) the store reports itself unavailable and the writer keeps
+//! trying; the settlements it holds land once a commit succeeds again.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, TransactionBehavior};
 use tokio::sync::oneshot;
 
 use super::hot::{Hot, SettleDelta};
@@ -28,6 +31,72 @@ const BATCH: usize = 4096;
 const QUIET: Duration = Duration::from_millis(1);
 /// ...or this long after the first one waiting, whichever comes first.
 const LINGER: Duration = Duration::from_millis(20);
+
+/// Whether the file takes writes, as the writer last found: while its
+/// commits fail, new requests and admin changes get a 503 and `/health` too.
+#[derive(Debug, Default)]
+pub(super) struct WriteHealth {
+    failing: AtomicBool,
+    why: Mutex<String>,
+}
+
+impl WriteHealth {
+    /// The 503 to answer while commits fail.
+    pub fn check(&self) -> Result<()> {
+        if !self.failing.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        Err(unavailable(
+            &*self.why.lock().unwrap_or_else(|p| p.into_inner()),
+        ))
+    }
+
+    fn is_failing(&self) -> bool {
+        self.failing.load(Ordering::Relaxed)
+    }
+
+    fn set(&self, outcome: &rusqlite::Result<()>) {
+        match outcome {
+            Ok(()) => {
+                if self.failing.swap(false, Ordering::Relaxed) {
+                    tracing::info!("store: the database takes writes again");
+                }
+            }
+            Err(e) => {
+                *self.why.lock().unwrap_or_else(|p| p.into_inner()) = e.to_string();
+                if !self.failing.swap(true, Ordering::Relaxed) {
+                    tracing::error!(error = %e, "store: cannot write the database; refusing new requests until it can");
+                }
+            }
+        }
+    }
+}
+
+/// The error of a store that cannot write now: a 503 worth retrying.
+pub(super) fn unavailable(why: impl std::fmt::Display) -> Error {
+    Error::new(
+        ErrorKind::Overloaded,
+        format!("store unavailable: sqlite: {why}"),
+    )
+    .with_retry_after(1)
+}
+
+/// Failures of the file rather than of the change: locked, read-only, full,
+/// or an I/O error.
+fn cannot_write(e: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode as C;
+    e.sqlite_error_code().is_some_and(|c| {
+        matches!(
+            c,
+            C::DatabaseBusy
+                | C::DatabaseLocked
+                | C::ReadOnly
+                | C::SystemIoFailure
+                | C::DiskFull
+                | C::CannotOpen
+        )
+    })
+}
 
 pub(super) type SqlFn = Box<dyn FnOnce(&Connection) -> rusqlite::Result<()> + Send>;
 pub(super) type HotFn = Box<dyn FnOnce(&Hot) + Send>;
@@ -103,6 +172,7 @@ pub(super) struct Writer {
     pub carried: Vec<Entry>,
     /// Journal segments to delete once the next commit succeeds.
     pub segments: Vec<PathBuf>,
+    pub health: Arc<WriteHealth>,
 }
 
 impl Writer {
@@ -138,6 +208,10 @@ impl Writer {
             if let Some(first) = first {
                 let batch = self.gather(first);
                 self.commit(batch);
+            } else if self.health.is_failing() {
+                // Idle while failing: try again, so the store recovers (and
+                // the settlements it holds land) without waiting for traffic.
+                self.commit(Vec::new());
             }
         }
         // The store is gone, so nothing is appended any more: once what is
@@ -193,40 +267,64 @@ impl Writer {
             }
         }
         let mut settled = std::mem::take(&mut self.carried);
-        let mut finishes = Vec::new();
-        let committed = (|| -> rusqlite::Result<()> {
-            let mut tx = self.conn.transaction()?;
-            for op in batch {
-                match op {
-                    Op::Settle(entry) => settled.push(entry),
-                    Op::Flush(ack) => finishes.push((Ok(()), None, ack)),
-                    // A savepoint per admin change: one failing change does not undo the others.
-                    Op::Exec { sql, hot, ack } => {
-                        let mut sp = tx.savepoint()?;
-                        let outcome = sql(&sp);
-                        if outcome.is_ok() {
-                            sp.commit()?;
-                        } else {
-                            sp.rollback()?;
-                        }
-                        finishes.push((outcome, Some(hot), ack));
-                    }
+        let probe = self.health.is_failing();
+        // Sorted before the transaction starts, so a commit that fails at any
+        // point still answers every caller and keeps every settlement.
+        let mut changes = Vec::new();
+        let mut waiting = Vec::new();
+        for op in batch {
+            match op {
+                Op::Settle(entry) => settled.push(entry),
+                Op::Flush(ack) => waiting.push((None, ack)),
+                Op::Exec { sql, hot, ack } => {
+                    changes.push(Some(sql));
+                    waiting.push((Some(hot), ack));
                 }
             }
+        }
+        let mut outcomes = Vec::with_capacity(changes.len());
+        let committed = (|| -> rusqlite::Result<()> {
+            // Immediate: a file another process holds locked fails the whole
+            // commit here, not each admin change inside it.
+            let mut tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            for sql in changes.iter_mut().filter_map(Option::take) {
+                // A savepoint per admin change: one failing change does not undo the others.
+                let mut sp = tx.savepoint()?;
+                let outcome = sql(&sp);
+                if outcome.is_ok() {
+                    sp.commit()?;
+                } else {
+                    sp.rollback()?;
+                }
+                outcomes.push(outcome);
+            }
             write_settlements(&tx, &settled)?;
+            if probe {
+                // A real write, so a commit succeeds only once the file takes
+                // writes again (an empty transaction writes nothing).
+                let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+                tx.pragma_update(None, "user_version", version)?;
+            }
             tx.commit()
         })();
+        self.health.set(&committed);
         if let Err(e) = &committed {
-            tracing::error!(error = %e, rows = settled.len(), "store: commit failed; will retry the settlements");
+            tracing::debug!(error = %e, rows = settled.len(), "store: commit failed; will retry the settlements");
         }
-        for (outcome, hot_fn, ack) in finishes {
-            let outcome = match (&committed, outcome) {
-                (Err(e), _) => Err(db_error(format!("commit failed: {e}"))),
-                (Ok(()), Err(rusqlite::Error::QueryReturnedNoRows)) => {
+        let mut outcomes = outcomes.into_iter();
+        for (hot_fn, ack) in waiting {
+            let outcome = match (&committed, hot_fn.is_some().then(|| outcomes.next())) {
+                (Err(e), _) => Err(unavailable(e)),
+                (Ok(()), None) => Ok(()),
+                (Ok(()), Some(None)) => Err(Error::internal("store: a change was not applied")),
+                (Ok(()), Some(Some(Ok(())))) => Ok(()),
+                (Ok(()), Some(Some(Err(rusqlite::Error::QueryReturnedNoRows)))) => {
                     Err(Error::new(ErrorKind::NotFound, "no such record"))
                 }
-                (Ok(()), Err(e)) => Err(db_error(e)),
-                (Ok(()), Ok(())) => Ok(()),
+                (Ok(()), Some(Some(Err(e)))) if cannot_write(&e) => Err(unavailable(e)),
+                (Ok(()), Some(Some(Err(e)))) => Err(db_error(e)),
             };
             if let (Ok(()), Some(hot_fn)) = (&outcome, hot_fn) {
                 hot_fn(&self.hot);

@@ -7,7 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -22,6 +22,11 @@ use crate::{Error, ErrorKind, Result};
 const BACKOFF_BASE: Duration = Duration::from_millis(100);
 /// A `retry-after` longer than this is not waited for: the next upstream is tried.
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(5);
+/// The most of a whole (non-streamed) answer kept in memory: an upstream that
+/// never stops sending is cut off instead of exhausting memory.
+pub const MAX_ANSWER_BYTES: usize = 64 << 20;
+/// The most of an error answer read: only its start becomes the message.
+const MAX_ERROR_BYTES: usize = 64 << 10;
 
 /// A response whose status and headers arrived; its body is still coming.
 pub type Response = http::Response<Incoming>;
@@ -163,12 +168,14 @@ impl HttpClient {
                         .and_then(|v| v.to_str().ok())
                         .and_then(|v| v.trim().parse::<f64>().ok())
                         .filter(|s| s.is_finite() && *s >= 0.0);
-                    let body =
-                        tokio::time::timeout(self.first_byte_timeout, resp.into_body().collect())
-                            .await
-                            .ok()
-                            .and_then(|b| b.ok())
-                            .map(|b| b.to_bytes());
+                    let body = tokio::time::timeout(
+                        self.first_byte_timeout,
+                        Limited::new(resp.into_body(), MAX_ERROR_BYTES).collect(),
+                    )
+                    .await
+                    .ok()
+                    .and_then(|b| b.ok())
+                    .map(|b| b.to_bytes());
                     let error = status_error(
                         &self.name,
                         status,
@@ -187,13 +194,15 @@ impl HttpClient {
             let backoff = BACKOFF_BASE
                 .saturating_mul(1 << attempt.min(10))
                 .mul_f64(rand::random::<f64>());
-            tracing::debug!(upstream = %self.name, attempt, error = error.message(), "retrying upstream");
+            // The kind and status only: an upstream's error text may quote the prompt.
+            tracing::debug!(upstream = %self.name, attempt, kind = error.kind().as_str(), status = error.http_status(), "retrying upstream");
             tokio::time::sleep(wait.unwrap_or(backoff).max(backoff)).await;
             attempt += 1;
         }
     }
 
-    /// The whole JSON body of a successful response.
+    /// The whole JSON body of a successful response: each chunk within the
+    /// idle timeout, at most `MAX_ANSWER_BYTES` in all.
     pub async fn json(&self, resp: Response) -> Result<Value> {
         let bytes = self.bytes(resp).await?;
         serde_json::from_slice(&bytes).map_err(|e| {
@@ -206,27 +215,33 @@ impl HttpClient {
 
     /// The whole body of a successful response.
     pub async fn bytes(&self, resp: Response) -> Result<Bytes> {
-        Ok(
-            tokio::time::timeout(self.idle_timeout, resp.into_body().collect())
-                .await
-                .map_err(|_| {
-                    Error::new(
-                        ErrorKind::Timeout,
-                        format!("upstream {} stalled sending its answer", self.name),
-                    )
-                })?
-                .map_err(|e| {
-                    Error::new(
-                        ErrorKind::Upstream,
-                        format!(
-                            "upstream {} broke off its answer: {}",
-                            self.name,
-                            root_cause(&e)
-                        ),
-                    )
-                })?
-                .to_bytes(),
-        )
+        let mut chunks = std::pin::pin!(self.chunks(resp));
+        // Most answers arrive as one chunk: keep it as is, copy only when more come.
+        let mut whole = Bytes::new();
+        let mut joined: Option<Vec<u8>> = None;
+        while let Some(chunk) = chunks.next().await {
+            let chunk = chunk?;
+            if whole.len() + joined.as_ref().map_or(0, Vec::len) + chunk.len() > MAX_ANSWER_BYTES {
+                return Err(Error::new(
+                    ErrorKind::Upstream,
+                    format!(
+                        "upstream {} sent an answer over {MAX_ANSWER_BYTES} bytes",
+                        self.name
+                    ),
+                ));
+            }
+            match joined.as_mut() {
+                Some(v) => v.extend_from_slice(&chunk),
+                None if whole.is_empty() => whole = chunk,
+                None => {
+                    let mut v = Vec::with_capacity(whole.len() + chunk.len());
+                    v.extend_from_slice(&whole);
+                    v.extend_from_slice(&chunk);
+                    joined = Some(v);
+                }
+            }
+        }
+        Ok(joined.map_or(whole, Bytes::from))
     }
 
     /// The body as chunks, each arriving within the idle timeout.

@@ -12,13 +12,15 @@ mod passthrough;
 pub mod sse;
 pub mod tool_ids;
 
+use futures::StreamExt;
+
 use crate::canonical::{
     ChatRequest, ChatResponse, EmbeddingsRequest, EmbeddingsResponse, EventStream, RerankRequest,
-    RerankResponse,
+    RerankResponse, StreamEvent,
 };
 use crate::config::{UpstreamConfig, UpstreamKind};
 use crate::route::Profile;
-use crate::{Error, Result};
+use crate::{Error, ErrorKind, Result};
 
 pub use anthropic::AnthropicUpstream;
 pub use echo::EchoUpstream;
@@ -51,12 +53,14 @@ impl Upstream {
         }
     }
 
+    /// The answer's events, once the first has arrived (see `first_event`).
     pub async fn stream(&self, req: &ChatRequest, profile: &Profile) -> Result<EventStream> {
-        match self {
-            Upstream::Echo(e) => Ok(e.stream(req, profile.tokens_per_second)),
-            Upstream::OpenAi(u) => u.stream(req, profile).await,
-            Upstream::Anthropic(u) => u.stream(req, profile).await,
-        }
+        let events = match self {
+            Upstream::Echo(e) => return Ok(e.stream(req, profile.tokens_per_second)),
+            Upstream::OpenAi(u) => u.stream(req, profile).await?,
+            Upstream::Anthropic(u) => u.stream(req, profile).await?,
+        };
+        first_event(events).await
     }
 
     pub async fn embed(
@@ -77,6 +81,23 @@ impl Upstream {
             Upstream::OpenAi(u) => Err(cannot_serve(u.name(), "/v1/rerank")),
             Upstream::Anthropic(u) => Err(cannot_serve(u.name(), "/v1/rerank")),
         }
+    }
+}
+
+/// Waits for a stream's first event. A stream that fails before it (an
+/// upstream silent after its headers past the idle timeout, closing at once,
+/// or sending garbage) is a failed call: the next upstream is tried and the
+/// client gets an error status instead of a 200 that breaks at once.
+async fn first_event(mut events: EventStream) -> Result<EventStream> {
+    match events.next().await {
+        Some(StreamEvent::Error(e)) => Err(e),
+        Some(first) => Ok(Box::pin(
+            futures::stream::once(async { first }).chain(events),
+        )),
+        None => Err(Error::new(
+            ErrorKind::Upstream,
+            "the upstream ended the stream before sending anything",
+        )),
     }
 }
 

@@ -4,7 +4,12 @@
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 
-use crate::Result;
+use crate::{Error, ErrorKind, Result};
+
+/// The most one event (its lines not yet complete and its `data` so far) may
+/// hold: an upstream that never ends a line or an event is cut off instead of
+/// filling memory.
+pub const MAX_EVENT_BYTES: usize = 16 << 20;
 
 /// The events of a response body as its chunks arrive: one batch per chunk (the
 /// events it completed), the rest when the body ends; a body error ends the stream.
@@ -21,6 +26,13 @@ pub fn events(
                     decoder.feed(&bytes, &mut batch);
                     if !batch.is_empty() {
                         yield Ok(batch);
+                    }
+                    if decoder.pending_bytes() > MAX_EVENT_BYTES {
+                        yield Err(Error::new(
+                            ErrorKind::Upstream,
+                            format!("the upstream sent an event over {MAX_EVENT_BYTES} bytes"),
+                        ));
+                        return;
                     }
                 }
                 Err(e) => {
@@ -74,6 +86,11 @@ impl SseDecoder {
         self.buf.drain(..start);
     }
 
+    /// Bytes held for the event being decoded.
+    pub fn pending_bytes(&self) -> usize {
+        self.buf.len() + self.data.as_ref().map_or(0, String::len)
+    }
+
     /// Ends the input: a last event without its blank line still counts.
     pub fn finish(&mut self, out: &mut Vec<SseEvent>) {
         if !self.buf.is_empty() {
@@ -118,6 +135,21 @@ impl SseDecoder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn an_event_that_never_ends_is_cut_off() {
+        let line = Bytes::from(vec![b'x'; 1 << 20]);
+        let endless = futures::stream::iter(
+            std::iter::once(Ok(Bytes::from_static(b"data: ")))
+                .chain(std::iter::repeat_with(move || Ok(line.clone())).take(64)),
+        );
+        let out: Vec<_> = events(endless).collect().await;
+        let [Err(e)] = out.as_slice() else {
+            panic!("expected one error, got {out:?}")
+        };
+        assert_eq!(e.kind(), ErrorKind::Upstream);
+        assert!(e.message().contains("over"), "{}", e.message());
+    }
 
     #[test]
     fn split_anywhere_and_crlf() {
