@@ -2,14 +2,15 @@
 //! and its response → canonical. Streams are translated in `openai_stream`.
 
 use bytes::Bytes;
-use futures::StreamExt;
+use futures::{Stream, StreamExt};
 use http::{HeaderMap, HeaderName};
 use serde_json::{json, Map, Value};
 
 use super::http::HttpClient;
 use super::openai_stream::ChunkTranslator;
 use super::passthrough::WithOverrides;
-use super::sse;
+use super::sse::{self, SseEvent};
+use super::token_count;
 use super::tool_ids;
 use crate::canonical::request::Shape;
 use crate::canonical::{
@@ -88,35 +89,11 @@ impl OpenAiUpstream {
             .http
             .post("/chat/completions", body, &HeaderMap::new())
             .await?;
-        let mut batches = Box::pin(sse::events(self.http.chunks(resp)));
-        let mut translator = ChunkTranslator::new(estimate_request(req), &req.stop_sequences);
-        Ok(Box::pin(async_stream::stream! {
-            let mut out = Vec::new();
-            while let Some(batch) = batches.next().await {
-                let batch = match batch {
-                    Ok(b) => b,
-                    Err(e) => {
-                        yield StreamEvent::Error(e);
-                        return;
-                    }
-                };
-                for frame in batch {
-                    let done = translator.frame(&frame.data, &mut out);
-                    for ev in out.drain(..) {
-                        yield ev;
-                    }
-                    if done {
-                        return;
-                    }
-                }
-            }
-            // Closed without `[DONE]`: it still ends cleanly if the upstream said
-            // why it stopped; otherwise it was cut.
-            translator.end(&mut out);
-            for ev in out.drain(..) {
-                yield ev;
-            }
-        }))
+        Ok(event_stream(
+            sse::events(self.http.chunks(resp)),
+            estimate_request(req),
+            &req.stop_sequences,
+        ))
     }
 
     pub async fn embed(
@@ -159,9 +136,7 @@ impl OpenAiUpstream {
             })
             .collect::<Result<_>>()?;
         data.sort_by_key(|(i, _)| *i);
-        let input_tokens = value
-            .pointer("/usage/prompt_tokens")
-            .and_then(Value::as_u64)
+        let input_tokens = token_count(value.pointer("/usage/prompt_tokens"))
             .unwrap_or_else(|| req.input.iter().map(|t| estimate_text(t)).sum());
         Ok(EmbeddingsResponse {
             vectors: data.into_iter().map(|(_, v)| v).collect(),
@@ -175,6 +150,44 @@ fn bad_answer(name: &str, what: &str) -> Error {
         ErrorKind::Upstream,
         format!("upstream {name} answered in an unexpected shape: {what}"),
     )
+}
+
+/// The decoded SSE of a streamed answer → canonical events, ending at `[DONE]`,
+/// at the first error, or when the body ends (cleanly only if a finish reason came).
+pub(crate) fn event_stream(
+    batches: impl Stream<Item = Result<Vec<SseEvent>>> + Send + 'static,
+    input_estimate: u64,
+    stops: &[String],
+) -> EventStream {
+    let mut batches = Box::pin(batches);
+    let mut translator = ChunkTranslator::new(input_estimate, stops);
+    Box::pin(async_stream::stream! {
+        let mut out = Vec::new();
+        while let Some(batch) = batches.next().await {
+            let batch = match batch {
+                Ok(b) => b,
+                Err(e) => {
+                    yield StreamEvent::Error(e);
+                    return;
+                }
+            };
+            for frame in batch {
+                let done = translator.frame(&frame.data, &mut out);
+                for ev in out.drain(..) {
+                    yield ev;
+                }
+                if done {
+                    return;
+                }
+            }
+        }
+        // Closed without `[DONE]`: it still ends cleanly if the upstream said
+        // why it stopped; otherwise it was cut.
+        translator.end(&mut out);
+        for ev in out.drain(..) {
+            yield ev;
+        }
+    })
 }
 
 /// The Chat Completions body: the client's own when it spoke OpenAI (model and
@@ -417,15 +430,9 @@ pub fn stop_reason(
 /// Usage from an OpenAI `usage` object; cached prompt tokens are reported apart,
 /// as Anthropic does, so `input_tokens` excludes them.
 pub fn usage_from(v: &Value) -> Option<Usage> {
-    let prompt = v.get("prompt_tokens")?.as_u64()?;
-    let output = v
-        .get("completion_tokens")
-        .and_then(Value::as_u64)
-        .unwrap_or(0);
-    let cached = v
-        .pointer("/prompt_tokens_details/cached_tokens")
-        .and_then(Value::as_u64)
-        .unwrap_or(0);
+    let prompt = token_count(v.get("prompt_tokens"))?;
+    let output = token_count(v.get("completion_tokens")).unwrap_or(0);
+    let cached = token_count(v.pointer("/prompt_tokens_details/cached_tokens")).unwrap_or(0);
     Some(Usage {
         input_tokens: prompt.saturating_sub(cached),
         output_tokens: output,
