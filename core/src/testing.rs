@@ -13,6 +13,7 @@
 //! - `GET /_mock/received` gives the recorded requests as
 //!   `[{"path", "headers": {NAME: VALUE}, "body"}]`; `DELETE` clears them.
 
+pub mod fuzz;
 pub mod redis_server;
 
 use std::collections::VecDeque;
