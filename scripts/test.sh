@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
-# The whole test suite: formatting, lints, Rust tests, the C library's tests
-# and examples under valgrind, the end-to-end tests that drive a real gateway
-# with the official openai and anthropic Python SDKs, the Python package's
-# tests, examples and mypy, the dashboard driven in a headless browser, and the
-# Node addon's tests and examples.
+# The whole test suite: formatting, lints, Rust tests, a short fuzzing run of
+# the parsers (scripts/fuzz.sh), the C library's tests and examples under
+# valgrind, the end-to-end tests that drive a real gateway with the official
+# openai and anthropic Python SDKs, the Python package's tests, examples and
+# mypy, the dashboard driven in a headless browser, and the Node addon's tests
+# and examples.
 # Needs Rust (with cargo-nextest if present), Python 3.11+ and Node.js 20+; it
 # installs the Python packages it needs into a venv outside the clone, gcc,
 # g++, make, valgrind, redis-server and Debian's chromium with apt-get when they
-# are missing, playwright-core into tests/dashboard/node_modules, and the Node
-# addon's and examples' packages into bindings/node and examples/node (npm ci,
-# from the committed lock files). For the redis store's tests a private
-# redis-server on a free loopback port runs for the length of the suite
-# ($MWS_TEST_REDIS_URL), stopped on exit.
+# are missing, cargo-fuzz into ~/.cache/mws-gateway/tools, playwright-core into
+# tests/dashboard/node_modules, and the Node addon's and examples' packages
+# into bindings/node and examples/node (npm ci, from the committed lock files).
+# For the redis store's tests a private redis-server on a free loopback port
+# runs for the length of the suite ($MWS_TEST_REDIS_URL), stopped on exit.
 set -euo pipefail
 export PYTHONDONTWRITEBYTECODE=1
 
@@ -106,6 +107,13 @@ else
     step "cargo test (cargo-nextest not installed)"
     cargo test --workspace
 fi
+
+step "fuzz: each cargo-fuzz target for ${MWS_FUZZ_SECS:-30}s (scripts/fuzz.sh)"
+# About 2.5 minutes warm (four targets one after another); the first run on a
+# machine also installs cargo-fuzz and builds the targets in their own target
+# dir under ~/.cache/mws-gateway. A crash fails the suite and leaves its input
+# in fuzz/regressions/, which the nextest step above then replays.
+scripts/fuzz.sh
 
 step "cargo test --doc"
 cargo test --workspace --doc

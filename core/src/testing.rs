@@ -14,6 +14,7 @@
 //!   `[{"path", "headers": {NAME: VALUE}, "body"}]`; `DELETE` clears them.
 
 mod control;
+pub mod fuzz;
 pub mod redis_server;
 
 use std::collections::VecDeque;

@@ -2,13 +2,14 @@
 //! own Messages body, passed through), and its response and events → canonical.
 
 use bytes::Bytes;
-use futures::StreamExt;
+use futures::{Stream, StreamExt};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::{json, Map, Value};
 
 use super::http::HttpClient;
 use super::passthrough::WithOverrides;
-use super::sse;
+use super::sse::{self, SseEvent};
+use super::token_count;
 use crate::canonical::request::Shape;
 use crate::canonical::{
     BlockStart, ChatRequest, ChatResponse, ContentBlock, Delta, EventStream, ImageSource, Role,
@@ -87,34 +88,46 @@ impl AnthropicUpstream {
             .http
             .post("/messages", body, &self.headers(req))
             .await?;
-        let mut batches = Box::pin(sse::events(self.http.chunks(resp)));
-        let mut translator = EventTranslator {
-            input: Usage {
-                input_tokens: estimate_request(req),
-                ..Usage::default()
-            },
-        };
-        Ok(Box::pin(async_stream::stream! {
-            while let Some(batch) = batches.next().await {
-                let batch = match batch {
-                    Ok(b) => b,
-                    Err(e) => {
-                        yield StreamEvent::Error(e);
+        Ok(event_stream(
+            sse::events(self.http.chunks(resp)),
+            estimate_request(req),
+        ))
+    }
+}
+
+/// The decoded SSE of a streamed answer → canonical events, one to one, ending
+/// after `message_stop` or the first error.
+pub(crate) fn event_stream(
+    batches: impl Stream<Item = Result<Vec<SseEvent>>> + Send + 'static,
+    input_estimate: u64,
+) -> EventStream {
+    let mut batches = Box::pin(batches);
+    let mut translator = EventTranslator {
+        input: Usage {
+            input_tokens: input_estimate,
+            ..Usage::default()
+        },
+    };
+    Box::pin(async_stream::stream! {
+        while let Some(batch) = batches.next().await {
+            let batch = match batch {
+                Ok(b) => b,
+                Err(e) => {
+                    yield StreamEvent::Error(e);
+                    return;
+                }
+            };
+            for frame in batch {
+                if let Some(ev) = translator.event(&frame.data) {
+                    let last = matches!(ev, StreamEvent::MessageStop | StreamEvent::Error(_));
+                    yield ev;
+                    if last {
                         return;
-                    }
-                };
-                for frame in batch {
-                    if let Some(ev) = translator.event(&frame.data) {
-                        let last = matches!(ev, StreamEvent::MessageStop | StreamEvent::Error(_));
-                        yield ev;
-                        if last {
-                            return;
-                        }
                     }
                 }
             }
-        }))
-    }
+        }
+    })
 }
 
 /// The Messages body: the client's own when it spoke Anthropic (model and
@@ -327,11 +340,11 @@ pub fn translate(req: &ChatRequest, profile: &Profile) -> Result<Map<String, Val
 
 /// A token count the usage object carries; `None` when left out or null.
 fn count(usage: &Value, key: &str) -> Option<u64> {
-    usage.get(key).and_then(Value::as_u64)
+    token_count(usage.get(key))
 }
 
 fn usage_from(v: &Value) -> Usage {
-    let n = |k: &str| v.get(k).and_then(Value::as_u64).unwrap_or(0);
+    let n = |k: &str| token_count(v.get(k)).unwrap_or(0);
     Usage {
         input_tokens: n("input_tokens"),
         output_tokens: n("output_tokens"),

@@ -101,9 +101,37 @@ async fn first_event(mut events: EventStream) -> Result<EventStream> {
     }
 }
 
+/// The largest token count taken from an upstream; real counts are far below
+/// it. A larger figure is nonsense and is capped, so that the sums of counts
+/// (input plus cache reads, the ledger's totals) and their costs cannot overflow.
+pub(crate) const MAX_TOKEN_COUNT: u64 = u32::MAX as u64;
+
+/// A token count an upstream reported: an integer, capped at `MAX_TOKEN_COUNT`.
+pub(crate) fn token_count(v: Option<&serde_json::Value>) -> Option<u64> {
+    v.and_then(serde_json::Value::as_u64)
+        .map(|n| n.min(MAX_TOKEN_COUNT))
+}
+
 fn cannot_serve(upstream: &str, route: &str) -> Error {
     Error::invalid_field(
         "model",
         format!("the upstream {upstream:?} of this model cannot serve {route}"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn token_counts_are_capped() {
+        let usage = json!({"prompt_tokens": u64::MAX, "completion_tokens": 7,
+            "prompt_tokens_details": {"cached_tokens": u64::MAX}});
+        let u = openai::usage_from(&usage).unwrap();
+        assert_eq!(u.cache_read_input_tokens, MAX_TOKEN_COUNT);
+        assert_eq!(u.output_tokens, 7);
+        assert_eq!(token_count(Some(&json!(-1))), None);
+        assert_eq!(token_count(Some(&json!(12))), Some(12));
+    }
 }

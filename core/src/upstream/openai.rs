@@ -2,7 +2,7 @@
 //! and its response → canonical. Streams are translated in `openai_stream`.
 
 use bytes::Bytes;
-use futures::StreamExt;
+use futures::{Stream, StreamExt};
 use http::{HeaderMap, HeaderName};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -12,7 +12,8 @@ use super::openai_response::WireUsage;
 pub use super::openai_response::{response_from, response_from_bytes};
 use super::openai_stream::ChunkTranslator;
 use super::passthrough::WithOverrides;
-use super::sse;
+use super::sse::{self, SseEvent};
+use super::token_count;
 use super::tool_ids;
 use crate::canonical::request::Shape;
 use crate::canonical::{
@@ -91,35 +92,11 @@ impl OpenAiUpstream {
             .http
             .post("/chat/completions", body, &HeaderMap::new())
             .await?;
-        let mut batches = Box::pin(sse::events(self.http.chunks(resp)));
-        let mut translator = ChunkTranslator::new(estimate_request(req), &req.stop_sequences);
-        Ok(Box::pin(async_stream::stream! {
-            let mut out = Vec::new();
-            while let Some(batch) = batches.next().await {
-                let batch = match batch {
-                    Ok(b) => b,
-                    Err(e) => {
-                        yield StreamEvent::Error(e);
-                        return;
-                    }
-                };
-                for frame in batch {
-                    let done = translator.frame(&frame.data, &mut out);
-                    for ev in out.drain(..) {
-                        yield ev;
-                    }
-                    if done {
-                        return;
-                    }
-                }
-            }
-            // Closed without `[DONE]`: it still ends cleanly if the upstream said
-            // why it stopped; otherwise it was cut.
-            translator.end(&mut out);
-            for ev in out.drain(..) {
-                yield ev;
-            }
-        }))
+        Ok(event_stream(
+            sse::events(self.http.chunks(resp)),
+            estimate_request(req),
+            &req.stop_sequences,
+        ))
     }
 
     pub async fn embed(
@@ -162,9 +139,7 @@ impl OpenAiUpstream {
             })
             .collect::<Result<_>>()?;
         data.sort_by_key(|(i, _)| *i);
-        let input_tokens = value
-            .pointer("/usage/prompt_tokens")
-            .and_then(Value::as_u64)
+        let input_tokens = token_count(value.pointer("/usage/prompt_tokens"))
             .unwrap_or_else(|| req.input.iter().map(|t| estimate_text(t)).sum());
         Ok(EmbeddingsResponse {
             vectors: data.into_iter().map(|(_, v)| v).collect(),
@@ -178,6 +153,44 @@ pub(super) fn bad_answer(name: &str, what: &str) -> Error {
         ErrorKind::Upstream,
         format!("upstream {name} answered in an unexpected shape: {what}"),
     )
+}
+
+/// The decoded SSE of a streamed answer → canonical events, ending at `[DONE]`,
+/// at the first error, or when the body ends (cleanly only if a finish reason came).
+pub(crate) fn event_stream(
+    batches: impl Stream<Item = Result<Vec<SseEvent>>> + Send + 'static,
+    input_estimate: u64,
+    stops: &[String],
+) -> EventStream {
+    let mut batches = Box::pin(batches);
+    let mut translator = ChunkTranslator::new(input_estimate, stops);
+    Box::pin(async_stream::stream! {
+        let mut out = Vec::new();
+        while let Some(batch) = batches.next().await {
+            let batch = match batch {
+                Ok(b) => b,
+                Err(e) => {
+                    yield StreamEvent::Error(e);
+                    return;
+                }
+            };
+            for frame in batch {
+                let done = translator.frame(&frame.data, &mut out);
+                for ev in out.drain(..) {
+                    yield ev;
+                }
+                if done {
+                    return;
+                }
+            }
+        }
+        // Closed without `[DONE]`: it still ends cleanly if the upstream said
+        // why it stopped; otherwise it was cut.
+        translator.end(&mut out);
+        for ev in out.drain(..) {
+            yield ev;
+        }
+    })
 }
 
 /// The Chat Completions body: the client's own when it spoke OpenAI (model and

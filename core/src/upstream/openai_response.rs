@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::openai::{bad_answer, parse_arguments, stop_reason};
+use super::token_count;
 use crate::canonical::{ChatRequest, ChatResponse, ContentBlock, Usage};
 use crate::tokens::{estimate_request, estimate_text};
 use crate::{Error, ErrorKind, Result};
@@ -68,18 +69,14 @@ impl WireUsage {
     /// Cached prompt tokens are reported apart, as Anthropic does, so
     /// `input_tokens` excludes them. `None` without `prompt_tokens`.
     pub(super) fn canonical(&self) -> Option<Usage> {
-        let prompt = self.prompt_tokens.as_ref()?.as_u64()?;
-        let output = self
-            .completion_tokens
-            .as_ref()
-            .and_then(Value::as_u64)
-            .unwrap_or(0);
-        let cached = self
-            .prompt_tokens_details
-            .as_ref()
-            .and_then(|d| d.cached_tokens.as_ref())
-            .and_then(Value::as_u64)
-            .unwrap_or(0);
+        let prompt = token_count(self.prompt_tokens.as_ref())?;
+        let output = token_count(self.completion_tokens.as_ref()).unwrap_or(0);
+        let cached = token_count(
+            self.prompt_tokens_details
+                .as_ref()
+                .and_then(|d| d.cached_tokens.as_ref()),
+        )
+        .unwrap_or(0);
         Some(Usage {
             input_tokens: prompt.saturating_sub(cached),
             output_tokens: output,
