@@ -3,7 +3,9 @@
 # each scenario at concurrency 1 and 64, side by side with the mock served
 # directly. Prints a Markdown table. Usage: bench/run.sh [seconds-per-run]
 # (MWS_BENCH_SCENARIOS="a b", MWS_BENCH_CONC="64" and MWS_BENCH_SKIP_ACCOUNTING=1
-# narrow a run).
+# narrow a run). The last rows, `bare-proxy`, are the yardstick: a hyper proxy
+# that only reads and forwards (bench/src/bare_proxy.rs), on the gateway's core,
+# asked the openai-chat request.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-10}
@@ -15,10 +17,10 @@ if ! [ -x "$TOOLS/bin/oha" ]; then
   cargo install --locked --quiet --root "$TOOLS" oha --version "$OHA_VERSION"
 fi
 OHA="$TOOLS/bin/oha"
-cargo build --release --quiet -p mws-core --bin mws-gateway -p mws-bench --bin mock-upstream --bin accounting
+cargo build --release --quiet -p mws-core --bin mws-gateway -p mws-bench --bin mock-upstream --bin accounting --bin bare-proxy
 BIN="$CARGO_TARGET_DIR/release"
 WORK=$(mktemp -d)
-cleanup() { kill "${MOCK_PID:-}" "${GW_PID:-}" 2>/dev/null || true; rm -rf "$WORK"; }
+cleanup() { kill "${MOCK_PID:-}" "${GW_PID:-}" "${BARE_PID:-}" 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 
 # The mock gets the other core so it never competes with the gateway.
@@ -76,6 +78,11 @@ GW_PID=$!
 until grep -q "listening on" "$WORK/gw.out" 2>/dev/null; do sleep 0.1; done
 GW=$(grep -o 'http://[0-9.:]*' "$WORK/gw.out" | head -1)
 
+taskset -c 0 "$BIN/bare-proxy" "$MOCK" >"$WORK/bare.out" &
+BARE_PID=$!
+until grep -q listening "$WORK/bare.out" 2>/dev/null; do sleep 0.1; done
+BARE="http://$(awk '/listening on/ {print $3}' "$WORK/bare.out")"
+
 MSG='"messages":[{"role":"user","content":"Write one short sentence about dragons."}]'
 declare -A BODY PATHS DIRECT
 BODY[openai-chat]="{\"model\":\"dragon\",$MSG}"
@@ -83,9 +90,10 @@ BODY[openai-stream]="{\"model\":\"dragon\",\"stream\":true,$MSG}"
 BODY[anthropic-to-openai]="{\"model\":\"dragon\",\"max_tokens\":64,$MSG}"
 BODY[anthropic-stream]="{\"model\":\"dragon\",\"max_tokens\":64,\"stream\":true,$MSG}"
 BODY[pass-through]="{\"model\":\"dragon-anthropic\",\"max_tokens\":64,$MSG}"
-PATHS=([openai-chat]=/v1/chat/completions [openai-stream]=/v1/chat/completions [anthropic-to-openai]=/v1/messages [anthropic-stream]=/v1/messages [pass-through]=/v1/messages)
+BODY[bare-proxy]="${BODY[openai-chat]}"
+PATHS=([bare-proxy]=/v1/chat/completions [openai-chat]=/v1/chat/completions [openai-stream]=/v1/chat/completions [anthropic-to-openai]=/v1/messages [anthropic-stream]=/v1/messages [pass-through]=/v1/messages)
 # What the mock itself is asked in the same scenario, for the side-by-side figure.
-DIRECT=([openai-chat]="/v1/chat/completions|${BODY[openai-chat]}" [openai-stream]="/v1/chat/completions|${BODY[openai-stream]}" [anthropic-to-openai]="/v1/chat/completions|${BODY[openai-chat]}" [anthropic-stream]="/v1/chat/completions|${BODY[openai-stream]}" [pass-through]="/v1/messages|${BODY[anthropic-to-openai]}")
+DIRECT=([openai-chat]="/v1/chat/completions|${BODY[openai-chat]}" [openai-stream]="/v1/chat/completions|${BODY[openai-stream]}" [anthropic-to-openai]="/v1/chat/completions|${BODY[openai-chat]}" [anthropic-stream]="/v1/chat/completions|${BODY[openai-stream]}" [pass-through]="/v1/messages|${BODY[anthropic-to-openai]}" [bare-proxy]="/v1/chat/completions|${BODY[openai-chat]}")
 
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 run_oha() { # url body conc -> json file
@@ -96,13 +104,15 @@ run_oha() { # url body conc -> json file
 echo "| scenario | conc | gateway rps | mock rps | ratio | p50 ms | p99 ms | p50 overhead us | CPU us/req |"
 echo "|---|---|---|---|---|---|---|---|---|"
 # MWS_BENCH_SCENARIOS and MWS_BENCH_CONC narrow a run (for profiling one case).
-for s in ${MWS_BENCH_SCENARIOS:-openai-chat openai-stream anthropic-to-openai anthropic-stream pass-through}; do
+for s in ${MWS_BENCH_SCENARIOS:-openai-chat openai-stream anthropic-to-openai anthropic-stream pass-through bare-proxy}; do
+  url=$GW pid=$GW_PID
+  if [ "$s" = bare-proxy ]; then url=$BARE pid=$BARE_PID; fi
   for c in ${MWS_BENCH_CONC:-1 64}; do
     IFS='|' read -r dpath dbody <<<"${DIRECT[$s]}"
     run_oha "http://$MOCK$dpath" "$dbody" "$c" "$WORK/direct.json"
-    t0=$(cpu_ticks "$GW_PID")
-    run_oha "$GW${PATHS[$s]}" "${BODY[$s]}" "$c" "$WORK/gw.json"
-    t1=$(cpu_ticks "$GW_PID")
+    t0=$(cpu_ticks "$pid")
+    run_oha "$url${PATHS[$s]}" "${BODY[$s]}" "$c" "$WORK/gw.json"
+    t1=$(cpu_ticks "$pid")
     python3 - "$s" "$c" "$WORK/direct.json" "$WORK/gw.json" "$((t1 - t0))" "$(getconf CLK_TCK)" <<'PY'
 import json, sys
 s, c, direct, gw, ticks, hz = sys.argv[1], sys.argv[2], *map(lambda p: json.load(open(p)), sys.argv[3:5]), int(sys.argv[5]), int(sys.argv[6])

@@ -78,7 +78,13 @@ def faulty_upstream():
     assert match, "the faulty upstream did not start"
     yield match.group(1)
     proc.send_signal(signal.SIGINT)
-    proc.wait(10)
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        # Python 3.11's wait_for can swallow the cancellation of a held
+        # connection's task (up to HANG_LIMIT_S); how it exits is not under test.
+        proc.kill()
+        proc.wait()
 
 
 @pytest.fixture(scope="module")
