@@ -131,6 +131,9 @@ echo
 echo "peak RSS of the gateway: $(awk '/VmHWM/ {print $2, $3}' /proc/$GW_PID/status)"
 
 [ -n "${MWS_BENCH_SKIP_ACCOUNTING:-}" ] && exit 0
+# The HTTP processes are done: stopped, so nothing else wakes on core 0.
+kill "$GW_PID" "$BARE_PID" "$MOCK_PID" 2>/dev/null || true
+wait 2>/dev/null || true
 echo
 echo "Accounting on and off, in-process (bench/src/accounting.rs), one core:"
 echo
