@@ -25,29 +25,28 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 type Pool = Client<HttpConnector, Full<Bytes>>;
 
+/// A body read to its end (empty if it broke off).
+async fn whole(body: Incoming) -> Bytes {
+    body.collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default()
+}
+
 async fn forward(
     pool: Pool,
     upstream: &'static str,
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let (parts, body) = req.into_parts();
-    let body = body
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
+    let body = whole(body).await;
     let uri = format!("http://{upstream}{}", parts.uri.path());
     let mut out = Request::post(uri).body(Full::new(body)).expect("request");
     *out.headers_mut() = parts.headers;
     let answer = match pool.request(out).await {
         Ok(resp) => {
             let (parts, body) = resp.into_parts();
-            let body = body
-                .collect()
-                .await
-                .map(|b| b.to_bytes())
-                .unwrap_or_default();
-            Response::from_parts(parts, Full::new(body))
+            Response::from_parts(parts, Full::new(whole(body).await))
         }
         Err(_) => Response::builder()
             .status(502)

@@ -112,10 +112,7 @@ impl Meter {
             started: Instant::now(),
             first_token: false,
             usage: None,
-            input: Usage {
-                input_tokens: input_estimate,
-                ..Usage::default()
-            },
+            input: Usage::input_only(input_estimate),
             delivered_chars: 0,
             status: 200,
         }

@@ -115,6 +115,17 @@ pub enum Body {
     Stream(FrameStream),
 }
 
+impl Body {
+    /// `body` as the caller takes it: serialized when it wants bytes.
+    fn of(body: &impl serde::Serialize, bytes: bool) -> Body {
+        if bytes {
+            Body::Raw(serde_json::to_vec(body).unwrap_or_default().into())
+        } else {
+            Body::Json(serde_json::to_value(body).unwrap_or(Value::Null))
+        }
+    }
+}
+
 impl std::fmt::Debug for Body {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -343,20 +354,14 @@ async fn dispatch(
                     with_fallbacks(state, &profile, |up| Box::pin(up.complete(&req, &profile)))
                         .await;
                 let resp = settled(state, charge, &profile, resp, |r| r.usage).await?;
-                Ok(match (reply.shape, ctx.wants_bytes) {
-                    (Shape::Anthropic, false) => {
-                        Body::Json(egress::anthropic::render_response(&resp, &req.model))
+                let bytes = ctx.wants_bytes;
+                Ok(match reply.shape {
+                    Shape::Anthropic => {
+                        Body::of(&egress::anthropic::response_body(&resp, &req.model), bytes)
                     }
-                    (Shape::Anthropic, true) => Body::Raw(
-                        egress::anthropic::render_response_bytes(&resp, &req.model).into(),
-                    ),
-                    (Shape::OpenAi, false) => Body::Json(egress::openai::render_response(
-                        &resp,
-                        &req.model,
-                        unix_now(),
-                    )),
-                    (Shape::OpenAi, true) => Body::Raw(
-                        egress::openai::render_response_bytes(&resp, &req.model, unix_now()).into(),
+                    Shape::OpenAi => Body::of(
+                        &egress::openai::response_body(&resp, &req.model, unix_now()),
+                        bytes,
                     ),
                 })
             }

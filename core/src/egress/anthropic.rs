@@ -39,13 +39,13 @@ pub fn error_body(e: &Error) -> Value {
 
 /// A complete Messages response; `model` is the string the client sent.
 pub fn render_response(resp: &ChatResponse, model: &str) -> Value {
-    serde_json::to_value(MessageBody::of(resp, model)).unwrap_or(Value::Null)
+    serde_json::to_value(response_body(resp, model)).unwrap_or(Value::Null)
 }
 
-/// The same response serialized straight to bytes: the HTTP path skips building
-/// a `Value` tree only to serialize it again.
-pub fn render_response_bytes(resp: &ChatResponse, model: &str) -> Vec<u8> {
-    serde_json::to_vec(&MessageBody::of(resp, model)).unwrap_or_default()
+/// The same response as a typed body, to serialize straight to bytes (HTTP)
+/// without building a `Value` tree first.
+pub fn response_body<'a>(resp: &'a ChatResponse, model: &'a str) -> impl Serialize + 'a {
+    MessageBody::of(resp, model)
 }
 
 /// The response body, fields in the order Anthropic writes them.

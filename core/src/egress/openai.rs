@@ -74,27 +74,48 @@ fn finish_reason(stop: Option<StopReason>) -> &'static str {
 }
 
 /// `usage` of a chat.completion or of the final chunk.
-fn usage_json(u: &Usage) -> Value {
-    let prompt = u.input_tokens + u.cache_read_input_tokens + u.cache_creation_input_tokens;
-    json!({
-        "prompt_tokens": prompt,
-        "completion_tokens": u.output_tokens,
-        "total_tokens": prompt + u.output_tokens,
-        "prompt_tokens_details": {"cached_tokens": u.cache_read_input_tokens},
-    })
+#[derive(Serialize)]
+struct UsageBody {
+    prompt_tokens: u64,
+    completion_tokens: u64,
+    total_tokens: u64,
+    prompt_tokens_details: CachedBody,
+}
+
+#[derive(Serialize)]
+struct CachedBody {
+    cached_tokens: u64,
+}
+
+impl UsageBody {
+    fn of(u: &Usage) -> Self {
+        let prompt = u.input_tokens + u.cache_read_input_tokens + u.cache_creation_input_tokens;
+        UsageBody {
+            prompt_tokens: prompt,
+            completion_tokens: u.output_tokens,
+            total_tokens: prompt + u.output_tokens,
+            prompt_tokens_details: CachedBody {
+                cached_tokens: u.cache_read_input_tokens,
+            },
+        }
+    }
 }
 
 /// A complete answer as a `chat.completion` object. Text blocks are joined with
 /// nothing between them, as a stream of the same answer would concatenate them;
 /// no text at all is `content: null`, as the stream of it leaves it.
 pub fn render_response(resp: &ChatResponse, model: &str, created: u64) -> Value {
-    serde_json::to_value(CompletionBody::of(resp, model, created)).unwrap_or(Value::Null)
+    serde_json::to_value(response_body(resp, model, created)).unwrap_or(Value::Null)
 }
 
-/// The same answer serialized straight to bytes: the HTTP path skips building
-/// a `Value` tree only to serialize it again.
-pub fn render_response_bytes(resp: &ChatResponse, model: &str, created: u64) -> Vec<u8> {
-    serde_json::to_vec(&CompletionBody::of(resp, model, created)).unwrap_or_default()
+/// The same answer as a typed body, to serialize straight to bytes (HTTP)
+/// without building a `Value` tree first.
+pub fn response_body<'a>(
+    resp: &'a ChatResponse,
+    model: &'a str,
+    created: u64,
+) -> impl Serialize + 'a {
+    CompletionBody::of(resp, model, created)
 }
 
 /// A `chat.completion`, fields in the order OpenAI writes them.
@@ -105,7 +126,7 @@ struct CompletionBody<'a> {
     created: u64,
     model: &'a str,
     choices: [ChoiceBody<'a>; 1],
-    usage: Value,
+    usage: UsageBody,
     system_fingerprint: Option<&'static str>,
 }
 
@@ -188,7 +209,7 @@ impl<'a> CompletionBody<'a> {
                 logprobs: None,
                 finish_reason: finish_reason(resp.stop_reason),
             }],
-            usage: usage_json(&resp.usage),
+            usage: UsageBody::of(&resp.usage),
             system_fingerprint: None,
         }
     }
@@ -302,7 +323,10 @@ impl StreamRenderer {
                 if self.include_usage {
                     let mut chunk = self.chunk_head();
                     chunk.insert("choices".into(), json!([]));
-                    chunk.insert("usage".into(), usage_json(&self.usage));
+                    chunk.insert(
+                        "usage".into(),
+                        serde_json::to_value(UsageBody::of(&self.usage)).unwrap_or(Value::Null),
+                    );
                     out.push(frame(Value::Object(chunk).to_string()));
                 }
                 self.done(out);

@@ -277,7 +277,7 @@ impl Writer {
                 Op::Settle(entry) => settled.push(entry),
                 Op::Flush(ack) => waiting.push((None, ack)),
                 Op::Exec { sql, hot, ack } => {
-                    changes.push(Some(sql));
+                    changes.push(sql);
                     waiting.push((Some(hot), ack));
                 }
             }
@@ -289,7 +289,7 @@ impl Writer {
             let mut tx = self
                 .conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)?;
-            for sql in changes.iter_mut().filter_map(Option::take) {
+            for sql in changes {
                 // A savepoint per admin change: one failing change does not undo the others.
                 let mut sp = tx.savepoint()?;
                 let outcome = sql(&sp);

@@ -2,7 +2,7 @@
 //! own Messages body, passed through), and its response and events → canonical.
 
 use bytes::Bytes;
-use futures::{Stream, StreamExt};
+use futures::Stream;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::{json, Map, Value};
 
@@ -101,33 +101,12 @@ pub(crate) fn event_stream(
     batches: impl Stream<Item = Result<Vec<SseEvent>>> + Send + 'static,
     input_estimate: u64,
 ) -> EventStream {
-    let mut batches = Box::pin(batches);
-    let mut translator = EventTranslator {
-        input: Usage {
-            input_tokens: input_estimate,
-            ..Usage::default()
+    sse::translated(
+        batches,
+        EventTranslator {
+            input: Usage::input_only(input_estimate),
         },
-    };
-    Box::pin(async_stream::stream! {
-        while let Some(batch) = batches.next().await {
-            let batch = match batch {
-                Ok(b) => b,
-                Err(e) => {
-                    yield StreamEvent::Error(e);
-                    return;
-                }
-            };
-            for frame in batch {
-                if let Some(ev) = translator.event(&frame.data) {
-                    let last = matches!(ev, StreamEvent::MessageStop | StreamEvent::Error(_));
-                    yield ev;
-                    if last {
-                        return;
-                    }
-                }
-            }
-        }
-    })
+    )
 }
 
 /// The Messages body: the client's own when it spoke Anthropic (model and
@@ -344,7 +323,7 @@ fn count(usage: &Value, key: &str) -> Option<u64> {
 }
 
 fn usage_from(v: &Value) -> Usage {
-    let n = |k: &str| token_count(v.get(k)).unwrap_or(0);
+    let n = |k: &str| count(v, k).unwrap_or(0);
     Usage {
         input_tokens: n("input_tokens"),
         output_tokens: n("output_tokens"),
@@ -421,6 +400,17 @@ pub fn response_from(v: &Value) -> Result<ChatResponse> {
 /// with the input counts of `message_start`, which it may omit.
 struct EventTranslator {
     input: Usage,
+}
+
+impl sse::Translate for EventTranslator {
+    fn frame(&mut self, data: &str, out: &mut Vec<StreamEvent>) -> bool {
+        let Some(ev) = self.event(data) else {
+            return false;
+        };
+        let last = matches!(ev, StreamEvent::MessageStop | StreamEvent::Error(_));
+        out.push(ev);
+        last
+    }
 }
 
 impl EventTranslator {

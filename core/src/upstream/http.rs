@@ -216,12 +216,11 @@ impl HttpClient {
     /// The whole body of a successful response.
     pub async fn bytes(&self, resp: Response) -> Result<Bytes> {
         let mut chunks = std::pin::pin!(self.chunks(resp));
-        // Most answers arrive as one chunk: keep it as is, copy only when more come.
-        let mut whole = Bytes::new();
-        let mut joined: Option<Vec<u8>> = None;
+        let (mut parts, mut len) = (Vec::<Bytes>::new(), 0);
         while let Some(chunk) = chunks.next().await {
             let chunk = chunk?;
-            if whole.len() + joined.as_ref().map_or(0, Vec::len) + chunk.len() > MAX_ANSWER_BYTES {
+            len += chunk.len();
+            if len > MAX_ANSWER_BYTES {
                 return Err(Error::new(
                     ErrorKind::Upstream,
                     format!(
@@ -230,18 +229,13 @@ impl HttpClient {
                     ),
                 ));
             }
-            match joined.as_mut() {
-                Some(v) => v.extend_from_slice(&chunk),
-                None if whole.is_empty() => whole = chunk,
-                None => {
-                    let mut v = Vec::with_capacity(whole.len() + chunk.len());
-                    v.extend_from_slice(&whole);
-                    v.extend_from_slice(&chunk);
-                    joined = Some(v);
-                }
-            }
+            parts.push(chunk);
         }
-        Ok(joined.map_or(whole, Bytes::from))
+        // Most answers arrive as one chunk: kept as it is, copied only to join several.
+        Ok(match parts.len() {
+            1 => parts.swap_remove(0),
+            _ => Bytes::from(parts.concat()),
+        })
     }
 
     /// The body as chunks, each arriving within the idle timeout.

@@ -18,7 +18,7 @@ use super::tool_ids;
 use crate::canonical::request::Shape;
 use crate::canonical::{
     ChatRequest, ChatResponse, ContentBlock, EmbeddingsRequest, EmbeddingsResponse, EventStream,
-    ImageSource, Role, StopReason, StreamEvent, ToolChoice, Usage,
+    ImageSource, Role, StopReason, ToolChoice, Usage,
 };
 use crate::config::{ToolIdStyle, UpstreamConfig};
 use crate::route::Profile;
@@ -162,35 +162,7 @@ pub(crate) fn event_stream(
     input_estimate: u64,
     stops: &[String],
 ) -> EventStream {
-    let mut batches = Box::pin(batches);
-    let mut translator = ChunkTranslator::new(input_estimate, stops);
-    Box::pin(async_stream::stream! {
-        let mut out = Vec::new();
-        while let Some(batch) = batches.next().await {
-            let batch = match batch {
-                Ok(b) => b,
-                Err(e) => {
-                    yield StreamEvent::Error(e);
-                    return;
-                }
-            };
-            for frame in batch {
-                let done = translator.frame(&frame.data, &mut out);
-                for ev in out.drain(..) {
-                    yield ev;
-                }
-                if done {
-                    return;
-                }
-            }
-        }
-        // Closed without `[DONE]`: it still ends cleanly if the upstream said
-        // why it stopped; otherwise it was cut.
-        translator.end(&mut out);
-        for ev in out.drain(..) {
-            yield ev;
-        }
-    })
+    sse::translated(batches, ChunkTranslator::new(input_estimate, stops))
 }
 
 /// The Chat Completions body: the client's own when it spoke OpenAI (model and

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use super::openai::{stop_reason, usage_from};
+use super::sse::Translate;
 use crate::canonical::{BlockStart, Delta, StopReason, StreamEvent, Usage};
 use crate::tokens::estimate_chars;
 use crate::{Error, ErrorKind};
@@ -17,6 +18,16 @@ enum Open {
     Text,
     Thinking,
     Tool(u64),
+}
+
+impl Translate for ChunkTranslator {
+    fn frame(&mut self, data: &str, out: &mut Vec<StreamEvent>) -> bool {
+        ChunkTranslator::frame(self, data, out)
+    }
+
+    fn end(&mut self, out: &mut Vec<StreamEvent>) {
+        ChunkTranslator::end(self, out)
+    }
 }
 
 #[derive(Debug)]

@@ -4,6 +4,7 @@
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 
+use crate::canonical::{EventStream, StreamEvent};
 use crate::{Error, ErrorKind, Result};
 
 /// The most one event (its lines not yet complete and its `data` so far) may
@@ -47,6 +48,48 @@ pub fn events(
             yield Ok(rest);
         }
     }
+}
+
+/// An upstream kind's reading of its events' data, one event at a time.
+pub trait Translate: Send + 'static {
+    /// The canonical events of one event's `data`; true once the answer is over.
+    fn frame(&mut self, data: &str, out: &mut Vec<StreamEvent>) -> bool;
+    /// The body ended before the answer said it was over.
+    fn end(&mut self, _out: &mut Vec<StreamEvent>) {}
+}
+
+/// The decoded events of a streamed answer → canonical events as they arrive,
+/// ending when `t` says the answer is over, at the first error, or with the body.
+pub fn translated(
+    batches: impl Stream<Item = Result<Vec<SseEvent>>> + Send + 'static,
+    mut t: impl Translate,
+) -> EventStream {
+    let mut batches = Box::pin(batches);
+    Box::pin(async_stream::stream! {
+        let mut out = Vec::new();
+        while let Some(batch) = batches.next().await {
+            let batch = match batch {
+                Ok(b) => b,
+                Err(e) => {
+                    yield StreamEvent::Error(e);
+                    return;
+                }
+            };
+            for frame in batch {
+                let done = t.frame(&frame.data, &mut out);
+                for ev in out.drain(..) {
+                    yield ev;
+                }
+                if done {
+                    return;
+                }
+            }
+        }
+        t.end(&mut out);
+        for ev in out.drain(..) {
+            yield ev;
+        }
+    })
 }
 
 /// One decoded event: its `event:` name (if any) and its joined `data:` lines.
