@@ -3,7 +3,7 @@
 # each scenario at concurrency 1 and 64, side by side with the mock served
 # directly. Prints a Markdown table. Usage: bench/run.sh [seconds-per-run]
 # (MWS_BENCH_SCENARIOS="a b", MWS_BENCH_CONC="64" and MWS_BENCH_SKIP_ACCOUNTING=1
-# narrow a run). The last rows, `bare-proxy`, are the yardstick: a hyper proxy
+# narrow a run; MWS_BENCH_BUSY_POLL_US sets server.busy_poll_us, 200 by default). The last rows, `bare-proxy`, are the yardstick: a hyper proxy
 # that only reads and forwards (bench/src/bare_proxy.rs), on the gateway's core,
 # asked the openai-chat request.
 set -euo pipefail
@@ -32,6 +32,7 @@ MOCK=$(awk '/listening on/ {print $3}' "$WORK/mock.out")
 cat >"$WORK/gw.toml" <<TOML
 [server]
 metrics = true
+busy_poll_us = ${MWS_BENCH_BUSY_POLL_US:-200}
 [store]
 kind = "sqlite"
 path = "$WORK/gw.db"

@@ -2,6 +2,7 @@
 //! graceful `shutdown` that drains streams in flight.
 
 mod admin;
+mod busy_poll;
 mod dashboard;
 mod extract;
 mod guard;
@@ -58,6 +59,7 @@ struct Edge {
     header_timeout: Duration,
     header_buffer: usize,
     write_timeout: Duration,
+    busy_poll: Duration,
 }
 
 pub(crate) async fn serve(gateway: Gateway, addr: SocketAddr) -> Result<ServeHandle> {
@@ -74,6 +76,7 @@ pub(crate) async fn serve(gateway: Gateway, addr: SocketAddr) -> Result<ServeHan
         header_timeout: Duration::from_secs_f64(server.header_timeout_secs),
         header_buffer: server.header_buffer_bytes(),
         write_timeout: Duration::from_secs_f64(server.write_timeout_secs),
+        busy_poll: Duration::from_micros(server.busy_poll_us),
     };
     let app = routes::router(gateway);
     let (stop, stopped) = watch::channel(false);
@@ -85,6 +88,28 @@ pub(crate) async fn serve(gateway: Gateway, addr: SocketAddr) -> Result<ServeHan
         task,
         grace,
     })
+}
+
+/// A timer that fires every second and does nothing. tokio wakes its own
+/// driver (an eventfd write and an extra epoll round) whenever a new timer is
+/// due before every pending one; hyper arms a fresh header deadline after each
+/// keep-alive response, so without an earlier timer always pending, every
+/// request paid that wake.
+async fn heartbeat() {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+    }
+}
+
+/// Aborts the task when the accept loop ends.
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// hyper's server directly (rather than `axum::serve`) for what the edge needs:
@@ -106,6 +131,11 @@ async fn accept_loop(
         .header_read_timeout(edge.header_timeout)
         .max_buf_size(edge.header_buffer);
     let graceful = GracefulShutdown::new();
+    let _heartbeat = AbortOnDrop(tokio::spawn(heartbeat()));
+    let busy_poll = busy_poll::BusyPoll::new(edge.busy_poll);
+    let _poller = busy_poll
+        .clone()
+        .map(|p| AbortOnDrop(tokio::spawn(p.run())));
     let stop = async move {
         let _ = stopped.wait_for(|s| *s).await;
     };
@@ -126,10 +156,22 @@ async fn accept_loop(
         // Stream events are small writes: without TCP_NODELAY, Nagle's algorithm
         // holds each one back for the client's delayed ACK (about 40 ms).
         let _ = tcp.set_nodelay(true);
-        let service = app.clone().map_request(move |mut req: Request<Incoming>| {
-            req.extensions_mut().insert(ConnectInfo(peer));
-            req
-        });
+        let (arrived, answered) = (busy_poll.clone(), busy_poll.clone());
+        let service = app
+            .clone()
+            .map_request(move |mut req: Request<Incoming>| {
+                if let Some(p) = &arrived {
+                    p.touch();
+                }
+                req.extensions_mut().insert(ConnectInfo(peer));
+                req
+            })
+            .map_response(move |resp| {
+                if let Some(p) = &answered {
+                    p.touch();
+                }
+                resp
+            });
         let conn = builder.serve_connection(
             TokioIo::new(stall::StallGuard::new(tcp, edge.write_timeout)),
             TowerToHyperService::new(service),

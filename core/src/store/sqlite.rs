@@ -19,7 +19,7 @@ use tokio::sync::oneshot;
 use super::hot::{Hot, Reservation};
 use super::journal::{self, Entry, Journal, Leftover};
 use super::memory::{apply_throttle, new_account};
-use super::sqlite_writer::{write_settlements, Op, WriteHealth, Writer};
+use super::sqlite_writer::{write_settlements, Inbox, Op, WriteHealth, Writer};
 use super::{Admission, Store, Throttle};
 use crate::accounts::keys::KeyHash;
 use crate::accounts::{Account, KeyRecord, LedgerRow};
@@ -38,6 +38,7 @@ pub struct SqliteStore {
     /// `None` once the store is being dropped.
     writer: Option<mpsc::Sender<Op>>,
     writer_thread: Option<std::thread::JoinHandle<()>>,
+    inbox: Arc<Inbox>,
     reader: Arc<Mutex<Connection>>,
     health: Arc<WriteHealth>,
 }
@@ -175,7 +176,9 @@ impl SqliteStore {
         let (tx, rx) = mpsc::channel();
         let journal = Arc::new(journal);
         let health = Arc::new(WriteHealth::default());
+        let inbox = Arc::new(Inbox::default());
         let writer = Writer {
+            inbox: inbox.clone(),
             conn,
             hot: hot.clone(),
             journal: journal.clone(),
@@ -193,6 +196,7 @@ impl SqliteStore {
             journal,
             writer: Some(tx),
             writer_thread: Some(thread),
+            inbox,
             reader: Arc::new(Mutex::new(reader)),
             health,
         })
@@ -386,12 +390,15 @@ impl Store for SqliteStore {
         };
         // Durable once the journal has it; the writer commits it soon after.
         let hand_over = |entry| {
-            if let Err(e) = self.hand_over(Op::Settle(entry)) {
+            if !self.inbox.push(entry) {
+                return;
+            }
+            if let Err(e) = self.hand_over(Op::Settled) {
                 tracing::error!(error = %e, "store: the settlement waits in the journal for the next start");
             }
         };
         self.journal
-            .append(Entry::new(row, delta), &hand_over)
+            .append(Entry::new(row, delta), &hand_over, self.hot.in_flight() > 0)
             .await
     }
 

@@ -25,11 +25,12 @@ const POLL: Duration = Duration::from_millis(200);
 /// A journal segment this long is replaced by a new one, and deleted once
 /// what it holds is committed: a crash replays at most about this much.
 const ROTATE_BYTES: u64 = 1 << 20;
-/// Most operations in one commit.
-const BATCH: usize = 4096;
-/// Settlements are committed once none arrived for this long...
+/// Settlements are committed once none arrived for this long (so a lone
+/// request's row is in the file for other processes, such as the CLI, at
+/// once)...
 const QUIET: Duration = Duration::from_millis(1);
-/// ...or this long after the first one waiting, whichever comes first.
+/// ...or this long after the first of them, so that under load one commit
+/// holds many.
 const LINGER: Duration = Duration::from_millis(20);
 
 /// Whether the file takes writes, as the writer last found: while its
@@ -108,15 +109,42 @@ pub(super) enum Op {
         hot: HotFn,
         ack: oneshot::Sender<Result<()>>,
     },
-    /// A settlement, already durable in the journal: nobody waits for it.
-    Settle(Entry),
+    /// Settlements wait in the inbox: the first of a batch sends this.
+    Settled,
     /// Commit everything handed over before this, then answer.
     Flush(oneshot::Sender<Result<()>>),
 }
 
 impl Op {
     fn waited_for(&self) -> bool {
-        !matches!(self, Op::Settle(_))
+        !matches!(self, Op::Settled)
+    }
+}
+
+/// Settlements (already durable in the journal) waiting for the writer.
+/// Requests leave them here without a system call; only the first of a batch
+/// wakes the writer, which then looks again once per `QUIET`.
+#[derive(Debug, Default)]
+pub(super) struct Inbox(Mutex<Vec<Entry>>);
+
+impl Inbox {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Entry>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Leaves `entry`; true when it starts a batch, so the writer must be woken.
+    pub fn push(&self, entry: Entry) -> bool {
+        let mut entries = self.lock();
+        entries.push(entry);
+        entries.len() == 1
+    }
+
+    fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    fn take(&self) -> Vec<Entry> {
+        std::mem::take(&mut *self.lock())
     }
 }
 
@@ -168,6 +196,7 @@ pub(super) struct Writer {
     pub hot: Arc<Hot>,
     pub journal: Arc<Journal>,
     pub rx: mpsc::Receiver<Op>,
+    pub inbox: Arc<Inbox>,
     /// Settlements whose commit failed, tried again with the next batch.
     pub carried: Vec<Entry>,
     /// Journal segments to delete once the next commit succeeds.
@@ -176,8 +205,9 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    /// Applies operations in arrival order, many per commit, until the store is
-    /// dropped; then everything handed over is committed.
+    /// Applies admin changes and flushes as they come, settlements in
+    /// batches, until the store is dropped; then everything handed over is
+    /// committed.
     pub fn run(mut self) {
         let version = |c: &Connection| {
             c.pragma_query_value(None, "data_version", |r| r.get::<_, i64>(0))
@@ -185,12 +215,19 @@ impl Writer {
         };
         let mut seen = version(&self.conn);
         let mut checked = Instant::now();
+        // When the settlements waiting in the inbox are committed.
+        let mut due: Option<Instant> = None;
+        // Settlements in the inbox when the writer last looked.
+        let mut waiting = 0;
         loop {
-            let first = match self.rx.recv_timeout(POLL) {
-                Ok(op) => Some(op),
-                Err(RecvTimeoutError::Timeout) => None,
+            let wait = if due.is_some() { QUIET } else { POLL };
+            let mut batch = Vec::new();
+            match self.rx.recv_timeout(wait) {
+                Ok(op) => batch.push(op),
+                Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
-            };
+            }
+            batch.extend(self.rx.try_iter());
             // Outside changes are looked for once a poll period, busy or idle.
             if checked.elapsed() >= POLL {
                 checked = Instant::now();
@@ -205,13 +242,22 @@ impl Writer {
                     }
                 }
             }
-            if let Some(first) = first {
-                let batch = self.gather(first);
+            if batch.iter().any(|op| matches!(op, Op::Settled)) && due.is_none() {
+                due = Some(Instant::now() + LINGER);
+                waiting = 0;
+            }
+            let settle = due.is_some_and(|d| {
+                let now_waiting = self.inbox.len();
+                let quiet = now_waiting == waiting;
+                waiting = now_waiting;
+                quiet || Instant::now() >= d
+            });
+            // Idle while failing: try again, so the store recovers (and the
+            // settlements it holds land) without waiting for traffic.
+            let retry = batch.is_empty() && due.is_none() && self.health.is_failing();
+            if settle || retry || batch.iter().any(Op::waited_for) {
+                due = None;
                 self.commit(batch);
-            } else if self.health.is_failing() {
-                // Idle while failing: try again, so the store recovers (and
-                // the settlements it holds land) without waiting for traffic.
-                self.commit(Vec::new());
             }
         }
         // The store is gone, so nothing is appended any more: once what is
@@ -222,51 +268,17 @@ impl Writer {
         }
     }
 
-    /// `first` and what follows it: admin changes and flushes are answered at
-    /// once; settlements wait a little for company, so that one commit holds
-    /// many. The writer sleeps instead of waiting on the channel, so requests
-    /// handing over settlements never have to wake it.
-    fn gather(&self, first: Op) -> Vec<Op> {
-        let started = Instant::now();
-        let mut urgent = first.waited_for();
-        let mut batch = vec![first];
-        loop {
-            self.drain_into(&mut batch, &mut urgent);
-            if urgent || batch.len() >= BATCH || started.elapsed() >= LINGER {
-                return batch;
-            }
-            let seen = batch.len();
-            std::thread::sleep(QUIET);
-            self.drain_into(&mut batch, &mut urgent);
-            if batch.len() == seen {
-                return batch;
-            }
-        }
-    }
-
-    fn drain_into(&self, batch: &mut Vec<Op>, urgent: &mut bool) {
-        while batch.len() < BATCH {
-            let Ok(op) = self.rx.try_recv() else { return };
-            *urgent |= op.waited_for();
-            batch.push(op);
-        }
-    }
-
-    fn commit(&mut self, mut batch: Vec<Op>) {
+    fn commit(&mut self, batch: Vec<Op>) {
         if self.journal.bytes() >= ROTATE_BYTES {
             // Every entry of the old segment was handed over before `rotate`
-            // returned (journal.rs), so draining now puts them all in this batch.
+            // returned (journal.rs), so the inbox taken below holds them all.
             match self.journal.rotate() {
-                Ok(old) => {
-                    self.segments.push(old);
-                    while let Ok(op) = self.rx.try_recv() {
-                        batch.push(op);
-                    }
-                }
+                Ok(old) => self.segments.push(old),
                 Err(e) => tracing::error!(error = %e, "store journal: cannot rotate"),
             }
         }
         let mut settled = std::mem::take(&mut self.carried);
+        settled.extend(self.inbox.take());
         let probe = self.health.is_failing();
         // Sorted before the transaction starts, so a commit that fails at any
         // point still answers every caller and keeps every settlement.
@@ -274,7 +286,7 @@ impl Writer {
         let mut waiting = Vec::new();
         for op in batch {
             match op {
-                Op::Settle(entry) => settled.push(entry),
+                Op::Settled => {}
                 Op::Flush(ack) => waiting.push((None, ack)),
                 Op::Exec { sql, hot, ack } => {
                     changes.push(sql);
