@@ -21,7 +21,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
+use tokio::task::{JoinHandle, JoinSet};
 use tower::ServiceExt;
 
 use crate::{Error, ErrorKind, Gateway, Result};
@@ -103,15 +103,6 @@ async fn heartbeat() {
     }
 }
 
-/// Aborts the task when the accept loop ends.
-struct AbortOnDrop(JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 /// hyper's server directly (rather than `axum::serve`) for what the edge needs:
 /// a deadline for request headers (which also closes keep-alive connections
 /// idle between requests), a cap on their size, and a deadline for a client
@@ -131,11 +122,13 @@ async fn accept_loop(
         .header_read_timeout(edge.header_timeout)
         .max_buf_size(edge.header_buffer);
     let graceful = GracefulShutdown::new();
-    let _heartbeat = AbortOnDrop(tokio::spawn(heartbeat()));
+    // Helper tasks, aborted when this set is dropped with the accept loop.
+    let mut helpers = JoinSet::new();
+    helpers.spawn(heartbeat());
     let busy_poll = busy_poll::BusyPoll::new(edge.busy_poll);
-    let _poller = busy_poll
-        .clone()
-        .map(|p| AbortOnDrop(tokio::spawn(p.run())));
+    if let Some(p) = &busy_poll {
+        helpers.spawn(p.clone().run());
+    }
     let stop = async move {
         let _ = stopped.wait_for(|s| *s).await;
     };

@@ -172,14 +172,7 @@ impl Journal {
     /// Requests settling in the same turn of the scheduler share one write: the
     /// first becomes the group's leader, lets the others join, then writes all
     /// their lines at once. A write call is most of a settlement's cost here.
-    /// With no other request in flight (`company` false) nobody can join, so
-    /// the leader writes at once instead of yielding a turn first.
-    pub async fn append(
-        &self,
-        entry: Entry,
-        hand_over: &(dyn Fn(Entry) + Sync),
-        company: bool,
-    ) -> Result<()> {
+    pub async fn append(&self, entry: Entry, hand_over: &(dyn Fn(Entry) + Sync)) -> Result<()> {
         let mut line = serde_json::to_vec(&entry)?;
         line.push(b'\n');
         let (done, written) = oneshot::channel();
@@ -196,9 +189,7 @@ impl Journal {
                 journal: self,
                 hand_over,
             };
-            if company {
-                tokio::task::yield_now().await;
-            }
+            tokio::task::yield_now().await;
         }
         written
             .await
@@ -342,8 +333,8 @@ mod tests {
         let hand_over = |e: Entry| handed.lock().unwrap().push(e);
         // Two appends at once share one write.
         let (a, b) = tokio::join!(
-            journal.append(entry("r1"), &hand_over, true),
-            journal.append(entry("r2"), &hand_over, true)
+            journal.append(entry("r1"), &hand_over),
+            journal.append(entry("r2"), &hand_over)
         );
         a.unwrap();
         b.unwrap();

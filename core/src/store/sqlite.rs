@@ -398,7 +398,7 @@ impl Store for SqliteStore {
             }
         };
         self.journal
-            .append(Entry::new(row, delta), &hand_over, self.hot.in_flight() > 0)
+            .append(Entry::new(row, delta), &hand_over)
             .await
     }
 

@@ -215,9 +215,9 @@ impl Writer {
         };
         let mut seen = version(&self.conn);
         let mut checked = Instant::now();
-        // When the settlements waiting in the inbox are committed.
+        // When the settlements waiting in the inbox are committed at the
+        // latest, and how many there were when the writer last looked.
         let mut due: Option<Instant> = None;
-        // Settlements in the inbox when the writer last looked.
         let mut waiting = 0;
         loop {
             let wait = if due.is_some() { QUIET } else { POLL };
@@ -242,16 +242,17 @@ impl Writer {
                     }
                 }
             }
-            if batch.iter().any(|op| matches!(op, Op::Settled)) && due.is_none() {
-                due = Some(Instant::now() + LINGER);
-                waiting = 0;
-            }
-            let settle = due.is_some_and(|d| {
-                let now_waiting = self.inbox.len();
-                let quiet = now_waiting == waiting;
-                waiting = now_waiting;
-                quiet || Instant::now() >= d
-            });
+            let pending = self.inbox.len();
+            let settle = match due {
+                Some(d) => pending == waiting || Instant::now() >= d,
+                None => {
+                    if pending > 0 {
+                        due = Some(Instant::now() + LINGER);
+                    }
+                    false
+                }
+            };
+            waiting = pending;
             // Idle while failing: try again, so the store recovers (and the
             // settlements it holds land) without waiting for traffic.
             let retry = batch.is_empty() && due.is_none() && self.health.is_failing();
