@@ -6,13 +6,15 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::accounts::keys::{hash_key, looks_like_key};
-use crate::accounts::money::{cost_nanos, usd_to_nanos};
-use crate::accounts::{unix_now, Account, KeyRecord, LedgerRow};
+use crate::accounts::money::cost_nanos;
+use crate::accounts::tiers::{account_ceiling, quota_limit};
+use crate::accounts::{Account, KeyRecord, LedgerRow};
+use crate::call::unix_now;
 use crate::canonical::Usage;
 use crate::config::Config;
-use crate::gateway::State;
 use crate::limits::LimitSnapshot;
 use crate::route::Profile;
+use crate::state::State;
 use crate::store::{Admission, Reservation, Store};
 use crate::{Error, ErrorKind, Result};
 
@@ -24,45 +26,6 @@ pub struct Caller {
     /// Rate-limit subjects counted for this caller: the key (when it has its own
     /// throttle) and the account.
     pub subjects: Vec<String>,
-}
-
-/// The index of the account's tier: the highest tier its lifetime spend
-/// reaches, raised to its plan's `min_tier`. It may point past the table when
-/// no tiers are configured.
-pub fn account_tier(config: &Config, account: &Account) -> usize {
-    let by_spend = config
-        .limits
-        .tiers
-        .iter()
-        .enumerate()
-        .filter(|(_, t)| account.lifetime_spend_nanos >= usd_to_nanos(t.min_lifetime_spend_usd))
-        .map(|(i, _)| i)
-        .max()
-        .unwrap_or(0);
-    let by_plan = account
-        .plan
-        .as_deref()
-        .and_then(|p| config.plans.iter().find(|c| c.name == p))
-        .map_or(0, |p| p.min_tier);
-    by_spend.max(by_plan)
-}
-
-/// The account's ceilings in requests and tokens per minute: its tier's
-/// (unlimited when no tiers are configured).
-pub fn account_ceiling(config: &Config, account: &Account) -> (u64, u64) {
-    match config.limits.tiers.get(account_tier(config, account)) {
-        Some(t) => (u64::from(t.rpm), t.tpm),
-        None => (u64::MAX, u64::MAX),
-    }
-}
-
-/// The monthly quota of the account's plan, in nano-dollars (0 without one).
-pub fn quota_limit(config: &Config, account: &Account) -> i64 {
-    account
-        .plan
-        .as_deref()
-        .and_then(|p| config.plans.iter().find(|c| c.name == p))
-        .map_or(0, |p| usd_to_nanos(p.monthly_quota_usd))
 }
 
 /// The snapshot that binds: fewer requests left, then fewer tokens.

@@ -1,4 +1,5 @@
-//! `Gateway`: built from a config, called in-process or served over HTTP.
+//! `Gateway`: the facade over `State` that hosts use: built from a config,
+//! called in-process or served over HTTP.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -8,25 +9,13 @@ use futures::StreamExt;
 use serde_json::Value;
 
 use crate::accounts::admin::Admin;
+use crate::call::{Body, CallContext, Endpoint, FrameStream, Reply};
 use crate::config::Config;
 use crate::config::StoreKind;
-use crate::metrics::Metrics;
-use crate::pipeline::{self, Body, CallContext, Endpoint, FrameStream, Reply};
-use crate::route::Router;
+use crate::pipeline;
 use crate::server::{self, ServeHandle};
-use crate::store::{self, Store};
+use crate::state::State;
 use crate::{Error, Result};
-
-/// Everything a running gateway shares between requests.
-#[derive(Debug)]
-pub struct State {
-    pub config: Config,
-    pub router: Router,
-    pub metrics: Metrics,
-    pub store: Arc<dyn Store>,
-    /// The admin API's bearer token, read from `admin.token_env` at start.
-    pub admin_token: Option<String>,
-}
 
 /// The gateway. Cheap to clone; clones share state.
 #[derive(Debug, Clone)]
@@ -36,23 +25,8 @@ pub struct Gateway {
 
 impl Gateway {
     pub fn new(config: Config) -> Result<Self> {
-        let router = Router::from_config(&config)?;
-        let metrics = Metrics::new().map_err(|e| Error::internal(format!("metrics: {e}")))?;
-        let store = store::open(&config.store)?;
-        let admin_token = config
-            .admin
-            .token_env
-            .as_deref()
-            .and_then(|var| std::env::var(var).ok())
-            .filter(|t| !t.is_empty());
         Ok(Gateway {
-            state: Arc::new(State {
-                config,
-                router,
-                metrics,
-                store,
-                admin_token,
-            }),
+            state: State::open(config)?,
         })
     }
 
@@ -77,10 +51,6 @@ impl Gateway {
 
     pub fn state(&self) -> &Arc<State> {
         &self.state
-    }
-
-    pub(crate) fn admin_token(&self) -> Option<&str> {
-        self.state.admin_token.as_deref()
     }
 
     /// The admin operations, in-process and without the admin token: the host
@@ -152,6 +122,6 @@ impl Gateway {
 
     /// Serves the HTTP API on `addr` (port 0 picks one) until `shutdown`.
     pub async fn serve(&self, addr: SocketAddr) -> Result<ServeHandle> {
-        server::serve(self.clone(), addr).await
+        server::serve(self.state.clone(), addr).await
     }
 }

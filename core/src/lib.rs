@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod billing;
+pub mod call;
 pub mod canonical;
 pub mod cli;
 pub mod config;
@@ -17,14 +18,15 @@ pub mod metrics;
 pub mod pipeline;
 pub mod route;
 pub mod server;
+pub mod state;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod tokens;
 pub mod upstream;
 
+pub use call::{Body, CallContext, Endpoint, Reply, Shape};
 pub use config::Config;
 pub use error::{Error, ErrorKind, Result};
 pub use gateway::Gateway;
-pub use pipeline::{CallContext, Endpoint, Reply};
 pub use server::ServeHandle;

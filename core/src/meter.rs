@@ -8,29 +8,15 @@ use std::time::Instant;
 
 use futures::StreamExt;
 
+use crate::accounts::money::cost_nanos;
 use crate::billing::Charge;
-use crate::canonical::request::Shape;
+use crate::call::{unix_now, Endpoint, FrameStream, Shape};
 use crate::canonical::{ChatRequest, Delta, EventStream, StreamEvent, Usage};
-use crate::egress::{self, SseFrame};
-use crate::gateway::State;
-use crate::pipeline::{finish, record_usage, unix_now, Endpoint, FrameStream};
+use crate::egress::StreamRenderer;
 use crate::route::Profile;
+use crate::state::State;
 use crate::tokens::estimate_chars;
 use crate::{Error, ErrorKind};
-
-enum Renderer {
-    Anthropic(egress::anthropic::StreamRenderer),
-    OpenAi(egress::openai::StreamRenderer),
-}
-
-impl Renderer {
-    fn render(&mut self, ev: StreamEvent, out: &mut Vec<SseFrame>) {
-        match self {
-            Renderer::Anthropic(r) => r.render(ev, out),
-            Renderer::OpenAi(r) => r.render(ev, out),
-        }
-    }
-}
 
 /// Renders events as they arrive; a stream that ends without `MessageStop`
 /// gets an error event, so a client never mistakes a cut answer for a whole one.
@@ -40,14 +26,7 @@ pub(crate) fn render_stream(
     req: &ChatRequest,
     mut meter: Meter,
 ) -> FrameStream {
-    let mut renderer = match shape {
-        Shape::Anthropic => Renderer::Anthropic(egress::anthropic::StreamRenderer::new(&req.model)),
-        Shape::OpenAi => Renderer::OpenAi(egress::openai::StreamRenderer::new(
-            &req.model,
-            req.include_usage,
-            unix_now(),
-        )),
-    };
+    let mut renderer = StreamRenderer::new(shape, req, unix_now());
     Box::pin(async_stream::stream! {
         let mut out = Vec::new();
         let mut ended = false;
@@ -124,7 +103,7 @@ impl Meter {
                 if !self.first_token {
                     self.first_token = true;
                     self.state.metrics.first_token(
-                        self.endpoint.route(),
+                        self.endpoint.path(),
                         &self.profile.id,
                         self.started.elapsed(),
                     );
@@ -214,4 +193,42 @@ impl Drop for Meter {
             self.started,
         );
     }
+}
+
+/// Counts and logs one finished call (a stream when it ends).
+pub(crate) fn finish(
+    state: &State,
+    endpoint: &Endpoint,
+    request_id: &str,
+    profile: Option<&str>,
+    status: u16,
+    started: Instant,
+) {
+    let elapsed = started.elapsed();
+    let profile = profile.unwrap_or("");
+    state
+        .metrics
+        .request(endpoint.path(), profile, status, elapsed);
+    tracing::info!(
+        request_id,
+        route = endpoint.path(),
+        profile,
+        status,
+        latency_ms = elapsed.as_secs_f64() * 1000.0,
+        "request"
+    );
+}
+
+/// Tokens and cost in the metrics.
+pub(crate) fn record_usage(state: &State, profile: &Profile, u: Usage) {
+    let input = u.input_tokens + u.cache_read_input_tokens + u.cache_creation_input_tokens;
+    let cost = cost_nanos(
+        input,
+        u.output_tokens,
+        profile.input_nanos_per_mtok,
+        profile.output_nanos_per_mtok,
+    );
+    state
+        .metrics
+        .usage(&profile.id, input, u.output_tokens, cost as f64 / 1e9);
 }

@@ -1,165 +1,25 @@
 //! The sole orchestrator: limits → ingress → route → upstream → meter → egress.
-//! Every surface (HTTP, C, Python, Node) calls `run` and renders its `Reply`.
+//! Every surface (HTTP, C, Python, Node) calls `run` and renders its `Reply`
+//! (what a call is and gives back is in `call.rs`).
 
-use std::net::IpAddr;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
-use bytes::Bytes;
 use futures::future::BoxFuture;
-use futures::Stream;
 use serde_json::Value;
 
-use crate::accounts::money::cost_nanos;
 use crate::billing::{self, Caller, Charge};
-use crate::canonical::request::{Shape, Source};
+use crate::call::{unix_now, Body, CallContext, Endpoint, Reply};
+use crate::canonical::request::Source;
 use crate::canonical::Usage;
-use crate::egress::{self, SseFrame};
-use crate::gateway::State;
+use crate::egress;
 use crate::ingress;
-use crate::limits::LimitSnapshot;
-use crate::meter::{render_stream, Meter};
+use crate::meter::{finish, record_usage, render_stream, Meter};
 use crate::route::Profile;
+use crate::state::State;
 use crate::tokens::estimate_request;
 use crate::upstream::Upstream;
 use crate::{Error, ErrorKind, Result};
-
-/// The endpoints of the HTTP API, also callable in-process.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Endpoint {
-    Messages,
-    CountTokens,
-    ChatCompletions,
-    Embeddings,
-    Rerank,
-    Models,
-    Model(String),
-}
-
-impl Endpoint {
-    /// The route, as metrics and logs name it.
-    pub fn route(&self) -> &'static str {
-        match self {
-            Endpoint::Messages => "/v1/messages",
-            Endpoint::CountTokens => "/v1/messages/count_tokens",
-            Endpoint::ChatCompletions => "/v1/chat/completions",
-            Endpoint::Embeddings => "/v1/embeddings",
-            Endpoint::Rerank => "/v1/rerank",
-            Endpoint::Models => "/v1/models",
-            Endpoint::Model(_) => "/v1/models/{id}",
-        }
-    }
-
-    /// The shape of replies and errors; model listings follow `anthropic-version`.
-    pub fn shape(&self, anthropic_version: bool) -> Shape {
-        match self {
-            Endpoint::Messages | Endpoint::CountTokens => Shape::Anthropic,
-            Endpoint::Models | Endpoint::Model(_) if anthropic_version => Shape::Anthropic,
-            _ => Shape::OpenAi,
-        }
-    }
-}
-
-/// Who is calling and how.
-#[derive(Clone, Default)]
-pub struct CallContext {
-    pub api_key: Option<String>,
-    /// Set for HTTP callers; `None` in-process, where calls without a key are unmetered.
-    pub client_ip: Option<IpAddr>,
-    /// The request had an `anthropic-version` header.
-    pub anthropic_version: bool,
-    /// The `anthropic-beta` values the client sent.
-    pub anthropic_beta: Vec<String>,
-    pub request_id: String,
-    /// The caller sends the answer on as bytes (HTTP): a non-streamed answer
-    /// comes back serialized (`Body::Raw`) instead of as a `Value`.
-    pub wants_bytes: bool,
-}
-
-/// Without the key itself, so a context that reaches a log leaks nothing.
-impl std::fmt::Debug for CallContext {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CallContext")
-            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
-            .field("client_ip", &self.client_ip)
-            .field("anthropic_version", &self.anthropic_version)
-            .field("anthropic_beta", &self.anthropic_beta)
-            .field("request_id", &self.request_id)
-            .finish()
-    }
-}
-
-impl CallContext {
-    pub fn new() -> Self {
-        CallContext {
-            request_id: new_request_id(),
-            ..CallContext::default()
-        }
-    }
-}
-
-pub fn new_request_id() -> String {
-    // Time-ordered, so the ledger's request-id index grows at its end instead of
-    // touching a random page per row.
-    format!("req_{}", uuid::Uuid::now_v7().simple())
-}
-
-/// Rendered SSE frames of one streamed answer.
-pub type FrameStream = Pin<Box<dyn Stream<Item = SseFrame> + Send>>;
-
-pub enum Body {
-    Json(Value),
-    /// A JSON answer already serialized.
-    Raw(Bytes),
-    Stream(FrameStream),
-}
-
-impl Body {
-    /// `body` as the caller takes it: serialized when it wants bytes.
-    fn of(body: &impl serde::Serialize, bytes: bool) -> Body {
-        if bytes {
-            Body::Raw(serde_json::to_vec(body).unwrap_or_default().into())
-        } else {
-            Body::Json(serde_json::to_value(body).unwrap_or(Value::Null))
-        }
-    }
-}
-
-impl std::fmt::Debug for Body {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Body::Json(v) => f.debug_tuple("Json").field(v).finish(),
-            Body::Raw(b) => f
-                .debug_tuple("Raw")
-                .field(&String::from_utf8_lossy(b))
-                .finish(),
-            Body::Stream(_) => f.write_str("Stream(..)"),
-        }
-    }
-}
-
-/// The outcome of one call with what its headers report.
-#[derive(Debug)]
-pub struct Reply {
-    pub request_id: String,
-    pub shape: Shape,
-    /// The profile that served it, once routed.
-    pub profile: Option<String>,
-    /// The binding limit, when the call was metered.
-    pub limits: Option<LimitSnapshot>,
-    pub outcome: Result<Body>,
-}
-
-impl Reply {
-    /// The HTTP status of the outcome.
-    pub fn status(&self) -> u16 {
-        match &self.outcome {
-            Ok(_) => 200,
-            Err(e) => e.http_status(),
-        }
-    }
-}
 
 /// Runs one call end to end.
 pub async fn run(state: &Arc<State>, endpoint: Endpoint, body: &[u8], ctx: CallContext) -> Reply {
@@ -186,29 +46,6 @@ pub async fn run(state: &Arc<State>, endpoint: Endpoint, body: &[u8], ctx: CallC
     reply
 }
 
-pub(crate) fn finish(
-    state: &State,
-    endpoint: &Endpoint,
-    request_id: &str,
-    profile: Option<&str>,
-    status: u16,
-    started: Instant,
-) {
-    let elapsed = started.elapsed();
-    let profile = profile.unwrap_or("");
-    state
-        .metrics
-        .request(endpoint.route(), profile, status, elapsed);
-    tracing::info!(
-        request_id,
-        route = endpoint.route(),
-        profile,
-        status,
-        latency_ms = elapsed.as_secs_f64() * 1000.0,
-        "request"
-    );
-}
-
 async fn dispatch(
     state: &Arc<State>,
     endpoint: &Endpoint,
@@ -232,10 +69,7 @@ async fn dispatch(
     match endpoint {
         Endpoint::Models => {
             let profiles = state.router.profiles().iter().map(|p| &**p);
-            Ok(Body::Json(match reply.shape {
-                Shape::Anthropic => egress::extras::anthropic_model_list(profiles),
-                Shape::OpenAi => egress::extras::openai_model_list(profiles),
-            }))
+            Ok(Body::Json(egress::model_list(reply.shape, profiles)))
         }
         Endpoint::Model(id) => {
             let p = state.router.lookup(id).ok_or_else(|| {
@@ -243,10 +77,7 @@ async fn dispatch(
                     .with_param("model")
             })?;
             reply.profile = Some(p.id.clone());
-            Ok(Body::Json(match reply.shape {
-                Shape::Anthropic => egress::extras::anthropic_model(p),
-                Shape::OpenAi => egress::extras::openai_model(p),
-            }))
+            Ok(Body::Json(egress::model(reply.shape, p)))
         }
         Endpoint::CountTokens => {
             // Answered locally: never forwarded, billed or counted as an inference.
@@ -354,16 +185,13 @@ async fn dispatch(
                     with_fallbacks(state, &profile, |up| Box::pin(up.complete(&req, &profile)))
                         .await;
                 let resp = settled(state, charge, &profile, resp, |r| r.usage).await?;
-                let bytes = ctx.wants_bytes;
-                Ok(match reply.shape {
-                    Shape::Anthropic => {
-                        Body::of(&egress::anthropic::response_body(&resp, &req.model), bytes)
-                    }
-                    Shape::OpenAi => Body::of(
-                        &egress::openai::response_body(&resp, &req.model, unix_now()),
-                        bytes,
-                    ),
-                })
+                Ok(egress::response_body(
+                    reply.shape,
+                    &resp,
+                    &req.model,
+                    unix_now(),
+                    ctx.wants_bytes,
+                ))
             }
         }
     }
@@ -432,20 +260,6 @@ fn routed(state: &State, model: &str, reply: &mut Reply) -> Arc<Profile> {
     p
 }
 
-/// Tokens and cost in the metrics.
-pub(crate) fn record_usage(state: &State, profile: &Profile, u: Usage) {
-    let input = u.input_tokens + u.cache_read_input_tokens + u.cache_creation_input_tokens;
-    let cost = cost_nanos(
-        input,
-        u.output_tokens,
-        profile.input_nanos_per_mtok,
-        profile.output_nanos_per_mtok,
-    );
-    state
-        .metrics
-        .usage(&profile.id, input, u.output_tokens, cost as f64 / 1e9);
-}
-
 /// Errors after which the next upstream of the profile is tried.
 fn fails_over(e: &Error) -> bool {
     matches!(
@@ -473,10 +287,4 @@ async fn with_fallbacks<'a, T>(
         }
     }
     Err(last.unwrap_or_else(|| Error::internal("profile has no upstream")))
-}
-
-pub(crate) fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }

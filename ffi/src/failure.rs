@@ -1,9 +1,9 @@
 //! `Failure`: why a call did not succeed, with everything C can read of it
 //! (status, message, error `type`, HTTP status, the HTTP error body).
 
-use mws_core::canonical::request::Shape;
-use mws_core::egress::{anthropic, openai};
+use mws_core::egress;
 use mws_core::Error;
+use mws_core::Shape;
 use serde_json::Value;
 
 use crate::status::mws_status;
@@ -51,10 +51,7 @@ impl Failure {
     pub(crate) fn error_type(&self) -> &'static str {
         match self {
             Failure::Argument(_) => "invalid_argument",
-            Failure::Core { error, shape } => match shape {
-                Shape::Anthropic => anthropic::error_type(error.kind()),
-                Shape::OpenAi => openai::error_type(error.kind()),
-            },
+            Failure::Core { error, shape } => egress::error_type(*shape, error.kind()),
         }
     }
 
@@ -69,10 +66,7 @@ impl Failure {
     pub(crate) fn body(&self) -> Option<Value> {
         match self {
             Failure::Argument(_) => None,
-            Failure::Core { error, shape } => Some(match shape {
-                Shape::Anthropic => anthropic::error_body(error),
-                Shape::OpenAi => openai::error_body(error),
-            }),
+            Failure::Core { error, shape } => Some(egress::error_body(*shape, error)),
         }
     }
 }

@@ -7,8 +7,8 @@ use std::pin::Pin;
 use std::sync::Mutex;
 
 use futures::{Stream, StreamExt};
-use mws_core::canonical::request::Shape;
 use mws_core::Endpoint;
+use mws_core::Shape;
 use serde_json::Value;
 
 use crate::args::{handle, json_arg, opt_out_arg, opt_str_arg, out_arg};
@@ -55,11 +55,7 @@ pub struct mws_stream {
 
 /// The event type and data C sees for one event.
 fn event_of(v: &Value, shape: Shape) -> (CString, CString) {
-    let event_type = match shape {
-        Shape::Anthropic => v.get("type").and_then(Value::as_str).unwrap_or("message"),
-        Shape::OpenAi if v.get("error").is_some() => "error",
-        Shape::OpenAi => "chunk",
-    };
+    let event_type = mws_core::egress::event_name(shape, v);
     (c_string(event_type), c_string(&v.to_string()))
 }
 

@@ -1,7 +1,7 @@
 //! The admin operations in-process, without the admin token (the host process
 //! is trusted): the admin API's JSON in and out, errors in the OpenAI shape.
 
-use mws_core::canonical::request::Shape;
+use mws_core::Shape;
 use napi_derive::napi;
 
 use crate::errors::{parse_body, Outcome};

@@ -1,8 +1,8 @@
 //! The one mapping of the core's `ErrorKind` to the Node error classes, with
 //! the status and the error `type` in the shape of the endpoint called.
 
-use mws_core::canonical::request::Shape;
-use mws_core::egress::{anthropic, openai};
+use mws_core::egress;
+use mws_core::Shape;
 use mws_core::{Error, ErrorKind};
 use napi_derive::napi;
 use serde_json::Value;
@@ -71,10 +71,7 @@ pub struct ErrorInfo {
 
 impl ErrorInfo {
     pub fn new(e: &Error, shape: Shape) -> Self {
-        let error_type = match shape {
-            Shape::Anthropic => anthropic::error_type(e.kind()),
-            Shape::OpenAi => openai::error_type(e.kind()),
-        };
+        let error_type = egress::error_type(shape, e.kind());
         ErrorInfo {
             name: ErrorName::of(e.kind()),
             status: u32::from(e.http_status()),

@@ -1,6 +1,6 @@
 //! `NativeGateway`: a core gateway and its in-process calls.
 
-use mws_core::canonical::request::Shape;
+use mws_core::Shape;
 use mws_core::{Endpoint, Error, Gateway};
 use napi::bindgen_prelude::Either;
 use napi_derive::napi;

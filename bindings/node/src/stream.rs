@@ -5,7 +5,7 @@
 use std::pin::Pin;
 
 use futures::{Stream, StreamExt};
-use mws_core::canonical::request::Shape;
+use mws_core::Shape;
 use napi_derive::napi;
 use serde_json::Value;
 use tokio::runtime::Handle;

@@ -39,7 +39,7 @@ pub fn run_cli(py: Python<'_>, argv: Vec<String>) -> i32 {
         Ok(()) => 0,
         Err(e) => {
             // The admin API's error JSON, as the binary prints it.
-            let body = mws_core::egress::openai::error_body(&e);
+            let body = mws_core::egress::error_body(mws_core::Shape::OpenAi, &e);
             let _ = writeln!(std::io::stderr(), "{body}");
             1
         }

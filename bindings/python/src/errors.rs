@@ -1,8 +1,8 @@
 //! The core's errors as the Python exceptions of `mws_gateway._errors`: one class
 //! per `ErrorKind`, mapped here and nowhere else.
 
-use mws_core::canonical::request::Shape;
-use mws_core::egress::{anthropic, openai};
+use mws_core::egress;
+use mws_core::Shape;
 use mws_core::{Error, ErrorKind};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -27,10 +27,7 @@ impl CallError {
     /// The exception instance, for a future to be failed with.
     pub fn to_exception<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let e = &self.error;
-        let type_ = match self.shape {
-            Shape::Anthropic => anthropic::error_type(e.kind()),
-            Shape::OpenAi => openai::error_type(e.kind()),
-        };
+        let type_ = egress::error_type(self.shape, e.kind());
         exception(
             py,
             class_name(e.kind()),

@@ -1,7 +1,7 @@
 //! What a call does, once for the sync and the async paths: parse the names the
 //! Python side passes, and run the core's call.
 
-use mws_core::canonical::request::Shape;
+use mws_core::Shape;
 use mws_core::{Endpoint, Gateway};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;

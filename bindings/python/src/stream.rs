@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use futures::stream::BoxStream;
 use futures::StreamExt;
-use mws_core::canonical::request::Shape;
+use mws_core::Shape;
 use pyo3::prelude::*;
 use serde_json::Value;
 use tokio::sync::Mutex;

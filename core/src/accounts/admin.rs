@@ -5,9 +5,10 @@ use serde_json::{json, Value};
 
 use super::keys::{hash_key, new_id, new_key};
 use super::money::{usd_field, NANOS_PER_USD};
+use super::tiers::account_tier;
 use super::usage::{self, UsageQuery};
-use super::{unix_now, Account, KeyRecord};
-use crate::billing::account_tier;
+use super::{Account, KeyRecord};
+use crate::call::unix_now;
 use crate::config::Config;
 use crate::ingress::Fields;
 use crate::store::{Store, Throttle};

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod keys;
 pub mod money;
+pub mod tiers;
 pub mod usage;
 
 use serde_json::{json, Value};
@@ -95,12 +96,6 @@ impl LedgerRow {
             "status": self.status,
         })
     }
-}
-
-pub fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// The current month as `YYYYMM`, the period plan quotas reset on.

@@ -41,7 +41,7 @@ fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             // The admin API's error JSON, so scripts read failures the same way.
-            let body = mws_core::egress::openai::error_body(&e);
+            let body = mws_core::egress::error_body(mws_core::Shape::OpenAi, &e);
             let _ = writeln!(std::io::stderr(), "{body}");
             std::process::ExitCode::FAILURE
         }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::ContentBlock;
+use crate::call::Shape;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -35,13 +36,6 @@ pub enum ToolChoice {
     /// One named tool must be called.
     Tool(String),
     None,
-}
-
-/// The shape a request arrived in; decides the error and response shape.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Shape {
-    Anthropic,
-    OpenAi,
 }
 
 #[derive(Debug, Clone, PartialEq)]

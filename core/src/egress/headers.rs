@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-use crate::canonical::request::Shape;
+use crate::call::Shape;
 use crate::limits::{format_reset, LimitSnapshot};
 
 fn put(headers: &mut HeaderMap, name: &'static str, value: impl AsRef<str>) {

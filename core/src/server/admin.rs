@@ -17,11 +17,13 @@ use super::extract;
 use crate::accounts::admin::Admin;
 use crate::accounts::keys::{ct_eq, hash_key};
 use crate::accounts::usage::UsageQuery;
-use crate::egress::openai::error_body;
+use crate::call::Shape;
+use crate::egress;
 use crate::limits::judge;
-use crate::{Error, ErrorKind, Gateway, Result};
+use crate::state::Shared;
+use crate::{Error, ErrorKind, Result};
 
-pub fn router(gw: &Gateway) -> Router<Gateway> {
+pub fn router(gw: &Shared) -> Router<Shared> {
     Router::new()
         .route("/admin/accounts", post(create_account).get(list_accounts))
         .route("/admin/accounts/{id}", get(account))
@@ -39,7 +41,7 @@ fn reply(status: StatusCode, outcome: Result<Value>) -> Response {
         Err(e) => {
             let status =
                 StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            let mut r = (status, axum::Json(error_body(&e))).into_response();
+            let mut r = (status, axum::Json(egress::error_body(Shape::OpenAi, &e))).into_response();
             // A store that cannot write for now says when to try again.
             if let Some(secs) = e.retry_after_secs() {
                 r.headers_mut()
@@ -51,7 +53,7 @@ fn reply(status: StatusCode, outcome: Result<Value>) -> Response {
 }
 
 /// Every admin route passes here first.
-async fn authorize(State(gw): State<Gateway>, req: Request, next: Next) -> Response {
+async fn authorize(State(gw): State<Shared>, req: Request, next: Next) -> Response {
     let ip = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -66,7 +68,7 @@ async fn authorize(State(gw): State<Gateway>, req: Request, next: Next) -> Respo
 /// token. A wrong token counts against the client IP's limit for requests
 /// without a valid key, and an IP past that limit gets 429 before any
 /// comparison, right token or not, so a guesser learns nothing more.
-async fn check_token(gw: &Gateway, headers: &HeaderMap, ip: Option<IpAddr>) -> Result<()> {
+async fn check_token(gw: &Shared, headers: &HeaderMap, ip: Option<IpAddr>) -> Result<()> {
     let Some(token) = gw.admin_token() else {
         return Err(Error::new(
             ErrorKind::NotFound,
@@ -78,7 +80,7 @@ async fn check_token(gw: &Gateway, headers: &HeaderMap, ip: Option<IpAddr>) -> R
         u64::from(limits.unauthenticated_rpm_per_ip),
         limits.unauthenticated_tpm_per_ip,
     );
-    let store = gw.state().store.as_ref();
+    let store = gw.store.as_ref();
     let subject = ip.map(|ip| format!("ip:{ip}"));
     if let Some(subject) = &subject {
         let s = store.peek(subject, rpm, tpm).await?;
@@ -102,7 +104,7 @@ async fn check_token(gw: &Gateway, headers: &HeaderMap, ip: Option<IpAddr>) -> R
     Err(Error::new(ErrorKind::Authentication, "invalid admin token"))
 }
 
-async fn json_body(gw: &Gateway, body: Body) -> Result<Value> {
+async fn json_body(gw: &Shared, body: Body) -> Result<Value> {
     let server = &gw.config().server;
     let bytes = extract::body(
         body,
@@ -117,7 +119,7 @@ async fn json_body(gw: &Gateway, body: Body) -> Result<Value> {
 }
 
 /// Runs one admin call after the token check.
-async fn run<'a, F, Fut>(gw: &'a Gateway, body: Option<Body>, status: StatusCode, f: F) -> Response
+async fn run<'a, F, Fut>(gw: &'a Shared, body: Option<Body>, status: StatusCode, f: F) -> Response
 where
     F: FnOnce(Admin<'a>, Value) -> Fut,
     Fut: std::future::Future<Output = Result<Value>>,
@@ -132,21 +134,21 @@ where
     reply(status, f(gw.admin(), body).await)
 }
 
-async fn create_account(State(gw): State<Gateway>, body: Body) -> Response {
+async fn create_account(State(gw): State<Shared>, body: Body) -> Response {
     run(&gw, Some(body), StatusCode::CREATED, |a, b| async move {
         a.create_account(&b).await
     })
     .await
 }
 
-async fn list_accounts(State(gw): State<Gateway>) -> Response {
+async fn list_accounts(State(gw): State<Shared>) -> Response {
     run(&gw, None, StatusCode::OK, |a, _| async move {
         a.list_accounts().await
     })
     .await
 }
 
-async fn account(State(gw): State<Gateway>, extract::Param(id): extract::Param) -> Response {
+async fn account(State(gw): State<Shared>, extract::Param(id): extract::Param) -> Response {
     run(&gw, None, StatusCode::OK, |a, _| async move {
         a.account(&id).await
     })
@@ -154,7 +156,7 @@ async fn account(State(gw): State<Gateway>, extract::Param(id): extract::Param) 
 }
 
 async fn add_credits(
-    State(gw): State<Gateway>,
+    State(gw): State<Shared>,
     extract::Param(id): extract::Param,
     body: Body,
 ) -> Response {
@@ -165,7 +167,7 @@ async fn add_credits(
 }
 
 async fn set_plan(
-    State(gw): State<Gateway>,
+    State(gw): State<Shared>,
     extract::Param(id): extract::Param,
     body: Body,
 ) -> Response {
@@ -176,7 +178,7 @@ async fn set_plan(
 }
 
 async fn create_key(
-    State(gw): State<Gateway>,
+    State(gw): State<Shared>,
     extract::Param(id): extract::Param,
     body: Body,
 ) -> Response {
@@ -186,7 +188,7 @@ async fn create_key(
     .await
 }
 
-async fn list_keys(State(gw): State<Gateway>, extract::Param(id): extract::Param) -> Response {
+async fn list_keys(State(gw): State<Shared>, extract::Param(id): extract::Param) -> Response {
     run(&gw, None, StatusCode::OK, |a, _| async move {
         a.list_keys(&id).await
     })
@@ -194,7 +196,7 @@ async fn list_keys(State(gw): State<Gateway>, extract::Param(id): extract::Param
 }
 
 async fn update_key(
-    State(gw): State<Gateway>,
+    State(gw): State<Shared>,
     extract::Param(id): extract::Param,
     body: Body,
 ) -> Response {
@@ -204,7 +206,7 @@ async fn update_key(
     .await
 }
 
-async fn revoke_key(State(gw): State<Gateway>, extract::Param(id): extract::Param) -> Response {
+async fn revoke_key(State(gw): State<Shared>, extract::Param(id): extract::Param) -> Response {
     run(&gw, None, StatusCode::OK, |a, _| async move {
         a.revoke_key(&id).await
     })
@@ -214,7 +216,7 @@ async fn revoke_key(State(gw): State<Gateway>, extract::Param(id): extract::Para
 /// `?limit=&offset=&order=asc|desc&profile=&by=day&days=`, all optional;
 /// without any, the whole ledger as before.
 async fn usage(
-    State(gw): State<Gateway>,
+    State(gw): State<Shared>,
     extract::Param(id): extract::Param,
     query: std::result::Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Response {

@@ -14,8 +14,10 @@ use http::{header, HeaderMap, HeaderValue, StatusCode};
 use sha2::{Digest, Sha256};
 
 use crate::accounts::keys::hex;
-use crate::egress::openai::error_body;
-use crate::{Error, ErrorKind, Gateway};
+use crate::call::Shape;
+use crate::egress;
+use crate::state::Shared;
+use crate::{Error, ErrorKind};
 
 const HTML: &str = "text/html; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
@@ -78,19 +80,19 @@ static ETAGS: LazyLock<Vec<String>> = LazyLock::new(|| {
         .collect()
 });
 
-pub fn router() -> Router<Gateway> {
+pub fn router() -> Router<Shared> {
     PAGES
         .iter()
         .fold(Router::new(), |r, path| r.route(path, get(page)))
         .route("/dashboard/assets/{name}", get(asset))
 }
 
-async fn page(State(gw): State<Gateway>, headers: HeaderMap) -> Response {
+async fn page(State(gw): State<Shared>, headers: HeaderMap) -> Response {
     serve(&gw, &headers, Some((&INDEX, 0)), "/dashboard")
 }
 
 async fn asset(
-    State(gw): State<Gateway>,
+    State(gw): State<Shared>,
     super::extract::Param(name): super::extract::Param,
     headers: HeaderMap,
 ) -> Response {
@@ -104,12 +106,7 @@ async fn asset(
 
 /// Answers with `asset` (and its index into `ETAGS`), 304 when the browser
 /// holds it already, 404 when it does not exist or the dashboard is off.
-fn serve(
-    gw: &Gateway,
-    headers: &HeaderMap,
-    asset: Option<(&Asset, usize)>,
-    path: &str,
-) -> Response {
+fn serve(gw: &Shared, headers: &HeaderMap, asset: Option<(&Asset, usize)>, path: &str) -> Response {
     let outcome = match (gw.admin_token(), asset) {
         (None, _) => Err(Error::new(
             ErrorKind::NotFound,
@@ -122,7 +119,11 @@ fn serve(
         (Some(_), Some(found)) => Ok(found),
     };
     let mut response = match outcome {
-        Err(e) => (StatusCode::NOT_FOUND, axum::Json(error_body(&e))).into_response(),
+        Err(e) => (
+            StatusCode::NOT_FOUND,
+            axum::Json(egress::error_body(Shape::OpenAi, &e)),
+        )
+            .into_response(),
         Ok((asset, i)) => {
             let etag = ETAGS.get(i).map_or("", String::as_str);
             let fresh = headers

@@ -8,8 +8,9 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use super::routes::{error_response, route_of, shape_of};
-use crate::{Error, ErrorKind, Gateway};
+use super::reply::{error_response, route_of, shape_of};
+use crate::state::Shared;
+use crate::{Error, ErrorKind};
 
 /// The bytes of the request line and headers as they came on the wire
 /// (give or take the spacing, which hyper already bounded).
@@ -26,7 +27,7 @@ fn head_bytes(req: &Request) -> usize {
         + 2
 }
 
-pub async fn head_size(State(gw): State<Gateway>, req: Request, next: Next) -> Response {
+pub async fn head_size(State(gw): State<Shared>, req: Request, next: Next) -> Response {
     let max = gw.config().server.max_header_bytes;
     let size = head_bytes(&req);
     if size <= max {

@@ -7,6 +7,7 @@ mod dashboard;
 mod extract;
 mod guard;
 mod ops;
+mod reply;
 mod routes;
 mod stall;
 
@@ -24,7 +25,8 @@ use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 use tower::ServiceExt;
 
-use crate::{Error, ErrorKind, Gateway, Result};
+use crate::state::Shared;
+use crate::{Error, ErrorKind, Result};
 
 /// A running server.
 #[derive(Debug)]
@@ -62,14 +64,14 @@ struct Edge {
     busy_poll: Duration,
 }
 
-pub(crate) async fn serve(gateway: Gateway, addr: SocketAddr) -> Result<ServeHandle> {
+pub(crate) async fn serve(gateway: Shared, addr: SocketAddr) -> Result<ServeHandle> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| Error::new(ErrorKind::Internal, format!("cannot listen on {addr}: {e}")))?;
     let addr = listener
         .local_addr()
         .map_err(|e| Error::internal(format!("cannot read the bound address: {e}")))?;
-    let server = &gateway.config().server;
+    let server = &gateway.config.server;
     let grace = Duration::from_secs(server.shutdown_grace_secs);
     // Slow clients cannot hold connections open for free.
     let edge = Edge {

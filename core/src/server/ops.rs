@@ -4,11 +4,11 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::{header, StatusCode};
 
-use crate::Gateway;
+use crate::state::Shared;
 
 /// 200 while the store answers, 503 otherwise.
-pub async fn health(State(gw): State<Gateway>) -> Response {
-    match gw.state().store.ping().await {
+pub async fn health(State(gw): State<Shared>) -> Response {
+    match gw.store.ping().await {
         Ok(()) => (
             StatusCode::OK,
             axum::Json(serde_json::json!({"status": "ok"})),
@@ -22,7 +22,7 @@ pub async fn health(State(gw): State<Gateway>) -> Response {
     }
 }
 
-pub async fn metrics(State(gw): State<Gateway>) -> Response {
+pub async fn metrics(State(gw): State<Shared>) -> Response {
     if !gw.config().server.metrics {
         return StatusCode::NOT_FOUND.into_response();
     }
@@ -32,7 +32,7 @@ pub async fn metrics(State(gw): State<Gateway>) -> Response {
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        gw.state().metrics.render(),
+        gw.metrics.render(),
     )
         .into_response()
 }

@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use super::{Store, Throttle};
 use crate::accounts::keys::{hash_key, new_id, new_key};
-use crate::accounts::{unix_now, KeyRecord, LedgerRow};
+use crate::accounts::{KeyRecord, LedgerRow};
+use crate::call::unix_now;
 use crate::ErrorKind;
 
 fn key_for(account_id: &str, secret: &str) -> KeyRecord {

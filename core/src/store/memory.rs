@@ -8,7 +8,8 @@ use async_trait::async_trait;
 use super::hot::{Hot, Reservation};
 use super::{Admission, Store, Throttle};
 use crate::accounts::keys::{new_id, KeyHash};
-use crate::accounts::{current_period, unix_now, Account, KeyRecord, LedgerRow};
+use crate::accounts::{current_period, Account, KeyRecord, LedgerRow};
+use crate::call::unix_now;
 use crate::limits::LimitSnapshot;
 use crate::Result;
 

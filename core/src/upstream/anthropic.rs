@@ -10,7 +10,7 @@ use super::http::HttpClient;
 use super::passthrough::WithOverrides;
 use super::sse::{self, SseEvent};
 use super::token_count;
-use crate::canonical::request::Shape;
+use crate::call::Shape;
 use crate::canonical::{
     BlockStart, ChatRequest, ChatResponse, ContentBlock, Delta, EventStream, ImageSource, Role,
     StopReason, StreamEvent, ToolChoice, Usage,

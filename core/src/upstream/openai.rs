@@ -15,7 +15,7 @@ use super::passthrough::WithOverrides;
 use super::sse::{self, SseEvent};
 use super::token_count;
 use super::tool_ids;
-use crate::canonical::request::Shape;
+use crate::call::Shape;
 use crate::canonical::{
     ChatRequest, ChatResponse, ContentBlock, EmbeddingsRequest, EmbeddingsResponse, EventStream,
     ImageSource, Role, StopReason, ToolChoice, Usage,

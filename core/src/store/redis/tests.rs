@@ -9,7 +9,8 @@ use rand::{Rng, SeedableRng};
 
 use super::RedisStore;
 use crate::accounts::keys::{hash_key, new_id, new_key};
-use crate::accounts::{unix_now, KeyRecord, LedgerRow};
+use crate::accounts::{KeyRecord, LedgerRow};
+use crate::call::unix_now;
 use crate::config::Config;
 use crate::store::conformance::test_redis;
 use crate::store::hot::Hot;
