@@ -11,5 +11,5 @@ pub use event::{BlockStart, Delta, EventStream, StreamEvent};
 pub use extras::{
     EmbeddingsRequest, EmbeddingsResponse, RerankRequest, RerankResponse, RerankResult,
 };
-pub use request::{ChatRequest, Message, Role, Tool, ToolChoice};
+pub use request::{ChatRequest, Message, ResponseFormat, Role, Tool, ToolChoice};
 pub use response::{ChatResponse, StopReason, Usage};

@@ -38,6 +38,20 @@ pub enum ToolChoice {
     None,
 }
 
+/// The form the answer must take: OpenAI `response_format`, the Responses
+/// API's `text.format`, Anthropic's `output_config.format`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ResponseFormat {
+    Text,
+    JsonObject,
+    JsonSchema {
+        name: String,
+        description: Option<String>,
+        schema: Value,
+        strict: Option<bool>,
+    },
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChatRequest {
     /// The model string exactly as the client sent it.
@@ -62,8 +76,15 @@ pub struct ChatRequest {
     pub include_usage: bool,
     /// Anthropic `thinking` as sent (enabled/adaptive/disabled).
     pub thinking: Option<Value>,
-    /// Fields of the ingress shape the canonical model has no slot for, kept so an
-    /// upstream of the same kind can receive them and others can refuse them.
+    /// OpenAI `n` when above 1 (choices asked for); an upstream that returns one refuses it.
+    pub n: Option<u32>,
+    /// OpenAI `logprobs: true`.
+    pub logprobs: bool,
+    /// OpenAI `top_logprobs`.
+    pub top_logprobs: Option<u32>,
+    pub response_format: Option<ResponseFormat>,
+    /// Fields of the ingress shape the canonical model has no slot for, passed
+    /// through untouched to an upstream of the same kind.
     pub extra: Map<String, Value>,
     /// The body as the client sent it, so an upstream of the same kind can take
     /// it as is (pass-through), keeping every field the gateway does not know.
@@ -96,6 +117,10 @@ impl ChatRequest {
             stream: false,
             include_usage: false,
             thinking: None,
+            n: None,
+            logprobs: false,
+            top_logprobs: None,
+            response_format: None,
             extra: Map::new(),
             source: None,
             anthropic_beta: Vec::new(),

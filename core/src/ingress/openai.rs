@@ -18,9 +18,11 @@ use std::collections::HashSet;
 
 use serde_json::{Map, Value};
 
-use super::path::{join, type_name};
+use super::path::{check_schema_members, join, type_name};
 use super::Fields;
-use crate::canonical::{ChatRequest, ContentBlock, ImageSource, Message, Role, Tool, ToolChoice};
+use crate::canonical::{
+    ChatRequest, ContentBlock, ImageSource, Message, ResponseFormat, Role, Tool, ToolChoice,
+};
 use crate::{Error, Result};
 
 /// Top-level fields mapped to canonical slots; every other key goes to `extra`.
@@ -39,6 +41,9 @@ const MAPPED: &[&str] = &[
     "stream",
     "stream_options",
     "n",
+    "logprobs",
+    "top_logprobs",
+    "response_format",
 ];
 
 const ROLES: &[&str] = &["system", "developer", "user", "assistant", "tool"];
@@ -46,6 +51,36 @@ const ROLES: &[&str] = &["system", "developer", "user", "assistant", "tool"];
 /// OpenAI's own limit on `stop`.
 const MAX_STOP_SEQUENCES: usize = 4;
 const MAX_TOOL_NAME_CHARS: usize = 64;
+
+/// `response_format` (or the Responses API's `text.format`, which has the
+/// `json_schema` members at its top level instead of under `json_schema`).
+pub fn parse_response_format(f: &Fields<'_>) -> Result<ResponseFormat> {
+    match f.one_of("type", &["text", "json_object", "json_schema"])? {
+        Some("json_object") => Ok(ResponseFormat::JsonObject),
+        Some("json_schema") => {
+            let mut inner_path = String::new();
+            let inner = f.object("json_schema", &mut inner_path)?;
+            let g = inner.as_ref().unwrap_or(f);
+            let name = g.str("name")?.unwrap_or("response").to_owned();
+            let mut schema_path = String::new();
+            let schema = match g.object("schema", &mut schema_path)? {
+                Some(s) => {
+                    check_schema_members(&s)?;
+                    g.get("schema").cloned().unwrap_or_default()
+                }
+                None => serde_json::json!({"type": "object"}),
+            };
+            Ok(ResponseFormat::JsonSchema {
+                name,
+                description: g.str("description")?.map(str::to_owned),
+                schema,
+                strict: g.bool("strict")?,
+            })
+        }
+        Some(_) => Ok(ResponseFormat::Text),
+        None => Err(f.missing("type")),
+    }
+}
 
 /// Parses and validates a Chat Completions request body.
 pub fn parse_chat(body: &Value) -> Result<ChatRequest> {
@@ -84,8 +119,7 @@ pub fn parse_chat(body: &Value) -> Result<ChatRequest> {
         req.include_usage = opts.bool("include_usage")?.unwrap_or(false);
     }
 
-    // `n` other than 1 has no canonical slot: kept so an OpenAI upstream can honour
-    // it and any other upstream can refuse it.
+    // An OpenAI upstream honours `n`; any other upstream refuses it.
     match f.u32("n")? {
         Some(0) => {
             return Err(Error::invalid_field(
@@ -94,11 +128,13 @@ pub fn parse_chat(body: &Value) -> Result<ChatRequest> {
             ))
         }
         Some(1) | None => {}
-        Some(_) => {
-            if let Some(v) = f.get("n") {
-                req.extra.insert("n".to_owned(), v.clone());
-            }
-        }
+        Some(n) => req.n = Some(n),
+    }
+    req.logprobs = f.bool("logprobs")?.unwrap_or(false);
+    req.top_logprobs = f.u32("top_logprobs")?;
+    let mut format_path = String::new();
+    if let Some(format) = f.object("response_format", &mut format_path)? {
+        req.response_format = Some(parse_response_format(&format)?);
     }
 
     for (key, value) in f.obj {
@@ -744,11 +780,11 @@ mod tests {
         assert_eq!(req.user.as_deref(), Some("u-1"));
         assert!(req.stream);
         assert!(req.include_usage);
+        assert_eq!(req.response_format, Some(ResponseFormat::JsonObject));
         let extra = Value::Object(req.extra);
         assert_eq!(
             extra,
-            json!({"seed": 7, "response_format": {"type": "json_object"},
-                   "reasoning_effort": "low", "x-custom": [1, 2]})
+            json!({"seed": 7, "reasoning_effort": "low", "x-custom": [1, 2]})
         );
 
         let req = parse_chat(&json!({
@@ -757,7 +793,7 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(req.max_tokens, Some(5));
-        assert_eq!(req.extra.get("n"), Some(&json!(3)));
+        assert_eq!(req.n, Some(3));
         assert_eq!(req.stop_sequences, ["a", "b"]);
         assert_eq!(req.tool_choice, Some(ToolChoice::Tool("f".into())));
         assert!(!req.stream && !req.include_usage);

@@ -12,8 +12,8 @@ use super::sse::{self, SseEvent};
 use super::token_count;
 use crate::call::Shape;
 use crate::canonical::{
-    BlockStart, ChatRequest, ChatResponse, ContentBlock, Delta, EventStream, ImageSource, Role,
-    StopReason, StreamEvent, ToolChoice, Usage,
+    BlockStart, ChatRequest, ChatResponse, ContentBlock, Delta, EventStream, ImageSource,
+    ResponseFormat, Role, StopReason, StreamEvent, ToolChoice, Usage,
 };
 use crate::config::UpstreamConfig;
 use crate::route::Profile;
@@ -131,28 +131,23 @@ pub fn request_body(req: &ChatRequest, profile: &Profile, stream: bool) -> Resul
 
 /// OpenAI fields that change the answer and that Messages cannot express.
 fn refuse_inexpressible(req: &ChatRequest) -> Result<()> {
-    let extra = &req.extra;
-    if extra
-        .get("n")
-        .and_then(Value::as_u64)
-        .is_some_and(|n| n > 1)
-    {
+    if req.n.is_some_and(|n| n > 1) {
         return Err(Error::invalid_field(
             "n",
             "this model's upstream returns one choice; n must be 1",
         ));
     }
-    if extra.get("logprobs").and_then(Value::as_bool) == Some(true) {
+    if req.logprobs {
         return Err(Error::invalid_field(
             "logprobs",
             "this model's upstream does not return log probabilities",
         ));
     }
-    let format = extra
-        .get("response_format")
-        .and_then(|f| f.get("type"))
-        .and_then(Value::as_str);
-    if format.is_some_and(|t| t != "text") {
+    if req
+        .response_format
+        .as_ref()
+        .is_some_and(|f| *f != ResponseFormat::Text)
+    {
         return Err(Error::invalid_field(
             "response_format",
             "this model's upstream does not support response formats",
@@ -627,7 +622,7 @@ mod tests {
     #[test]
     fn n_above_one_is_refused() {
         let mut req = ChatRequest::new("gpt-4o");
-        req.extra.insert("n".into(), json!(2));
+        req.n = Some(2);
         assert_eq!(translate(&req, &profile()).unwrap_err().param(), Some("n"));
     }
 

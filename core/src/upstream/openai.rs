@@ -18,7 +18,7 @@ use super::tool_ids;
 use crate::call::Shape;
 use crate::canonical::{
     ChatRequest, ChatResponse, ContentBlock, EmbeddingsRequest, EmbeddingsResponse, EventStream,
-    ImageSource, Role, StopReason, ToolChoice, Usage,
+    ImageSource, ResponseFormat, Role, StopReason, ToolChoice, Usage,
 };
 use crate::config::{ToolIdStyle, UpstreamConfig};
 use crate::route::Profile;
@@ -236,6 +236,18 @@ pub fn translate(req: &ChatRequest, model: &str) -> Result<Map<String, Value>> {
     if let Some(u) = &req.user {
         body.insert("user".into(), json!(u));
     }
+    if let Some(n) = req.n {
+        body.insert("n".into(), json!(n));
+    }
+    if req.logprobs {
+        body.insert("logprobs".into(), json!(true));
+    }
+    if let Some(n) = req.top_logprobs {
+        body.insert("top_logprobs".into(), json!(n));
+    }
+    if let Some(f) = &req.response_format {
+        body.insert("response_format".into(), response_format_json(f));
+    }
     if !req.tools.is_empty() {
         let tools: Vec<Value> = req
             .tools
@@ -417,6 +429,29 @@ pub fn parse_arguments(args: &str) -> Value {
         return json!({});
     }
     serde_json::from_str(args).unwrap_or_else(|_| json!({"_raw": args}))
+}
+
+/// `response_format` as Chat Completions writes it.
+fn response_format_json(f: &ResponseFormat) -> Value {
+    match f {
+        ResponseFormat::Text => json!({"type": "text"}),
+        ResponseFormat::JsonObject => json!({"type": "json_object"}),
+        ResponseFormat::JsonSchema {
+            name,
+            description,
+            schema,
+            strict,
+        } => {
+            let mut inner = json!({"name": name, "schema": schema});
+            if let Some(d) = description {
+                inner["description"] = json!(d);
+            }
+            if let Some(s) = strict {
+                inner["strict"] = json!(s);
+            }
+            json!({"type": "json_schema", "json_schema": inner})
+        }
+    }
 }
 
 #[cfg(test)]
