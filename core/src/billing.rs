@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::limits::LimitSnapshot;
 use crate::route::Profile;
 use crate::state::State;
-use crate::store::{Admission, Reservation, Store};
+use crate::store::{Reservation, Store};
 use crate::{Error, ErrorKind, Result};
 
 /// An authenticated caller.
@@ -37,20 +37,38 @@ fn binding(a: LimitSnapshot, b: LimitSnapshot) -> LimitSnapshot {
     }
 }
 
-/// Counts a request against `subject`. When the store cannot answer, the
+/// What admission decided, with the limit that binds for the headers (set
+/// whether the call was let in or refused).
+#[derive(Debug)]
+pub struct Admitted {
+    pub limits: Option<LimitSnapshot>,
+    /// The caller to charge; `None` for the unmetered host process.
+    pub caller: Result<Option<Caller>>,
+}
+
+impl Admitted {
+    fn refused(limits: Option<LimitSnapshot>, e: Error) -> Self {
+        Admitted {
+            limits,
+            caller: Err(e),
+        }
+    }
+}
+
+/// Counts a request against `subject`: the snapshot after it, or the refusal
+/// with the snapshot that refused it. When the store cannot answer, the
 /// headers still report the ceilings, with nothing promised until it can.
 async fn counted(
     store: &dyn Store,
     subject: &str,
     rpm: u64,
     tpm: u64,
-    limits: &mut Option<LimitSnapshot>,
-) -> Result<Admission> {
-    let admission = store.admit(subject, rpm, tpm, 0).await;
-    if admission.is_err() {
-        *limits = Some(LimitSnapshot::unknown(rpm, tpm));
+) -> (LimitSnapshot, Result<()>) {
+    match store.admit(subject, rpm, tpm, 0).await {
+        Ok(Ok(s)) => (s, Ok(())),
+        Ok(Err(refused)) => (refused.snapshot, Err(refused.error())),
+        Err(e) => (LimitSnapshot::unknown(rpm, tpm), Err(e)),
     }
-    admission
 }
 
 /// Checks the key and counts the request against its limits (when `count`).
@@ -62,83 +80,83 @@ pub async fn admit(
     api_key: Option<&str>,
     ip: Option<IpAddr>,
     count: bool,
-    limits: &mut Option<LimitSnapshot>,
-) -> Result<Option<Caller>> {
+) -> Admitted {
     let found = match api_key {
-        Some(k) if looks_like_key(k) => store.authenticate(&hash_key(k)).await?,
+        Some(k) if looks_like_key(k) => match store.authenticate(&hash_key(k)).await {
+            Ok(found) => found,
+            Err(e) => return Admitted::refused(None, e),
+        },
         _ => None,
     };
     let Some((key, account)) = found else {
         let Some(ip) = ip else {
             // In-process without a key: the host process itself, unmetered.
-            return match api_key {
-                None => Ok(None),
-                Some(_) => Err(Error::new(
-                    ErrorKind::Authentication,
-                    "invalid or revoked API key",
-                )),
+            return Admitted {
+                limits: None,
+                caller: match api_key {
+                    None => Ok(None),
+                    Some(_) => Err(Error::new(
+                        ErrorKind::Authentication,
+                        "invalid or revoked API key",
+                    )),
+                },
             };
         };
         let rpm = u64::from(config.limits.unauthenticated_rpm_per_ip);
         let tpm = config.limits.unauthenticated_tpm_per_ip;
-        match counted(store, &format!("ip:{ip}"), rpm, tpm, limits).await? {
-            Ok(s) => *limits = Some(s),
-            Err(refused) => {
-                *limits = Some(refused.snapshot);
-                return Err(refused.error());
-            }
-        }
-        return Err(Error::new(
-            ErrorKind::Authentication,
-            match api_key {
-                None => "missing API key: send Authorization: Bearer mws_live_... or x-api-key",
-                Some(_) => "invalid or revoked API key",
-            },
-        ));
+        let (snapshot, counted) = counted(store, &format!("ip:{ip}"), rpm, tpm).await;
+        let e = counted.err().unwrap_or_else(|| {
+            Error::new(
+                ErrorKind::Authentication,
+                match api_key {
+                    None => "missing API key: send Authorization: Bearer mws_live_... or x-api-key",
+                    Some(_) => "invalid or revoked API key",
+                },
+            )
+        });
+        return Admitted::refused(Some(snapshot), e);
     };
     let (rpm, tpm) = account_ceiling(config, &account);
     let account_subject = format!("acct:{}", account.id);
     if !count {
-        match store.peek(&account_subject, rpm, tpm).await {
-            Ok(s) => *limits = Some(s),
-            Err(e) => {
-                *limits = Some(LimitSnapshot::unknown(rpm, tpm));
-                return Err(e);
-            }
-        }
-        return Ok(Some(Caller {
-            key,
-            account,
-            subjects: vec![account_subject],
-        }));
+        return match store.peek(&account_subject, rpm, tpm).await {
+            Ok(s) => Admitted {
+                limits: Some(s),
+                caller: Ok(Some(Caller {
+                    key,
+                    account,
+                    subjects: vec![account_subject],
+                })),
+            },
+            Err(e) => Admitted::refused(Some(LimitSnapshot::unknown(rpm, tpm)), e),
+        };
     }
     let mut subjects = Vec::with_capacity(2);
+    let mut key_limits = None;
     if key.rpm.is_some() || key.tpm.is_some() {
         let key_subject = format!("key:{}", key.id);
         let krpm = key.rpm.map_or(rpm, |r| u64::from(r).min(rpm));
         let ktpm = key.tpm.map_or(tpm, |t| t.min(tpm));
-        match counted(store, &key_subject, krpm, ktpm, limits).await? {
-            Ok(s) => *limits = Some(s),
-            Err(refused) => {
-                *limits = Some(refused.snapshot);
-                return Err(refused.error());
-            }
+        let (snapshot, counted) = counted(store, &key_subject, krpm, ktpm).await;
+        if let Err(e) = counted {
+            return Admitted::refused(Some(snapshot), e);
         }
+        key_limits = Some(snapshot);
         subjects.push(key_subject);
     }
-    match counted(store, &account_subject, rpm, tpm, limits).await? {
-        Ok(s) => *limits = Some(limits.map_or(s, |k| binding(k, s))),
-        Err(refused) => {
-            *limits = Some(refused.snapshot);
-            return Err(refused.error());
-        }
+    let (snapshot, counted) = counted(store, &account_subject, rpm, tpm).await;
+    if let Err(e) = counted {
+        return Admitted::refused(Some(snapshot), e);
     }
     subjects.push(account_subject);
-    Ok(Some(Caller {
-        key,
-        account,
-        subjects,
-    }))
+    Admitted {
+        limits: Some(key_limits.map_or(snapshot, |k| binding(k, snapshot))),
+        caller: Ok(Some(Caller {
+            key,
+            account,
+            subjects,
+        })),
+    }
 }
 
 /// Money and tokens held for one request until it settles.
@@ -149,26 +167,51 @@ pub struct Charge {
     caller: Caller,
     profile: Arc<Profile>,
     reserved_tokens: u64,
-    /// Set once settled or released; a charge dropped before (the client went
-    /// away while the upstream worked) gives its reservation back.
+    /// The runtime the charge was reserved on: a charge dropped outside any
+    /// runtime's context (a host thread dropping a stream) still settles there.
+    runtime: Option<tokio::runtime::Handle>,
+    /// What to settle when dropped unsettled (a stream cut short after some of
+    /// it was delivered); `None` gives the whole reservation back.
+    on_drop: Option<(Usage, u16)>,
+    /// Set once settled or released.
     done: bool,
 }
 
+/// The one release-on-drop path: a charge dropped before it settled (the
+/// client went away while the upstream worked, or mid-stream) settles what
+/// `settle_on_drop` set, else gives its reservation back.
 impl Drop for Charge {
     fn drop(&mut self) {
         if self.done {
             return;
         }
-        let (store, reservation) = (self.store.clone(), self.reservation.clone());
-        let (subjects, tokens) = (self.caller.subjects.clone(), self.reserved_tokens as i64);
-        if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            rt.spawn(async move {
-                store.release(&reservation).await;
-                for s in &subjects {
-                    store.adjust_tokens(s, -tokens).await;
+        self.done = true;
+        let on_drop = self.on_drop.take();
+        let charge = Charge {
+            store: self.store.clone(),
+            reservation: self.reservation.clone(),
+            caller: self.caller.clone(),
+            profile: self.profile.clone(),
+            reserved_tokens: self.reserved_tokens,
+            runtime: None,
+            on_drop: None,
+            done: false,
+        };
+        let Some(runtime) = self.runtime.take() else {
+            tracing::error!(request_id = %self.reservation.request_id, "a charge was dropped with no runtime to release it on");
+            return;
+        };
+        runtime.spawn(async move {
+            match on_drop {
+                Some((usage, status)) => {
+                    let request_id = charge.reservation.request_id.clone();
+                    if let Err(e) = charge.settle(usage, status).await {
+                        tracing::error!(request_id, error = %e, "could not settle a call cut short");
+                    }
                 }
-            });
-        }
+                None => charge.release().await,
+            }
+        });
     }
 }
 
@@ -182,7 +225,6 @@ impl Charge {
         request_id: &str,
         input: u64,
         max_output: u64,
-        limits: &mut Option<LimitSnapshot>,
     ) -> Result<Charge> {
         let worst = cost_nanos(
             input,
@@ -199,17 +241,26 @@ impl Charge {
         for s in &caller.subjects {
             store.adjust_tokens(s, reserved_tokens as i64).await;
         }
-        if let Some(l) = limits.as_mut() {
-            l.remaining_tokens = l.remaining_tokens.saturating_sub(reserved_tokens);
-        }
         Ok(Charge {
             store,
             reservation,
             caller: caller.clone(),
             profile,
             reserved_tokens,
+            runtime: tokio::runtime::Handle::try_current().ok(),
+            on_drop: None,
             done: false,
         })
+    }
+
+    /// The tokens counted against the limits until it settles.
+    pub fn reserved_tokens(&self) -> u64 {
+        self.reserved_tokens
+    }
+
+    /// What a drop before settling charges instead of releasing everything.
+    pub fn settle_on_drop(&mut self, usage: Usage, status: u16) {
+        self.on_drop = Some((usage, status));
     }
 
     /// Charges the real cost of `usage`, writes the ledger row (durably) and

@@ -162,27 +162,17 @@ impl Drop for Meter {
     fn drop(&mut self) {
         // Cut short (the client went away): charge what was delivered, or give
         // the whole reservation back when nothing was.
-        if let Some(charge) = self.charge.take() {
+        if let Some(mut charge) = self.charge.take() {
             if self.status == 200 {
                 self.status = 499;
             }
-            let usage = self.final_usage();
-            let (delivered, status) = (self.delivered_chars > 0, self.status);
-            if delivered {
+            if self.delivered_chars > 0 {
+                let usage = self.final_usage();
                 record_usage(&self.state, &self.profile, usage);
+                charge.settle_on_drop(usage, self.status);
             }
-            let request_id = self.request_id.clone();
-            if let Ok(rt) = tokio::runtime::Handle::try_current() {
-                rt.spawn(async move {
-                    if delivered {
-                        if let Err(e) = charge.settle(usage, status).await {
-                            tracing::error!(request_id, error = %e, "could not settle a stream cut short");
-                        }
-                    } else {
-                        charge.release().await;
-                    }
-                });
-            }
+            // Dropping the charge settles or releases it (`Charge`'s Drop).
+            drop(charge);
         }
         finish(
             &self.state,

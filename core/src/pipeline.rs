@@ -9,11 +9,12 @@ use futures::future::BoxFuture;
 use serde_json::Value;
 
 use crate::billing::{self, Caller, Charge};
-use crate::call::{unix_now, Body, CallContext, Endpoint, Reply};
+use crate::call::{unix_now, Body, CallContext, Endpoint, Reply, Shape};
 use crate::canonical::request::Source;
 use crate::canonical::Usage;
 use crate::egress;
 use crate::ingress;
+use crate::limits::LimitSnapshot;
 use crate::meter::{finish, record_usage, render_stream, Meter};
 use crate::route::Profile;
 use crate::state::State;
@@ -21,17 +22,39 @@ use crate::tokens::estimate_request;
 use crate::upstream::Upstream;
 use crate::{Error, ErrorKind, Result};
 
+/// What a call found out on its way, for the reply's headers.
+struct Call<'a> {
+    state: &'a Arc<State>,
+    ctx: &'a CallContext,
+    endpoint: &'a Endpoint,
+    shape: Shape,
+    /// The profile that served it, once routed.
+    profile: Option<String>,
+    /// The binding limit, once admitted or refused.
+    limits: Option<LimitSnapshot>,
+    caller: Option<Caller>,
+}
+
 /// Runs one call end to end.
 pub async fn run(state: &Arc<State>, endpoint: Endpoint, body: &[u8], ctx: CallContext) -> Reply {
     let started = Instant::now();
-    let mut reply = Reply {
-        request_id: ctx.request_id.clone(),
+    let mut call = Call {
+        state,
+        ctx: &ctx,
+        endpoint: &endpoint,
         shape: endpoint.shape(ctx.anthropic_version),
         profile: None,
         limits: None,
-        outcome: Ok(Body::Json(Value::Null)),
+        caller: None,
     };
-    reply.outcome = dispatch(state, &endpoint, body, &ctx, &mut reply).await;
+    let outcome = call.dispatch(body).await;
+    let reply = Reply {
+        request_id: ctx.request_id.clone(),
+        shape: call.shape,
+        profile: call.profile,
+        limits: call.limits,
+        outcome,
+    };
     // Streams are logged and counted when they end; see `Meter`.
     if !matches!(reply.outcome, Ok(Body::Stream(_))) {
         finish(
@@ -46,180 +69,167 @@ pub async fn run(state: &Arc<State>, endpoint: Endpoint, body: &[u8], ctx: CallC
     reply
 }
 
-async fn dispatch(
-    state: &Arc<State>,
-    endpoint: &Endpoint,
-    body: &[u8],
-    ctx: &CallContext,
-    reply: &mut Reply,
-) -> Result<Body> {
-    let store = state.store.as_ref();
-    // count_tokens is answered locally and not counted as a request.
-    let count = *endpoint != Endpoint::CountTokens;
-    let key = ctx.api_key.as_deref();
-    let caller = billing::admit(
-        store,
-        &state.config,
-        key,
-        ctx.client_ip,
-        count,
-        &mut reply.limits,
-    )
-    .await?;
-    match endpoint {
-        Endpoint::Models => {
-            let profiles = state.router.profiles().iter().map(|p| &**p);
-            Ok(Body::Json(egress::model_list(reply.shape, profiles)))
-        }
-        Endpoint::Model(id) => {
-            let p = state.router.lookup(id).ok_or_else(|| {
-                Error::new(ErrorKind::NotFound, format!("model {id:?} not found"))
-                    .with_param("model")
-            })?;
-            reply.profile = Some(p.id.clone());
-            Ok(Body::Json(egress::model(reply.shape, p)))
-        }
-        Endpoint::CountTokens => {
-            // Answered locally: never forwarded, billed or counted as an inference.
-            let value = parse_json(state, body)?;
-            let req = ingress::anthropic::parse_count_tokens(&value)?;
-            routed(state, &req.model, reply);
-            Ok(Body::Json(egress::extras::count_tokens(estimate_request(
-                &req,
-            ))))
-        }
-        Endpoint::Embeddings => {
-            let req = ingress::extras::parse_embeddings(&parse_json(state, body)?)?;
-            let profile = routed(state, &req.model, reply);
-            let charge = reserve(
-                state,
-                caller.as_ref(),
-                &profile,
-                reply,
-                req.input_estimate(),
-                0,
-            )
-            .await?;
-            let outcome = profile.primary()?.embed(&req, &profile).await;
-            let resp = settled(state, charge, &profile, outcome, |r| {
-                Usage::input_only(r.input_tokens)
-            })
-            .await?;
-            Ok(Body::Json(egress::extras::embeddings(
-                &req, &resp, &req.model,
-            )))
-        }
-        Endpoint::Rerank => {
-            let req = ingress::extras::parse_rerank(&parse_json(state, body)?)?;
-            let profile = routed(state, &req.model, reply);
-            let charge = reserve(
-                state,
-                caller.as_ref(),
-                &profile,
-                reply,
-                req.input_estimate(),
-                0,
-            )
-            .await?;
-            let outcome = profile.primary()?.rerank(&req, &profile).await;
-            let resp = settled(state, charge, &profile, outcome, |r| {
-                Usage::input_only(r.input_tokens)
-            })
-            .await?;
-            Ok(Body::Json(egress::extras::rerank(
-                &req,
-                &resp,
-                &req.model,
-                &reply.request_id,
-            )))
-        }
-        Endpoint::Messages | Endpoint::ChatCompletions => {
-            let value = parse_json(state, body)?;
-            let mut req = match endpoint {
-                Endpoint::Messages => ingress::anthropic::parse_messages(&value)?,
-                _ => ingress::openai::parse_chat(&value)?,
-            };
-            req.source = Some(Source {
-                shape: reply.shape,
-                body: Arc::new(value),
-            });
-            req.anthropic_beta = ctx.anthropic_beta.clone();
-            let profile = routed(state, &req.model, reply);
-            let input = estimate_request(&req);
-            // Without max_tokens an OpenAI request may use the rest of the context window.
-            let max_output = req.max_tokens.map_or_else(
-                || u64::from(profile.context_window).saturating_sub(input),
-                u64::from,
-            );
-            let charge =
-                reserve(state, caller.as_ref(), &profile, reply, input, max_output).await?;
-            if req.stream {
-                let events =
-                    match with_fallbacks(state, &profile, |up| Box::pin(up.stream(&req, &profile)))
-                        .await
-                    {
-                        Ok(events) => events,
-                        Err(e) => {
-                            if let Some(c) = charge {
-                                c.release().await;
-                            }
-                            return Err(e);
-                        }
-                    };
-                let meter = Meter::new(
-                    state.clone(),
-                    endpoint.clone(),
-                    reply.request_id.clone(),
-                    profile,
-                    charge,
-                    input,
-                );
-                Ok(Body::Stream(render_stream(
-                    reply.shape,
-                    events,
-                    &req,
-                    meter,
-                )))
-            } else {
-                let resp =
-                    with_fallbacks(state, &profile, |up| Box::pin(up.complete(&req, &profile)))
-                        .await;
-                let resp = settled(state, charge, &profile, resp, |r| r.usage).await?;
-                Ok(egress::response_body(
-                    reply.shape,
-                    &resp,
-                    &req.model,
-                    unix_now(),
-                    ctx.wants_bytes,
-                ))
+impl Call<'_> {
+    async fn dispatch(&mut self, body: &[u8]) -> Result<Body> {
+        // count_tokens is answered locally and not counted as a request.
+        let count = *self.endpoint != Endpoint::CountTokens;
+        let admitted = billing::admit(
+            self.state.store.as_ref(),
+            &self.state.config,
+            self.ctx.api_key.as_deref(),
+            self.ctx.client_ip,
+            count,
+        )
+        .await;
+        self.limits = admitted.limits;
+        self.caller = admitted.caller?;
+        match self.endpoint {
+            Endpoint::Models => {
+                let profiles = self.state.router.profiles().iter().map(|p| &**p);
+                Ok(Body::Json(egress::model_list(self.shape, profiles)))
             }
+            Endpoint::Model(id) => self.model(id),
+            Endpoint::CountTokens => self.count_tokens(body),
+            Endpoint::Embeddings => self.embeddings(body).await,
+            Endpoint::Rerank => self.rerank(body).await,
+            Endpoint::Messages | Endpoint::ChatCompletions => self.chat(body).await,
         }
     }
-}
 
-/// Reserves the worst case for an authenticated caller (none in-process).
-async fn reserve(
-    state: &State,
-    caller: Option<&Caller>,
-    profile: &Arc<Profile>,
-    reply: &mut Reply,
-    input: u64,
-    max_output: u64,
-) -> Result<Option<Charge>> {
-    let Some(caller) = caller else {
-        return Ok(None);
-    };
-    let charge = Charge::reserve(
-        state,
-        caller,
-        profile.clone(),
-        &reply.request_id,
-        input,
-        max_output,
-        &mut reply.limits,
-    )
-    .await?;
-    Ok(Some(charge))
+    fn model(&mut self, id: &str) -> Result<Body> {
+        let p = self.state.router.lookup(id).ok_or_else(|| {
+            Error::new(ErrorKind::NotFound, format!("model {id:?} not found")).with_param("model")
+        })?;
+        self.profile = Some(p.id.clone());
+        Ok(Body::Json(egress::model(self.shape, p)))
+    }
+
+    /// Answered locally: never forwarded, billed or counted as an inference.
+    fn count_tokens(&mut self, body: &[u8]) -> Result<Body> {
+        let req = ingress::anthropic::parse_count_tokens(&self.parse_json(body)?)?;
+        self.routed(&req.model);
+        Ok(Body::Json(egress::extras::count_tokens(estimate_request(
+            &req,
+        ))))
+    }
+
+    async fn embeddings(&mut self, body: &[u8]) -> Result<Body> {
+        let req = ingress::extras::parse_embeddings(&self.parse_json(body)?)?;
+        let profile = self.routed(&req.model);
+        let charge = self.reserve(&profile, req.input_estimate(), 0).await?;
+        let outcome = profile.primary()?.embed(&req, &profile.target(0)).await;
+        let resp = settled(self.state, charge, &profile, outcome, |r| {
+            Usage::input_only(r.input_tokens)
+        })
+        .await?;
+        Ok(Body::Json(egress::extras::embeddings(
+            &req, &resp, &req.model,
+        )))
+    }
+
+    async fn rerank(&mut self, body: &[u8]) -> Result<Body> {
+        let req = ingress::extras::parse_rerank(&self.parse_json(body)?)?;
+        let profile = self.routed(&req.model);
+        let charge = self.reserve(&profile, req.input_estimate(), 0).await?;
+        let outcome = profile.primary()?.rerank(&req, &profile.target(0)).await;
+        let resp = settled(self.state, charge, &profile, outcome, |r| {
+            Usage::input_only(r.input_tokens)
+        })
+        .await?;
+        Ok(Body::Json(egress::extras::rerank(
+            &req,
+            &resp,
+            &req.model,
+            &self.ctx.request_id,
+        )))
+    }
+
+    /// Messages and Chat Completions: to the profile's upstreams, streamed or whole.
+    async fn chat(&mut self, body: &[u8]) -> Result<Body> {
+        let value = self.parse_json(body)?;
+        let mut req = match self.endpoint {
+            Endpoint::Messages => ingress::anthropic::parse_messages(&value)?,
+            _ => ingress::openai::parse_chat(&value)?,
+        };
+        req.source = Some(Source {
+            shape: self.shape,
+            body: Arc::new(value),
+        });
+        req.anthropic_beta = self.ctx.anthropic_beta.clone();
+        let profile = self.routed(&req.model);
+        let input = estimate_request(&req);
+        let max_output = profile.output_budget(req.max_tokens, input);
+        let charge = self.reserve(&profile, input, max_output).await?;
+        let target = profile.target(max_output);
+        if !req.stream {
+            let resp = with_fallbacks(self.state, &profile, |up| {
+                Box::pin(up.complete(&req, &target))
+            })
+            .await;
+            let resp = settled(self.state, charge, &profile, resp, |r| r.usage).await?;
+            return Ok(egress::response_body(
+                self.shape,
+                &resp,
+                &req.model,
+                unix_now(),
+                self.ctx.wants_bytes,
+            ));
+        }
+        // A failure before the first event drops the charge, which releases it.
+        let events = with_fallbacks(self.state, &profile, |up| {
+            Box::pin(up.stream(&req, &target))
+        })
+        .await?;
+        let meter = Meter::new(
+            self.state.clone(),
+            self.endpoint.clone(),
+            self.ctx.request_id.clone(),
+            profile.clone(),
+            charge,
+            input,
+        );
+        Ok(Body::Stream(render_stream(self.shape, events, &req, meter)))
+    }
+
+    /// Reserves the worst case for an authenticated caller (none in-process).
+    async fn reserve(
+        &mut self,
+        profile: &Arc<Profile>,
+        input: u64,
+        max_output: u64,
+    ) -> Result<Option<Charge>> {
+        let Some(caller) = self.caller.as_ref() else {
+            return Ok(None);
+        };
+        let charge = Charge::reserve(
+            self.state,
+            caller,
+            profile.clone(),
+            &self.ctx.request_id,
+            input,
+            max_output,
+        )
+        .await?;
+        if let Some(l) = self.limits.as_mut() {
+            l.remaining_tokens = l.remaining_tokens.saturating_sub(charge.reserved_tokens());
+        }
+        Ok(Some(charge))
+    }
+
+    fn parse_json(&self, body: &[u8]) -> Result<Value> {
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Err(Error::invalid(
+                "request body is empty; expected a JSON object",
+            ));
+        }
+        ingress::json::parse_body(body, &self.state.config.server)
+    }
+
+    fn routed(&mut self, model: &str) -> Arc<Profile> {
+        let p = self.state.router.resolve(model).clone();
+        self.profile = Some(p.id.clone());
+        p
+    }
 }
 
 /// Settles a finished call: the cost of its usage on success (durable before
@@ -243,21 +253,6 @@ async fn settled<T>(
         (Err(_), None) => {}
     }
     outcome
-}
-
-fn parse_json(state: &State, body: &[u8]) -> Result<Value> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(Error::invalid(
-            "request body is empty; expected a JSON object",
-        ));
-    }
-    ingress::json::parse_body(body, &state.config.server)
-}
-
-fn routed(state: &State, model: &str, reply: &mut Reply) -> Arc<Profile> {
-    let p = state.router.resolve(model).clone();
-    reply.profile = Some(p.id.clone());
-    p
 }
 
 /// Errors after which the next upstream of the profile is tried.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::accounts::money::usd_to_nanos;
 use crate::config::Config;
-use crate::upstream::Upstream;
+use crate::upstream::{output_budget, Target, Upstream};
 use crate::Result;
 
 /// A routable model: its published figures and the upstreams that serve it.
@@ -28,6 +28,29 @@ pub struct Profile {
 }
 
 impl Profile {
+    /// What its upstreams are asked for a call with this output budget.
+    pub fn target(&self, max_output: u64) -> Target<'_> {
+        Target {
+            model: &self.upstream_model,
+            context_window: self.context_window,
+            tokens_per_second: self.tokens_per_second,
+            max_output,
+        }
+    }
+
+    /// The output budget of a call with `input` tokens: one decision, used for
+    /// the reservation and for what every upstream of the chain is asked.
+    pub fn output_budget(&self, max_tokens: Option<u32>, input: u64) -> u64 {
+        // The largest cap of the chain, or none when one upstream needs none.
+        let cap = self
+            .upstreams
+            .iter()
+            .map(|u| u.output_cap())
+            .try_fold(0, |acc, c| c.map(|c| acc.max(c)))
+            .filter(|c| *c > 0);
+        output_budget(max_tokens, input, self.context_window, cap)
+    }
+
     /// The upstream tried first.
     pub fn primary(&self) -> crate::Result<&Arc<Upstream>> {
         self.upstreams

@@ -18,7 +18,8 @@ mod props;
 use mws_core::canonical::{ChatRequest, ContentBlock, Message, Role, ToolChoice};
 use mws_core::ingress::{anthropic::parse_messages, openai::parse_chat};
 use mws_core::route::Profile;
-use mws_core::upstream::{anthropic, openai};
+use mws_core::tokens::estimate_request;
+use mws_core::upstream::{anthropic, openai, output_budget};
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -42,14 +43,28 @@ fn profile(model: &str) -> Profile {
 
 /// The Messages body an Anthropic upstream receives.
 fn anthropic_body(req: &ChatRequest) -> Value {
-    let bytes = anthropic::request_body(req, &profile(&req.model), req.stream)
+    let p = profile(&req.model);
+    let budget = output_budget(
+        req.max_tokens,
+        estimate_request(req),
+        p.context_window,
+        Some(anthropic::DEFAULT_MAX_TOKENS),
+    );
+    let bytes = anthropic::request_body(req, &p.target(budget), req.stream)
         .unwrap_or_else(|e| panic!("to Anthropic: {e}\n{req:#?}"));
     serde_json::from_slice(&bytes).unwrap()
 }
 
 /// The Chat Completions body an OpenAI upstream receives.
 fn openai_body(req: &ChatRequest) -> Value {
-    let bytes = openai::request_body(req, &profile(&req.model), req.stream)
+    let p = profile(&req.model);
+    let budget = output_budget(
+        req.max_tokens,
+        estimate_request(req),
+        p.context_window,
+        None,
+    );
+    let bytes = openai::request_body(req, &p.target(budget), req.stream)
         .unwrap_or_else(|e| panic!("to OpenAI: {e}\n{req:#?}"));
     serde_json::from_slice(&bytes).unwrap()
 }

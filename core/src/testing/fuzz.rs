@@ -162,8 +162,9 @@ fn chat_request(mut req: ChatRequest, shape: Shape, body: Value) {
 
 fn upstream_bodies(req: &ChatRequest, profile: &Profile) {
     for stream in [false, true] {
-        let _ = upstream::openai::request_body(req, profile, stream);
-        let _ = upstream::anthropic::request_body(req, profile, stream);
+        let target = profile.target(profile.output_budget(req.max_tokens, estimate_request(req)));
+        let _ = upstream::openai::request_body(req, &target, stream);
+        let _ = upstream::anthropic::request_body(req, &target, stream);
     }
 }
 

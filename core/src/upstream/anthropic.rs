@@ -10,19 +10,19 @@ use super::http::HttpClient;
 use super::passthrough::WithOverrides;
 use super::sse::{self, SseEvent};
 use super::token_count;
+use super::Target;
 use crate::call::Shape;
 use crate::canonical::{
     BlockStart, ChatRequest, ChatResponse, ContentBlock, Delta, EventStream, ImageSource,
     ResponseFormat, Role, StopReason, StreamEvent, ToolChoice, Usage,
 };
 use crate::config::UpstreamConfig;
-use crate::route::Profile;
 use crate::tokens::estimate_request;
 use crate::{Error, ErrorKind, Result};
 
 pub const API_VERSION: &str = "2023-06-01";
 /// `max_tokens` sent when an OpenAI client set none (Anthropic requires one).
-const DEFAULT_MAX_TOKENS: u64 = 8192;
+pub const DEFAULT_MAX_TOKENS: u64 = 8192;
 
 #[derive(Debug)]
 pub struct AnthropicUpstream {
@@ -73,8 +73,8 @@ impl AnthropicUpstream {
         h
     }
 
-    pub async fn complete(&self, req: &ChatRequest, profile: &Profile) -> Result<ChatResponse> {
-        let body = request_body(req, profile, false)?;
+    pub async fn complete(&self, req: &ChatRequest, target: &Target<'_>) -> Result<ChatResponse> {
+        let body = request_body(req, target, false)?;
         let resp = self
             .http
             .post("/messages", body, &self.headers(req))
@@ -82,8 +82,8 @@ impl AnthropicUpstream {
         response_from(&self.http.json(resp).await?)
     }
 
-    pub async fn stream(&self, req: &ChatRequest, profile: &Profile) -> Result<EventStream> {
-        let body = request_body(req, profile, true)?;
+    pub async fn stream(&self, req: &ChatRequest, target: &Target<'_>) -> Result<EventStream> {
+        let body = request_body(req, target, true)?;
         let resp = self
             .http
             .post("/messages", body, &self.headers(req))
@@ -111,11 +111,11 @@ pub(crate) fn event_stream(
 
 /// The Messages body: the client's own when it spoke Anthropic (model and
 /// stream rewritten, every other field kept byte for byte), else translated.
-pub fn request_body(req: &ChatRequest, profile: &Profile, stream: bool) -> Result<Bytes> {
+pub fn request_body(req: &ChatRequest, target: &Target<'_>, stream: bool) -> Result<Bytes> {
     if let Some(src) = req.source.as_ref().filter(|s| s.shape == Shape::Anthropic) {
         if let Some(body) = src.body.as_object() {
             let overrides = [
-                ("model", Some(json!(profile.upstream_model))),
+                ("model", Some(json!(target.model))),
                 ("stream", Some(json!(stream))),
             ];
             return Ok(Bytes::from(serde_json::to_vec(&WithOverrides {
@@ -124,7 +124,7 @@ pub fn request_body(req: &ChatRequest, profile: &Profile, stream: bool) -> Resul
             })?));
         }
     }
-    let mut body = translate(req, profile)?;
+    let mut body = translate(req, target)?;
     body.insert("stream".into(), json!(stream));
     Ok(Bytes::from(serde_json::to_vec(&body)?))
 }
@@ -222,18 +222,11 @@ fn block_json(b: &ContentBlock) -> Value {
     }
 }
 
-pub fn translate(req: &ChatRequest, profile: &Profile) -> Result<Map<String, Value>> {
+pub fn translate(req: &ChatRequest, target: &Target<'_>) -> Result<Map<String, Value>> {
     refuse_inexpressible(req)?;
     let mut body = Map::new();
-    body.insert("model".into(), json!(profile.upstream_model));
-    let max_tokens = req.max_tokens.map_or_else(
-        || {
-            let room = u64::from(profile.context_window).saturating_sub(estimate_request(req));
-            room.clamp(1, DEFAULT_MAX_TOKENS)
-        },
-        u64::from,
-    );
-    body.insert("max_tokens".into(), json!(max_tokens));
+    body.insert("model".into(), json!(target.model));
+    body.insert("max_tokens".into(), json!(target.max_output));
     if !req.system.is_empty() {
         body.insert(
             "system".into(),
@@ -544,11 +537,24 @@ mod tests {
     use crate::config::Config;
     use crate::route::Router;
 
-    fn profile() -> std::sync::Arc<Profile> {
+    fn profile() -> std::sync::Arc<crate::route::Profile> {
         Router::from_config(&Config::default())
             .unwrap()
             .resolve("dragon")
             .clone()
+    }
+
+    /// Translated for the dragon profile with the pipeline's budget, on an
+    /// Anthropic upstream.
+    fn translate(req: &ChatRequest) -> Result<Map<String, Value>> {
+        let p = profile();
+        let max_output = crate::upstream::output_budget(
+            req.max_tokens,
+            estimate_request(req),
+            p.context_window,
+            Some(DEFAULT_MAX_TOKENS),
+        );
+        super::translate(req, &p.target(max_output))
     }
 
     #[test]
@@ -568,7 +574,7 @@ mod tests {
             role: Role::User,
             content: vec![ContentBlock::text("hi")],
         });
-        let body = translate(&req, &profile()).unwrap();
+        let body = translate(&req).unwrap();
         assert_eq!(body["max_tokens"], json!(DEFAULT_MAX_TOKENS));
         assert_eq!(body["system"], json!([{"type": "text", "text": "sys"}]));
         assert_eq!(body["temperature"], json!(1.0));
@@ -608,7 +614,7 @@ mod tests {
                 content: vec![thinking(None)],
             },
         ];
-        let body = translate(&req, &profile()).unwrap();
+        let body = translate(&req).unwrap();
         assert_eq!(
             body["messages"],
             json!([
@@ -623,7 +629,7 @@ mod tests {
     fn n_above_one_is_refused() {
         let mut req = ChatRequest::new("gpt-4o");
         req.n = Some(2);
-        assert_eq!(translate(&req, &profile()).unwrap_err().param(), Some("n"));
+        assert_eq!(translate(&req).unwrap_err().param(), Some("n"));
     }
 
     #[test]

@@ -19,12 +19,40 @@ use crate::canonical::{
     RerankResponse, StreamEvent,
 };
 use crate::config::{UpstreamConfig, UpstreamKind};
-use crate::route::Profile;
 use crate::{Error, ErrorKind, Result};
 
 pub use anthropic::AnthropicUpstream;
 pub use echo::EchoUpstream;
 pub use openai::OpenAiUpstream;
+
+/// What one call asks of an upstream: the profile's model as the upstream
+/// names it, its figures, and the output budget decided once per call (the
+/// reservation holds exactly it; see `output_budget`).
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'a> {
+    pub model: &'a str,
+    pub context_window: u32,
+    pub tokens_per_second: u32,
+    pub max_output: u64,
+}
+
+/// The output tokens a call may produce: the client's `max_tokens`, else the
+/// rest of the context window after `input`, held to `cap` (the most an
+/// upstream API takes as `max_tokens`; `None` when it needs no limit).
+pub fn output_budget(
+    max_tokens: Option<u32>,
+    input: u64,
+    context_window: u32,
+    cap: Option<u64>,
+) -> u64 {
+    match max_tokens {
+        Some(n) => u64::from(n),
+        None => {
+            let room = u64::from(context_window).saturating_sub(input);
+            cap.map_or(room, |c| room.clamp(1, c.max(1)))
+        }
+    }
+}
 
 /// A configured upstream, by kind.
 #[derive(Debug)]
@@ -45,20 +73,29 @@ impl Upstream {
         }
     }
 
-    pub async fn complete(&self, req: &ChatRequest, profile: &Profile) -> Result<ChatResponse> {
+    /// The most output tokens this kind is asked for when a client sets no
+    /// limit: Messages requires `max_tokens`, the others take none.
+    pub fn output_cap(&self) -> Option<u64> {
+        match self {
+            Upstream::Anthropic(_) => Some(anthropic::DEFAULT_MAX_TOKENS),
+            Upstream::Echo(_) | Upstream::OpenAi(_) => None,
+        }
+    }
+
+    pub async fn complete(&self, req: &ChatRequest, target: &Target<'_>) -> Result<ChatResponse> {
         match self {
             Upstream::Echo(e) => Ok(e.complete(req)),
-            Upstream::OpenAi(u) => u.complete(req, profile).await,
-            Upstream::Anthropic(u) => u.complete(req, profile).await,
+            Upstream::OpenAi(u) => u.complete(req, target).await,
+            Upstream::Anthropic(u) => u.complete(req, target).await,
         }
     }
 
     /// The answer's events, once the first has arrived (see `first_event`).
-    pub async fn stream(&self, req: &ChatRequest, profile: &Profile) -> Result<EventStream> {
+    pub async fn stream(&self, req: &ChatRequest, target: &Target<'_>) -> Result<EventStream> {
         let events = match self {
-            Upstream::Echo(e) => return Ok(e.stream(req, profile.tokens_per_second)),
-            Upstream::OpenAi(u) => u.stream(req, profile).await?,
-            Upstream::Anthropic(u) => u.stream(req, profile).await?,
+            Upstream::Echo(e) => return Ok(e.stream(req, target.tokens_per_second)),
+            Upstream::OpenAi(u) => u.stream(req, target).await?,
+            Upstream::Anthropic(u) => u.stream(req, target).await?,
         };
         first_event(events).await
     }
@@ -66,16 +103,20 @@ impl Upstream {
     pub async fn embed(
         &self,
         req: &EmbeddingsRequest,
-        profile: &Profile,
+        target: &Target<'_>,
     ) -> Result<EmbeddingsResponse> {
         match self {
             Upstream::Echo(_) => Ok(echo_extras::embed(req)),
-            Upstream::OpenAi(u) => u.embed(req, profile).await,
+            Upstream::OpenAi(u) => u.embed(req, target).await,
             Upstream::Anthropic(u) => Err(cannot_serve(u.name(), "/v1/embeddings")),
         }
     }
 
-    pub async fn rerank(&self, req: &RerankRequest, _profile: &Profile) -> Result<RerankResponse> {
+    pub async fn rerank(
+        &self,
+        req: &RerankRequest,
+        _target: &Target<'_>,
+    ) -> Result<RerankResponse> {
         match self {
             Upstream::Echo(_) => Ok(echo_extras::rerank(req)),
             Upstream::OpenAi(u) => Err(cannot_serve(u.name(), "/v1/rerank")),

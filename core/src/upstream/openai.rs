@@ -15,13 +15,13 @@ use super::passthrough::WithOverrides;
 use super::sse::{self, SseEvent};
 use super::token_count;
 use super::tool_ids;
+use super::Target;
 use crate::call::Shape;
 use crate::canonical::{
     ChatRequest, ChatResponse, ContentBlock, EmbeddingsRequest, EmbeddingsResponse, EventStream,
     ImageSource, ResponseFormat, Role, StopReason, ToolChoice, Usage,
 };
 use crate::config::{ToolIdStyle, UpstreamConfig};
-use crate::route::Profile;
 use crate::tokens::{estimate_request, estimate_text};
 use crate::{Error, ErrorKind, Result};
 
@@ -52,22 +52,22 @@ impl OpenAiUpstream {
         &self.http.name
     }
 
-    pub async fn complete(&self, req: &ChatRequest, profile: &Profile) -> Result<ChatResponse> {
+    pub async fn complete(&self, req: &ChatRequest, target: &Target<'_>) -> Result<ChatResponse> {
         match tool_ids::map_request(req, self.tool_ids) {
-            None => self.complete_as_is(req, profile).await,
+            None => self.complete_as_is(req, target).await,
             Some((mapped, ids)) => {
-                let mut r = self.complete_as_is(&mapped, profile).await?;
+                let mut r = self.complete_as_is(&mapped, target).await?;
                 ids.restore_response(&mut r);
                 Ok(r)
             }
         }
     }
 
-    pub async fn stream(&self, req: &ChatRequest, profile: &Profile) -> Result<EventStream> {
+    pub async fn stream(&self, req: &ChatRequest, target: &Target<'_>) -> Result<EventStream> {
         match tool_ids::map_request(req, self.tool_ids) {
-            None => self.stream_as_is(req, profile).await,
+            None => self.stream_as_is(req, target).await,
             Some((mapped, ids)) => {
-                let events = self.stream_as_is(&mapped, profile).await?;
+                let events = self.stream_as_is(&mapped, target).await?;
                 Ok(Box::pin(events.map(move |mut ev| {
                     ids.restore_event(&mut ev);
                     ev
@@ -76,8 +76,8 @@ impl OpenAiUpstream {
         }
     }
 
-    async fn complete_as_is(&self, req: &ChatRequest, profile: &Profile) -> Result<ChatResponse> {
-        let body = request_body(req, profile, false)?;
+    async fn complete_as_is(&self, req: &ChatRequest, target: &Target<'_>) -> Result<ChatResponse> {
+        let body = request_body(req, target, false)?;
         let resp = self
             .http
             .post("/chat/completions", body, &HeaderMap::new())
@@ -86,8 +86,8 @@ impl OpenAiUpstream {
         response_from_bytes(&self.http.name, &bytes, req)
     }
 
-    async fn stream_as_is(&self, req: &ChatRequest, profile: &Profile) -> Result<EventStream> {
-        let body = request_body(req, profile, true)?;
+    async fn stream_as_is(&self, req: &ChatRequest, target: &Target<'_>) -> Result<EventStream> {
+        let body = request_body(req, target, true)?;
         let resp = self
             .http
             .post("/chat/completions", body, &HeaderMap::new())
@@ -102,9 +102,10 @@ impl OpenAiUpstream {
     pub async fn embed(
         &self,
         req: &EmbeddingsRequest,
-        profile: &Profile,
+        target: &Target<'_>,
     ) -> Result<EmbeddingsResponse> {
-        let mut body = json!({"model": profile.upstream_model, "input": req.input, "encoding_format": "float"});
+        let mut body =
+            json!({"model": target.model, "input": req.input, "encoding_format": "float"});
         if let Some(d) = req.dimensions {
             body["dimensions"] = json!(d);
         }
@@ -167,12 +168,12 @@ pub(crate) fn event_stream(
 
 /// The Chat Completions body: the client's own when it spoke OpenAI (model and
 /// stream options rewritten), else translated from the canonical request.
-pub fn request_body(req: &ChatRequest, profile: &Profile, stream: bool) -> Result<Bytes> {
+pub fn request_body(req: &ChatRequest, target: &Target<'_>, stream: bool) -> Result<Bytes> {
     let stream_opts = stream.then(|| json!({"include_usage": true}));
     if let Some(src) = req.source.as_ref().filter(|s| s.shape == Shape::OpenAi) {
         if let Some(body) = src.body.as_object() {
             let overrides = [
-                ("model", Some(json!(profile.upstream_model))),
+                ("model", Some(json!(target.model))),
                 ("stream", Some(json!(stream))),
                 ("stream_options", stream_opts),
             ];
@@ -182,7 +183,7 @@ pub fn request_body(req: &ChatRequest, profile: &Profile, stream: bool) -> Resul
             })?));
         }
     }
-    let mut body = translate(req, &profile.upstream_model)?;
+    let mut body = translate(req, target.model)?;
     body.insert("stream".into(), json!(stream));
     if let Some(o) = stream_opts {
         body.insert("stream_options".into(), o);
