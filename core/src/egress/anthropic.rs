@@ -6,7 +6,8 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::{reprefix_id, SseFrame};
+use super::ids::reprefix_id;
+use crate::call::SseFrame;
 use crate::canonical::{
     BlockStart, ChatResponse, ContentBlock, Delta, StopReason, StreamEvent, Usage,
 };

@@ -6,6 +6,7 @@
 pub mod anthropic;
 pub mod extras;
 pub mod headers;
+pub mod ids;
 pub mod openai;
 
 use serde_json::Value;
@@ -107,13 +108,4 @@ pub fn event_name(shape: Shape, data: &Value) -> &str {
         Shape::OpenAi if data.get("error").is_some() => "error",
         Shape::OpenAi => "chunk",
     }
-}
-
-/// The message id in a shape's own prefix, keeping the unique part.
-pub fn reprefix_id(id: &str, prefix: &str) -> String {
-    let core = id
-        .strip_prefix("msg_")
-        .or_else(|| id.strip_prefix("chatcmpl-"))
-        .unwrap_or(id);
-    format!("{prefix}{core}")
 }

@@ -11,7 +11,8 @@ use std::collections::HashMap;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use super::{reprefix_id, SseFrame};
+use super::ids::reprefix_id;
+use crate::call::SseFrame;
 use crate::canonical::{
     BlockStart, ChatResponse, ContentBlock, Delta, StopReason, StreamEvent, Usage,
 };

@@ -6,11 +6,11 @@ use futures::Stream;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::{json, Map, Value};
 
+use super::counts::token_count;
 use super::http::HttpClient;
 use super::passthrough::WithOverrides;
 use super::sse::{self, SseEvent};
-use super::token_count;
-use super::Target;
+use super::target::Target;
 use crate::call::Shape;
 use crate::canonical::{
     BlockStart, ChatRequest, ChatResponse, ContentBlock, Delta, EventStream, ImageSource,

@@ -2,14 +2,17 @@
 //! translates the canonical request into its own API.
 
 pub mod anthropic;
+mod counts;
 pub mod echo;
 mod echo_extras;
 pub mod http;
 pub mod openai;
 mod openai_response;
 mod openai_stream;
+mod openai_wire;
 mod passthrough;
 pub mod sse;
+pub mod target;
 pub mod tool_ids;
 
 use futures::StreamExt;
@@ -24,35 +27,7 @@ use crate::{Error, ErrorKind, Result};
 pub use anthropic::AnthropicUpstream;
 pub use echo::EchoUpstream;
 pub use openai::OpenAiUpstream;
-
-/// What one call asks of an upstream: the profile's model as the upstream
-/// names it, its figures, and the output budget decided once per call (the
-/// reservation holds exactly it; see `output_budget`).
-#[derive(Debug, Clone, Copy)]
-pub struct Target<'a> {
-    pub model: &'a str,
-    pub context_window: u32,
-    pub tokens_per_second: u32,
-    pub max_output: u64,
-}
-
-/// The output tokens a call may produce: the client's `max_tokens`, else the
-/// rest of the context window after `input`, held to `cap` (the most an
-/// upstream API takes as `max_tokens`; `None` when it needs no limit).
-pub fn output_budget(
-    max_tokens: Option<u32>,
-    input: u64,
-    context_window: u32,
-    cap: Option<u64>,
-) -> u64 {
-    match max_tokens {
-        Some(n) => u64::from(n),
-        None => {
-            let room = u64::from(context_window).saturating_sub(input);
-            cap.map_or(room, |c| room.clamp(1, c.max(1)))
-        }
-    }
-}
+pub use target::{output_budget, Target};
 
 /// A configured upstream, by kind.
 #[derive(Debug)]
@@ -142,17 +117,6 @@ async fn first_event(mut events: EventStream) -> Result<EventStream> {
     }
 }
 
-/// The largest token count taken from an upstream; real counts are far below
-/// it. A larger figure is nonsense and is capped, so that the sums of counts
-/// (input plus cache reads, the ledger's totals) and their costs cannot overflow.
-pub(crate) const MAX_TOKEN_COUNT: u64 = u32::MAX as u64;
-
-/// A token count an upstream reported: an integer, capped at `MAX_TOKEN_COUNT`.
-pub(crate) fn token_count(v: Option<&serde_json::Value>) -> Option<u64> {
-    v.and_then(serde_json::Value::as_u64)
-        .map(|n| n.min(MAX_TOKEN_COUNT))
-}
-
 fn cannot_serve(upstream: &str, route: &str) -> Error {
     Error::invalid_field(
         "model",
@@ -162,6 +126,7 @@ fn cannot_serve(upstream: &str, route: &str) -> Error {
 
 #[cfg(test)]
 mod tests {
+    use super::counts::{token_count, MAX_TOKEN_COUNT};
     use super::*;
     use serde_json::json;
 

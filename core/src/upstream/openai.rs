@@ -4,26 +4,26 @@
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use http::{HeaderMap, HeaderName};
-use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use super::counts::token_count;
 use super::http::HttpClient;
-use super::openai_response::WireUsage;
 pub use super::openai_response::{response_from, response_from_bytes};
 use super::openai_stream::ChunkTranslator;
+use super::openai_wire::bad_answer;
+pub use super::openai_wire::{parse_arguments, stop_reason, usage_from};
 use super::passthrough::WithOverrides;
 use super::sse::{self, SseEvent};
-use super::token_count;
+use super::target::Target;
 use super::tool_ids;
-use super::Target;
 use crate::call::Shape;
 use crate::canonical::{
     ChatRequest, ChatResponse, ContentBlock, EmbeddingsRequest, EmbeddingsResponse, EventStream,
-    ImageSource, ResponseFormat, Role, StopReason, ToolChoice, Usage,
+    ImageSource, ResponseFormat, Role, ToolChoice,
 };
 use crate::config::{ToolIdStyle, UpstreamConfig};
 use crate::tokens::{estimate_request, estimate_text};
-use crate::{Error, ErrorKind, Result};
+use crate::{Error, Result};
 
 /// OpenAI accepts at most this many stop sequences.
 const MAX_STOP: usize = 4;
@@ -147,13 +147,6 @@ impl OpenAiUpstream {
             input_tokens,
         })
     }
-}
-
-pub(super) fn bad_answer(name: &str, what: &str) -> Error {
-    Error::new(
-        ErrorKind::Upstream,
-        format!("upstream {name} answered in an unexpected shape: {what}"),
-    )
 }
 
 /// The decoded SSE of a streamed answer → canonical events, ending at `[DONE]`,
@@ -400,38 +393,6 @@ fn assistant_message(content: &[ContentBlock], index: usize) -> Result<Value> {
     Ok(msg)
 }
 
-/// `finish_reason` → stop reason. `stop` is `stop_sequence` when the upstream
-/// names the matched sequence (vLLM's `stop_reason`), `end_turn` otherwise.
-pub fn stop_reason(
-    finish: &str,
-    matched: Option<&str>,
-    stops: &[String],
-) -> (StopReason, Option<String>) {
-    match finish {
-        "length" => (StopReason::MaxTokens, None),
-        "tool_calls" | "function_call" => (StopReason::ToolUse, None),
-        "content_filter" => (StopReason::Refusal, None),
-        _ => match matched.filter(|m| stops.iter().any(|s| s == m)) {
-            Some(m) => (StopReason::StopSequence, Some(m.to_string())),
-            None => (StopReason::EndTurn, None),
-        },
-    }
-}
-
-/// Usage from an OpenAI `usage` object (see `WireUsage::canonical`).
-pub fn usage_from(v: &Value) -> Option<Usage> {
-    WireUsage::deserialize(v).ok()?.canonical()
-}
-
-/// Tool arguments as an object; empty arguments are `{}`, invalid JSON is kept
-/// as a string under `_raw` rather than lost.
-pub fn parse_arguments(args: &str) -> Value {
-    if args.trim().is_empty() {
-        return json!({});
-    }
-    serde_json::from_str(args).unwrap_or_else(|_| json!({"_raw": args}))
-}
-
 /// `response_format` as Chat Completions writes it.
 fn response_format_json(f: &ResponseFormat) -> Value {
     match f {
@@ -458,6 +419,7 @@ fn response_format_json(f: &ResponseFormat) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::canonical::StopReason;
     use crate::canonical::{Message, Tool};
 
     fn weather_call_conversation() -> ChatRequest {

@@ -6,8 +6,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::openai::{bad_answer, parse_arguments, stop_reason};
-use super::token_count;
+use super::openai_wire::{bad_answer, parse_arguments, stop_reason, WireUsage};
 use crate::canonical::{ChatRequest, ChatResponse, ContentBlock, Usage};
 use crate::tokens::{estimate_request, estimate_text};
 use crate::{Error, ErrorKind, Result};
@@ -48,42 +47,8 @@ struct Function {
     arguments: Option<Value>,
 }
 
-/// OpenAI's `usage`; also read from stream chunks.
-#[derive(Deserialize)]
-pub(super) struct WireUsage {
-    prompt_tokens: Option<Value>,
-    completion_tokens: Option<Value>,
-    prompt_tokens_details: Option<Details>,
-}
-
-#[derive(Deserialize)]
-struct Details {
-    cached_tokens: Option<Value>,
-}
-
 fn text(v: Option<&Value>) -> Option<&str> {
     v.and_then(Value::as_str)
-}
-
-impl WireUsage {
-    /// Cached prompt tokens are reported apart, as Anthropic does, so
-    /// `input_tokens` excludes them. `None` without `prompt_tokens`.
-    pub(super) fn canonical(&self) -> Option<Usage> {
-        let prompt = token_count(self.prompt_tokens.as_ref())?;
-        let output = token_count(self.completion_tokens.as_ref()).unwrap_or(0);
-        let cached = token_count(
-            self.prompt_tokens_details
-                .as_ref()
-                .and_then(|d| d.cached_tokens.as_ref()),
-        )
-        .unwrap_or(0);
-        Some(Usage {
-            input_tokens: prompt.saturating_sub(cached),
-            output_tokens: output,
-            cache_read_input_tokens: cached,
-            cache_creation_input_tokens: 0,
-        })
-    }
 }
 
 /// The answer in `bytes`, as upstream `name` sent it.

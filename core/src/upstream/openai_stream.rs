@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::openai::{stop_reason, usage_from};
+use super::openai_wire::{stop_reason, usage_from};
 use super::sse::Translate;
 use crate::canonical::{BlockStart, Delta, StopReason, StreamEvent, Usage};
 use crate::tokens::estimate_chars;
