@@ -257,6 +257,15 @@ impl SqliteStore {
     }
 }
 
+/// A JSON text column, parsed (on the reader's blocking thread: stored
+/// responses run to hundreds of KB).
+fn json_column(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<serde_json::Value> {
+    let text: String = r.get(i)?;
+    serde_json::from_str(&text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
 /// `QueryReturnedNoRows` when an UPDATE touched nothing, so it maps to 404.
 fn one_row(n: usize) -> rusqlite::Result<()> {
     if n == 0 {
@@ -505,41 +514,25 @@ impl Store for SqliteStore {
     async fn get_response(&self, account_id: &str, id: &str) -> Result<Option<StoredResponse>> {
         let (account, id) = (account_id.to_string(), id.to_string());
         let now = unix_now();
-        let row = self
-            .read(move |conn| {
-                conn.query_row(
-                    "SELECT id, account_id, created_at, expires_at, input_items, response FROM responses
-                     WHERE id = ?1 AND account_id = ?2 AND expires_at > ?3",
-                    params![id, account, now],
-                    |r| {
-                        Ok((
-                            r.get::<_, String>(0)?,
-                            r.get::<_, String>(1)?,
-                            r.get::<_, i64>(2)?,
-                            r.get::<_, i64>(3)?,
-                            r.get::<_, String>(4)?,
-                            r.get::<_, String>(5)?,
-                        ))
-                    },
-                )
-                .optional()
-            })
-            .await?;
-        let Some((id, account_id, created_at, expires_at, input_items, response)) = row else {
-            return Ok(None);
-        };
-        let json = |text: &str| {
-            serde_json::from_str(text)
-                .map_err(|e| db_error(format!("stored response {id} is not JSON: {e}")))
-        };
-        Ok(Some(StoredResponse {
-            input_items: json(&input_items)?,
-            response: json(&response)?,
-            id: id.clone(),
-            account_id,
-            created_at,
-            expires_at,
-        }))
+        self.read(move |conn| {
+            conn.query_row(
+                "SELECT id, account_id, created_at, expires_at, input_items, response FROM responses
+                 WHERE id = ?1 AND account_id = ?2 AND expires_at > ?3",
+                params![id, account, now],
+                |r| {
+                    Ok(StoredResponse {
+                        id: r.get(0)?,
+                        account_id: r.get(1)?,
+                        created_at: r.get(2)?,
+                        expires_at: r.get(3)?,
+                        input_items: json_column(r, 4)?,
+                        response: json_column(r, 5)?,
+                    })
+                },
+            )
+            .optional()
+        })
+        .await
     }
 
     async fn delete_response(&self, account_id: &str, id: &str) -> Result<bool> {
