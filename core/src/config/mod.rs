@@ -2,6 +2,7 @@
 //! the file and the field.
 
 mod catalogue;
+mod responses;
 mod server;
 
 use std::collections::BTreeMap;
@@ -10,6 +11,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 pub use catalogue::{builtin_profiles, default_aliases, DEFAULT_PROFILE, ECHO_UPSTREAM};
+pub use responses::ResponsesConfig;
 pub use server::ServerConfig;
 
 use crate::{Error, ErrorKind, Result};
@@ -25,6 +27,7 @@ pub struct Config {
     pub routing: RoutingConfig,
     pub limits: LimitsConfig,
     pub plans: Vec<PlanConfig>,
+    pub responses: ResponsesConfig,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
@@ -299,6 +302,7 @@ impl Default for Config {
             routing: RoutingConfig::default(),
             limits: LimitsConfig::default(),
             plans: Vec::new(),
+            responses: ResponsesConfig::default(),
         }
     }
 }
@@ -348,6 +352,7 @@ impl Config {
     fn validate(&self) -> std::result::Result<(), (String, String)> {
         self.server.validate()?;
         self.store.validate()?;
+        self.responses.validate()?;
         for (i, u) in self.upstreams.iter().enumerate() {
             if u.name.is_empty() {
                 return Err((
@@ -517,10 +522,13 @@ tpm = 200000
 name = "pro"
 min_tier = 0
 monthly_quota_usd = 100
+[responses]
+retention_hours = 720
 "#;
         let c = Config::from_toml_str(text).unwrap();
         assert_eq!(c.profiles[0].upstream_model.as_deref(), Some("my-model"));
         assert_eq!(c.upstreams[0].kind, UpstreamKind::Openai);
+        assert_eq!(c.responses, ResponsesConfig::default());
     }
 
     #[test]
@@ -533,6 +541,8 @@ monthly_quota_usd = 100
     fn unknown_field_is_refused() {
         let e = Config::from_toml_str("[server]\nlisten_addr = \"x\"\n").unwrap_err();
         assert!(e.message().contains("listen_addr"), "{}", e.message());
+        let e = Config::from_toml_str("[responses]\nretention = 1\n").unwrap_err();
+        assert!(e.message().contains("retention"), "{}", e.message());
     }
 
     #[test]

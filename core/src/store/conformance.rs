@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use super::{Store, Throttle};
+use serde_json::json;
+
+use super::{Store, StoredResponse, Throttle};
 use crate::accounts::keys::{hash_key, new_id, new_key};
 use crate::accounts::{KeyRecord, LedgerRow};
 use crate::call::unix_now;
@@ -128,6 +130,128 @@ pub async fn run(store: Arc<dyn Store>) {
     assert_eq!(s.remaining_requests, 0);
     assert!(store.admit("acct:x", 1, 100, 10).await.unwrap().is_err());
     store.ping().await.unwrap();
+
+    responses(&*store, &a.id).await;
+}
+
+/// A stored response of `account_id` that lives for `ttl` more seconds.
+pub(crate) fn stored(id: &str, account_id: &str, ttl: i64) -> StoredResponse {
+    let now = unix_now();
+    StoredResponse {
+        id: id.into(),
+        account_id: account_id.into(),
+        created_at: now,
+        expires_at: now + ttl,
+        input_items: json!([{"type": "message", "role": "user", "content": format!("hi from {id}")}]),
+        response: json!({"id": id, "object": "response", "status": "completed", "output": []}),
+    }
+}
+
+/// The response `run` leaves behind for `account_id`, to be found after a
+/// reopen.
+pub(crate) const KEPT: &str = "resp_kept";
+
+async fn responses(store: &dyn Store, account: &str) {
+    let other = "acct_other";
+    // A round trip, a large one included (JSON as text, hundreds of KB).
+    let mut big = stored("resp_big", account, 3600);
+    big.response["output"] = json!([{"type": "message", "content": [{"type": "output_text", "text": "x".repeat(400_000)}]}]);
+    big.input_items = json!([{"role": "user", "content": "ü \u{1F600} \"quoted\""}, {"role": "assistant", "content": "ok"}]);
+    store.put_response(&big, 100).await.unwrap();
+    assert_eq!(
+        store.get_response(account, "resp_big").await.unwrap(),
+        Some(big.clone())
+    );
+    // Another account learns nothing, and cannot delete it.
+    assert_eq!(store.get_response(other, "resp_big").await.unwrap(), None);
+    assert!(!store.delete_response(other, "resp_big").await.unwrap());
+    assert!(store
+        .get_response(account, "resp_big")
+        .await
+        .unwrap()
+        .is_some());
+    assert_eq!(
+        store.get_response(account, "resp_nope").await.unwrap(),
+        None
+    );
+    // Delete, then it is gone, and a second delete finds nothing.
+    assert!(store.delete_response(account, "resp_big").await.unwrap());
+    assert_eq!(store.get_response(account, "resp_big").await.unwrap(), None);
+    assert!(!store.delete_response(account, "resp_big").await.unwrap());
+
+    // Expired: never returned, nor deleted.
+    let old = stored("resp_old", account, -1);
+    store.put_response(&old, 100).await.unwrap();
+    assert_eq!(store.get_response(account, "resp_old").await.unwrap(), None);
+    assert!(!store.delete_response(account, "resp_old").await.unwrap());
+
+    // The same id put again replaces it.
+    let mut again = stored("resp_again", account, 3600);
+    store.put_response(&again, 100).await.unwrap();
+    again.response["status"] = json!("incomplete");
+    store.put_response(&again, 100).await.unwrap();
+    assert_eq!(
+        store.get_response(account, "resp_again").await.unwrap(),
+        Some(again)
+    );
+    assert!(store.delete_response(account, "resp_again").await.unwrap());
+
+    // The cap evicts the account's oldest (put within one second: the order
+    // they were put in decides), never another account's.
+    let host = "";
+    store
+        .put_response(&stored("resp_host", host, 3600), 2)
+        .await
+        .unwrap();
+    store
+        .put_response(&stored("resp_o1", other, 3600), 2)
+        .await
+        .unwrap();
+    for id in ["resp_c1", "resp_c2", "resp_c3", "resp_c4"] {
+        store
+            .put_response(&stored(id, account, 3600), 3)
+            .await
+            .unwrap();
+    }
+    for (id, live) in [
+        ("resp_c1", false),
+        ("resp_c2", true),
+        ("resp_c3", true),
+        ("resp_c4", true),
+    ] {
+        let found = store.get_response(account, id).await.unwrap();
+        assert_eq!(found.is_some(), live, "{id}");
+    }
+    store
+        .put_response(&stored("resp_c5", account, 3600), 2)
+        .await
+        .unwrap();
+    for (id, live) in [("resp_c3", false), ("resp_c4", true), ("resp_c5", true)] {
+        let found = store.get_response(account, id).await.unwrap();
+        assert_eq!(found.is_some(), live, "{id}");
+    }
+    assert!(store
+        .get_response(other, "resp_o1")
+        .await
+        .unwrap()
+        .is_some());
+    // The host caller's (account "") are its own.
+    let h = store
+        .get_response(host, "resp_host")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(h.account_id, "");
+    assert_eq!(
+        store.get_response(account, "resp_host").await.unwrap(),
+        None
+    );
+    assert_eq!(store.get_response(host, "resp_o1").await.unwrap(), None);
+
+    store
+        .put_response(&stored(KEPT, account, 3600), 100)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -150,6 +274,18 @@ async fn sqlite_store_conforms_and_persists() {
     assert_eq!(again.ledger(&id).await.unwrap().len(), 1);
     assert_eq!(again.keys(&id).await.unwrap()[0].rpm, Some(5));
     assert_eq!(again.accounts().await.unwrap().len(), 2);
+    let kept = again.get_response(&id, KEPT).await.unwrap().unwrap();
+    assert_eq!(kept.response["id"], KEPT);
+    assert_eq!(
+        again
+            .get_response(&id, "resp_c4")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        "resp_c4"
+    );
+    assert_eq!(again.get_response(&id, "resp_c3").await.unwrap(), None);
     // Credits added by another process reach a running store.
     let other = super::SqliteStore::open(&path).unwrap();
     other.add_credits(&id, 50).await.unwrap();
@@ -256,6 +392,32 @@ async fn sqlite_migrates_a_first_version_ledger_keeping_its_rows_in_order() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+#[tokio::test]
+async fn sqlite_deletes_expired_responses_when_others_are_put() {
+    let dir = std::env::temp_dir().join(format!("mws-test-{}", new_id("")));
+    let path = dir.join("gw.db");
+    let store = super::SqliteStore::open(&path).unwrap();
+    store
+        .put_response(&stored("resp_dead", "acct_a", -5), 10)
+        .await
+        .unwrap();
+    store
+        .put_response(&stored("resp_live", "acct_b", 3600), 10)
+        .await
+        .unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let ids: Vec<String> = conn
+        .prepare("SELECT id FROM responses")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(ids, ["resp_live"]);
+    drop((conn, store));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 /// A Redis for a test, or `None` to skip: loudly when redis-server is not
 /// installed, and never under CI, where it must be.
 pub(crate) async fn test_redis(private: bool) -> Option<crate::testing::redis_server::TestRedis> {
@@ -289,4 +451,9 @@ async fn redis_store_conforms() {
     assert_eq!((a.balance_nanos, a.lifetime_spend_nanos), (750, 250));
     assert_eq!(other.ledger(&id).await.unwrap().len(), 1);
     assert_eq!(other.keys(&id).await.unwrap()[0].rpm, Some(5));
+    // And its stored responses: read, and deleted for both.
+    let kept = other.get_response(&id, KEPT).await.unwrap().unwrap();
+    assert_eq!(kept.response["id"], KEPT);
+    assert!(other.delete_response(&id, KEPT).await.unwrap());
+    assert_eq!(store.get_response(&id, KEPT).await.unwrap(), None);
 }

@@ -1,12 +1,14 @@
-//! The memory store: the hot state alone, and the ledger in a vector. For tests
-//! and for embedders who keep nothing between runs.
+//! The memory store: the hot state alone, the ledger in a vector and stored
+//! responses in a map (expired ones dropped lazily). For tests and for
+//! embedders who keep nothing between runs.
 
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
 
 use super::hot::{Hot, Reservation};
-use super::{Admission, Store, Throttle};
+use super::{Admission, Store, StoredResponse, Throttle};
 use crate::accounts::keys::{new_id, KeyHash};
 use crate::accounts::{current_period, Account, KeyRecord, LedgerRow};
 use crate::call::unix_now;
@@ -17,11 +19,81 @@ use crate::Result;
 pub struct MemoryStore {
     hot: Hot,
     ledger: Mutex<Vec<LedgerRow>>,
+    responses: Mutex<Responses>,
+}
+
+/// Stored responses by id, and each account's in the order they were put
+/// (a sequence number, so the cap evicts the oldest even within a second).
+#[derive(Debug, Default)]
+struct Responses {
+    by_id: HashMap<String, (u64, StoredResponse)>,
+    by_account: HashMap<String, BTreeMap<u64, String>>,
+    next: u64,
+}
+
+impl Responses {
+    fn remove(&mut self, id: &str) -> Option<StoredResponse> {
+        let (seq, r) = self.by_id.remove(id)?;
+        if let Some(order) = self.by_account.get_mut(&r.account_id) {
+            order.remove(&seq);
+            if order.is_empty() {
+                self.by_account.remove(&r.account_id);
+            }
+        }
+        Some(r)
+    }
+
+    fn put(&mut self, r: StoredResponse, max_per_account: usize, now: i64) {
+        self.remove(&r.id);
+        let (seq, account) = (self.next, r.account_id.clone());
+        self.next += 1;
+        self.by_account
+            .entry(account.clone())
+            .or_default()
+            .insert(seq, r.id.clone());
+        self.by_id.insert(r.id.clone(), (seq, r));
+        // The oldest go past the cap, and expired ones at the front with them.
+        loop {
+            let Some(order) = self.by_account.get(&account) else {
+                return;
+            };
+            let Some((_, oldest)) = order.first_key_value() else {
+                return;
+            };
+            let over = order.len() > max_per_account.max(1);
+            let expired = self
+                .by_id
+                .get(oldest)
+                .is_some_and(|(_, o)| o.expires_at <= now);
+            if !(over || expired) {
+                return;
+            }
+            let oldest = oldest.clone();
+            self.remove(&oldest);
+        }
+    }
+
+    /// The live response `id` of `account_id`; an expired one is dropped.
+    fn get(&mut self, account_id: &str, id: &str, now: i64) -> Option<&StoredResponse> {
+        let (_, r) = self.by_id.get(id)?;
+        if r.account_id != account_id {
+            return None;
+        }
+        if r.expires_at <= now {
+            self.remove(id);
+            return None;
+        }
+        self.by_id.get(id).map(|(_, r)| r)
+    }
 }
 
 impl MemoryStore {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    fn responses(&self) -> std::sync::MutexGuard<'_, Responses> {
+        self.responses.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -145,7 +217,48 @@ impl Store for MemoryStore {
         self.hot.adjust_tokens(subject, delta);
     }
 
+    async fn put_response(&self, r: &StoredResponse, max_per_account: usize) -> Result<()> {
+        self.responses().put(r.clone(), max_per_account, unix_now());
+        Ok(())
+    }
+
+    async fn get_response(&self, account_id: &str, id: &str) -> Result<Option<StoredResponse>> {
+        Ok(self.responses().get(account_id, id, unix_now()).cloned())
+    }
+
+    async fn delete_response(&self, account_id: &str, id: &str) -> Result<bool> {
+        let mut responses = self.responses();
+        let found = responses.get(account_id, id, unix_now()).is_some();
+        if found {
+            responses.remove(id);
+        }
+        Ok(found)
+    }
+
     async fn ping(&self) -> Result<()> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Responses;
+    use crate::store::conformance::stored;
+
+    #[test]
+    fn expired_responses_are_dropped_when_read_or_reached_by_a_put() {
+        let mut r = Responses::default();
+        r.put(stored("resp_1", "acct_a", 10), 10, 0);
+        r.put(stored("resp_2", "acct_a", 10), 10, 0);
+        r.put(stored("resp_3", "acct_b", 10), 10, 0);
+        let later = crate::call::unix_now() + 60;
+        // A put reaches the expired ones at the front of its account only.
+        r.put(stored("resp_4", "acct_a", 3600), 10, later);
+        assert_eq!(r.by_id.len(), 2);
+        assert!(r.by_id.contains_key("resp_3"));
+        // A read drops what it finds expired.
+        assert!(r.get("acct_b", "resp_3", later).is_none());
+        assert_eq!(r.by_id.len(), 1);
+        assert_eq!(r.by_account.len(), 1);
     }
 }

@@ -1,7 +1,8 @@
 //! One store interface, three back ends: `memory` (tests), `sqlite` (the
 //! embedded default) and `redis` (several gateway instances sharing one
-//! state). Accounts, keys, balances with reservations, rate-limit windows and
-//! the usage ledger all live behind it.
+//! state). Accounts, keys, balances with reservations, rate-limit windows,
+//! the usage ledger and the Responses API's stored responses all live behind
+//! it.
 
 pub mod hot;
 mod journal;
@@ -13,6 +14,7 @@ mod sqlite_writer;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
 
 pub use hot::Reservation;
 pub use memory::MemoryStore;
@@ -33,6 +35,26 @@ pub type Admission = std::result::Result<LimitSnapshot, Refused>;
 pub struct Throttle {
     pub rpm: Option<Option<u32>>,
     pub tpm: Option<Option<u64>>,
+}
+
+/// A response of the Responses API kept for `previous_response_id` and
+/// `GET`/`DELETE /v1/responses/{id}`, owned by one account. Gone once
+/// `expires_at <= now`: never returned after that, and removed eventually.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredResponse {
+    /// `resp_...`, made by the gateway.
+    pub id: String,
+    /// The owner; empty for the unmetered in-process host caller.
+    pub account_id: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub expires_at: i64,
+    /// A JSON array: the whole conversation's input items that produced it
+    /// (the previous response's items, then the new input).
+    pub input_items: serde_json::Value,
+    /// The response object.
+    pub response: serde_json::Value,
 }
 
 #[async_trait]
@@ -78,6 +100,18 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// effort: a correction a shared store cannot take is dropped with its
     /// window's short life.
     async fn adjust_tokens(&self, subject: &str, delta: i64);
+
+    /// Keeps `r` (replacing a response of the same id) until its
+    /// `expires_at`. Past `max_per_account` of its account's responses, the
+    /// oldest are evicted (the new one is always kept); other accounts'
+    /// responses are untouched. Durable when it returns.
+    async fn put_response(&self, r: &StoredResponse, max_per_account: usize) -> Result<()>;
+    /// `None` when there is no such response for `account_id`: absent,
+    /// expired, deleted, or another account's (its existence is not told).
+    async fn get_response(&self, account_id: &str, id: &str) -> Result<Option<StoredResponse>>;
+    /// Whether `account_id` had such a response (as `get_response` would
+    /// find it), now deleted.
+    async fn delete_response(&self, account_id: &str, id: &str) -> Result<bool>;
 
     /// Whether the store answers.
     async fn ping(&self) -> Result<()>;

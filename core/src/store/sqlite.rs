@@ -6,6 +6,9 @@
 //! While the file cannot be written, new requests, admin changes and `/health`
 //! get a 503 (sqlite_writer.rs); requests already admitted still settle into
 //! the journal, and their rows land once the file takes writes again.
+//! Stored responses are written by the writer like admin changes (committed
+//! before the put returns) and read through the reader connection; each put
+//! also deletes expired ones.
 
 use std::path::Path;
 use std::sync::mpsc;
@@ -20,17 +23,23 @@ use super::hot::{Hot, Reservation};
 use super::journal::{self, Entry, Journal, Leftover};
 use super::memory::{apply_throttle, new_account};
 use super::sqlite_writer::{write_settlements, Inbox, Op, WriteHealth, Writer};
-use super::{Admission, Store, Throttle};
+use super::{Admission, Store, StoredResponse, Throttle};
 use crate::accounts::keys::KeyHash;
 use crate::accounts::{Account, KeyRecord, LedgerRow};
+use crate::call::unix_now;
 use crate::limits::LimitSnapshot;
-use crate::{Error, Result};
+use crate::{Error, ErrorKind, Result};
 
 /// Schema versions, applied in order; `PRAGMA user_version` records the last.
 pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_init.sql"),
     include_str!("../../migrations/0002_ledger_without_autoincrement.sql"),
+    include_str!("../../migrations/0003_responses.sql"),
 ];
+
+/// Expired responses deleted by one put at most, so a put after a long pause
+/// does not hold the writer.
+const EXPIRED_PER_PUT: i64 = 256;
 
 pub struct SqliteStore {
     hot: Arc<Hot>,
@@ -219,6 +228,21 @@ impl SqliteStore {
             .map_err(|_| db_error("the writer dropped a change"))?
     }
 
+    /// Runs `read` on the reader connection, off the async threads.
+    async fn read<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let reader = self.reader.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = reader.lock().unwrap_or_else(|p| p.into_inner());
+            read(&conn)
+        })
+        .await
+        .map_err(db_error)?
+        .map_err(db_error)
+    }
+
     async fn exec(
         &self,
         sql: impl FnOnce(&Connection) -> rusqlite::Result<()> + Send + 'static,
@@ -231,6 +255,15 @@ impl SqliteStore {
         })
         .await
     }
+}
+
+/// A JSON text column, parsed (on the reader's blocking thread: stored
+/// responses run to hundreds of KB).
+fn json_column(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<serde_json::Value> {
+    let text: String = r.get(i)?;
+    serde_json::from_str(&text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+    })
 }
 
 /// `QueryReturnedNoRows` when an UPDATE touched nothing, so it maps to 404.
@@ -410,10 +443,8 @@ impl Store for SqliteStore {
         self.hot.account(account_id)?;
         // Settlements handed over so far are in the file before it is read.
         self.send(Op::Flush).await?;
-        let reader = self.reader.clone();
         let id = account_id.to_string();
-        tokio::task::spawn_blocking(move || {
-            let conn = reader.lock().unwrap_or_else(|p| p.into_inner());
+        self.read(move |conn| {
             let mut stmt = conn.prepare(
                 "SELECT time, request_id, account_id, key_id, profile, input_tokens, output_tokens, cost_nanos, status
                  FROM ledger WHERE account_id = ?1 ORDER BY seq",
@@ -434,8 +465,6 @@ impl Store for SqliteStore {
             rows.collect::<rusqlite::Result<Vec<_>>>()
         })
         .await
-        .map_err(db_error)?
-        .map_err(db_error)
     }
 
     async fn admit(&self, subject: &str, rpm: u64, tpm: u64, tokens: u64) -> Result<Admission> {
@@ -450,17 +479,90 @@ impl Store for SqliteStore {
         self.hot.adjust_tokens(subject, delta);
     }
 
+    async fn put_response(&self, r: &StoredResponse, max_per_account: usize) -> Result<()> {
+        // Encoded here, so the writer thread only copies text.
+        let (input_items, response) = (r.input_items.to_string(), r.response.to_string());
+        let (id, account) = (r.id.clone(), r.account_id.clone());
+        let (created_at, expires_at) = (r.created_at, r.expires_at);
+        let keep = i64::try_from(max_per_account.max(1)).unwrap_or(i64::MAX);
+        let now = unix_now();
+        self.exec(
+            move |tx| {
+                tx.execute(
+                    "INSERT OR REPLACE INTO responses (id, account_id, created_at, expires_at, input_items, response)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![id, account, created_at, expires_at, input_items, response],
+                )?;
+                // The account's newest `keep` stay.
+                tx.execute(
+                    "DELETE FROM responses WHERE account_id = ?1 AND seq <=
+                       (SELECT seq FROM responses WHERE account_id = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)",
+                    params![account, keep],
+                )?;
+                tx.execute(
+                    "DELETE FROM responses WHERE seq IN
+                       (SELECT seq FROM responses WHERE expires_at <= ?1 LIMIT ?2)",
+                    params![now, EXPIRED_PER_PUT],
+                )
+                .map(|_| ())
+            },
+            |_| {},
+        )
+        .await
+    }
+
+    async fn get_response(&self, account_id: &str, id: &str) -> Result<Option<StoredResponse>> {
+        let (account, id) = (account_id.to_string(), id.to_string());
+        let now = unix_now();
+        self.read(move |conn| {
+            conn.query_row(
+                "SELECT id, account_id, created_at, expires_at, input_items, response FROM responses
+                 WHERE id = ?1 AND account_id = ?2 AND expires_at > ?3",
+                params![id, account, now],
+                |r| {
+                    Ok(StoredResponse {
+                        id: r.get(0)?,
+                        account_id: r.get(1)?,
+                        created_at: r.get(2)?,
+                        expires_at: r.get(3)?,
+                        input_items: json_column(r, 4)?,
+                        response: json_column(r, 5)?,
+                    })
+                },
+            )
+            .optional()
+        })
+        .await
+    }
+
+    async fn delete_response(&self, account_id: &str, id: &str) -> Result<bool> {
+        let (account, id) = (account_id.to_string(), id.to_string());
+        let now = unix_now();
+        let deleted = self
+            .exec(
+                move |tx| {
+                    one_row(tx.execute(
+                        "DELETE FROM responses WHERE id = ?1 AND account_id = ?2 AND expires_at > ?3",
+                        params![id, account, now],
+                    )?)
+                },
+                |_| {},
+            )
+            .await;
+        match deleted {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     async fn ping(&self) -> Result<()> {
         self.health.check()?;
-        let reader = self.reader.clone();
-        tokio::task::spawn_blocking(move || {
-            let conn = reader.lock().unwrap_or_else(|p| p.into_inner());
+        self.read(|conn| {
             conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
                 .optional()
         })
         .await
-        .map_err(db_error)?
-        .map_err(db_error)
         .map(|_| ())
     }
 }

@@ -15,6 +15,9 @@
 //! | `ledger:{account}` | stream | one entry per settled request |
 //! | `totals:{account}` | hash | requests, input_tokens, output_tokens, cost |
 //! | `rl:{subject}` | hash | start, requests, tokens of a one-minute window |
+//! | `resp:{id}` | hash | a stored response: owner, created_at, expires_at, input_items and response (JSON text); expires with it |
+//! | `resps:{account}` | sorted set | the account's response ids by `resp_seq` (the order they were put in), for its cap; expires with its newest |
+//! | `resp_seq` | counter | bumped by every stored response |
 //! | `version` | counter | bumped by every change to an account or key |
 //! | `changes` | pub/sub channel | `acct:{id}` / `key:{id}` after such a change |
 //!
@@ -26,6 +29,7 @@ use std::collections::HashMap;
 
 use crate::accounts::keys::{hex, KeyHash};
 use crate::accounts::{Account, KeyRecord, LedgerRow};
+use crate::store::StoredResponse;
 
 #[derive(Debug, Clone)]
 pub struct Layout {
@@ -76,6 +80,15 @@ impl Layout {
     }
     pub fn window(&self, subject: &str) -> String {
         self.at("rl:", subject)
+    }
+    pub fn response(&self, id: &str) -> String {
+        self.at("resp:", id)
+    }
+    pub fn account_responses(&self, account: &str) -> String {
+        self.at("resps:", account)
+    }
+    pub fn response_seq(&self) -> String {
+        self.at("resp_seq", "")
     }
     pub fn version(&self) -> String {
         self.at("version", "")
@@ -192,6 +205,39 @@ pub fn row_from(account_id: &str, f: &Fields) -> LedgerRow {
         cost_nanos: num(f, "cost"),
         status: num(f, "status"),
     }
+}
+
+/// The fields of a stored response's hash, in the order `response_from`
+/// reads them (HMGET); put_response.lua writes them.
+pub const RESPONSE_FIELDS: [&str; 5] = [
+    "owner",
+    "created_at",
+    "expires_at",
+    "input_items",
+    "response",
+];
+
+/// A stored response from its `RESPONSE_FIELDS`; `None` when the hash is
+/// gone (no owner), an error when its JSON is unreadable.
+pub fn response_from(
+    id: &str,
+    f: Vec<Option<String>>,
+) -> serde_json::Result<Option<StoredResponse>> {
+    let Ok([Some(owner), created_at, expires_at, input_items, response]) =
+        <[Option<String>; 5]>::try_from(f)
+    else {
+        return Ok(None);
+    };
+    let number = |v: Option<String>| v.and_then(|v| v.parse().ok()).unwrap_or_default();
+    let json = |v: Option<String>| serde_json::from_str(v.as_deref().unwrap_or("null"));
+    Ok(Some(StoredResponse {
+        id: id.to_string(),
+        account_id: owner,
+        created_at: number(created_at),
+        expires_at: number(expires_at),
+        input_items: json(input_items)?,
+        response: json(response)?,
+    }))
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! The redis store: several gateway instances share accounts, keys, balances,
-//! rate-limit windows and the ledger through one Redis server.
+//! rate-limit windows, the ledger and stored responses through one Redis
+//! server.
 //!
 //! - Money and limits move only inside Lua scripts (scripts.rs, lua/), each
 //!   atomic on the server, so two instances can never together overspend a
@@ -14,6 +15,8 @@
 //! - While Redis is away, calls fail as `Overloaded` (503, "store
 //!   unavailable: ..."); settlements and releases that could not be written
 //!   wait in a local queue and are written when it is back (pending.rs).
+//! - A stored response is one hash that expires with it; a sorted set per
+//!   account orders them for the cap (put_response.lua).
 
 mod layout;
 mod pending;
@@ -30,15 +33,18 @@ use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, RedisError, Value};
 use tokio::sync::OnceCell;
 
-use self::layout::{account_fields, key_fields, key_from, row_from, Layout};
+use self::layout::{
+    account_fields, key_fields, key_from, response_from, row_from, Layout, RESPONSE_FIELDS,
+};
 use self::pending::{Pending, Queue};
 use self::scripts::{Credited, Reserved, Scripts, Settled, WindowCounts};
 use self::state::{is_outage, store_error, Inner};
 use super::hot::{not_found, short_of_credits, Hot, Reservation};
 use super::memory::{apply_throttle, new_account};
-use super::{Admission, Store, Throttle};
+use super::{Admission, Store, StoredResponse, Throttle};
 use crate::accounts::keys::{new_id, KeyHash};
 use crate::accounts::{Account, KeyRecord, LedgerRow};
+use crate::call::unix_now;
 use crate::config::StoreConfig;
 use crate::limits::{judge, LimitSnapshot};
 use crate::{Error, Result};
@@ -465,6 +471,41 @@ impl Store for RedisStore {
         {
             tracing::debug!(error = %e, "store: token correction dropped");
         }
+    }
+
+    async fn put_response(&self, r: &StoredResponse, max_per_account: usize) -> Result<()> {
+        let mut c = self.conn().await?;
+        self.inner
+            .scripts
+            .put_response(&mut c, &self.inner.layout, r, max_per_account)
+            .await
+            .map_err(store_error)
+    }
+
+    async fn get_response(&self, account_id: &str, id: &str) -> Result<Option<StoredResponse>> {
+        let mut c = self.conn().await?;
+        let fields: Vec<Option<String>> = redis::cmd("HMGET")
+            .arg(self.inner.layout.response(id))
+            .arg(&RESPONSE_FIELDS)
+            .query_async(&mut c)
+            .await
+            .map_err(store_error)?;
+        let found = response_from(id, fields).map_err(|e| {
+            Error::internal(format!(
+                "store: redis: stored response {id} is not JSON: {e}"
+            ))
+        })?;
+        // Its key expires by the server's clock; the gateway's decides too.
+        Ok(found.filter(|r| r.account_id == account_id && r.expires_at > unix_now()))
+    }
+
+    async fn delete_response(&self, account_id: &str, id: &str) -> Result<bool> {
+        let mut c = self.conn().await?;
+        self.inner
+            .scripts
+            .delete_response(&mut c, &self.inner.layout, account_id, id)
+            .await
+            .map_err(store_error)
     }
 
     async fn ping(&self) -> Result<()> {

@@ -1,5 +1,5 @@
-//! The Lua scripts that make money and limits atomic on the server, and typed
-//! calls to them. `redis::Script` sends EVALSHA and loads the script once
+//! The Lua scripts that make money, limits and stored responses atomic on the
+//! server, and typed calls to them. `redis::Script` sends EVALSHA and loads the script once
 //! when the server does not know it (a restarted server knows none).
 
 use std::time::Duration;
@@ -9,8 +9,9 @@ use redis::{RedisResult, Script};
 
 use super::layout::Layout;
 use crate::accounts::{current_period, LedgerRow};
+use crate::call::unix_now;
 use crate::limits::WINDOW;
-use crate::store::Reservation;
+use crate::store::{Reservation, StoredResponse};
 
 /// How long a settled request id is remembered, so a retried settlement
 /// (its reply lost to a dropped connection, retried when Redis answers
@@ -37,6 +38,8 @@ pub struct Scripts {
     peek: Script,
     adjust: Script,
     add_credits: Script,
+    put_response: Script,
+    delete_response: Script,
 }
 
 impl Default for Scripts {
@@ -50,6 +53,8 @@ impl Default for Scripts {
             peek: script!("peek"),
             adjust: script!("adjust"),
             add_credits: script!("add_credits"),
+            put_response: script!("put_response"),
+            delete_response: script!("delete_response"),
         }
     }
 }
@@ -265,6 +270,55 @@ impl Scripts {
             .invoke_async(conn)
             .await?;
         Ok(())
+    }
+
+    /// Stores `r` for what is left of its life (not at all when it has
+    /// expired), evicting its account's oldest past `max_per_account`.
+    pub async fn put_response(
+        &self,
+        conn: &mut ConnectionManager,
+        l: &Layout,
+        r: &StoredResponse,
+        max_per_account: usize,
+    ) -> RedisResult<()> {
+        let ttl = r.expires_at.saturating_sub(unix_now());
+        let _: i64 = self
+            .put_response
+            .key(l.response(&r.id))
+            .key(l.account_responses(&r.account_id))
+            .key(l.response_seq())
+            .arg(&l.prefix)
+            .arg(&r.id)
+            .arg(&r.account_id)
+            .arg(r.created_at)
+            .arg(r.expires_at)
+            .arg(ttl)
+            .arg(r.input_items.to_string())
+            .arg(r.response.to_string())
+            .arg(max_per_account)
+            .invoke_async(conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Whether `account_id` had the live response `id`, now deleted.
+    pub async fn delete_response(
+        &self,
+        conn: &mut ConnectionManager,
+        l: &Layout,
+        account_id: &str,
+        id: &str,
+    ) -> RedisResult<bool> {
+        let deleted: i64 = self
+            .delete_response
+            .key(l.response(id))
+            .key(l.account_responses(account_id))
+            .arg(account_id)
+            .arg(id)
+            .arg(unix_now())
+            .invoke_async(conn)
+            .await?;
+        Ok(deleted == 1)
     }
 
     pub async fn add_credits(

@@ -410,3 +410,71 @@ async fn credits_stay_where_lua_computes_exactly() {
     assert_eq!(a.balance_nanos, top - 1_000_000_000_000_000);
     assert_eq!(a.lifetime_spend_nanos, 1_000_000_000_000_000);
 }
+
+/// Stored responses expire with their keys, the account's index with its
+/// newest response, and an index entry whose response expired is dropped by
+/// a later put; nothing is left once an account's last response is deleted.
+#[tokio::test]
+async fn stored_responses_expire_and_leave_nothing_behind() {
+    use crate::store::conformance::stored;
+    let Some(redis) = test_redis(false).await else {
+        return;
+    };
+    let store = open(&redis);
+    let mut c = redis::Client::open(redis.url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let key = |what: &str| format!("{}{what}", redis.prefix);
+    let conn = c.clone();
+    let ttl = |name: String| {
+        let mut c = conn.clone();
+        async move {
+            redis::cmd("TTL")
+                .arg(name)
+                .query_async::<i64>(&mut c)
+                .await
+                .unwrap()
+        }
+    };
+    store
+        .put_response(&stored("resp_short", "acct_t", 100), 10)
+        .await
+        .unwrap();
+    store
+        .put_response(&stored("resp_long", "acct_t", 3600), 10)
+        .await
+        .unwrap();
+    assert!((98..=100).contains(&ttl(key("resp:resp_short")).await));
+    assert!((3598..=3600).contains(&ttl(key("resp:resp_long")).await));
+    assert!((3598..=3600).contains(&ttl(key("resps:acct_t")).await));
+    // resp_short's key expires (made to, here); the next put drops its entry.
+    let _: i64 = redis::cmd("DEL")
+        .arg(key("resp:resp_short"))
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    store
+        .put_response(&stored("resp_next", "acct_t", 3600), 10)
+        .await
+        .unwrap();
+    let members: Vec<String> = redis::cmd("ZRANGE")
+        .arg(key("resps:acct_t"))
+        .arg(0)
+        .arg(-1)
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(members, ["resp_long", "resp_next"]);
+    // One already expired is not written at all.
+    store
+        .put_response(&stored("resp_dead", "acct_t", -5), 10)
+        .await
+        .unwrap();
+    assert_eq!(ttl(key("resp:resp_dead")).await, -2);
+    for id in ["resp_long", "resp_next"] {
+        assert!(store.delete_response("acct_t", id).await.unwrap());
+    }
+    assert_eq!(ttl(key("resps:acct_t")).await, -2);
+}
