@@ -9,6 +9,7 @@ mod journal;
 mod memory;
 mod redis;
 mod sqlite;
+mod sqlite_rows;
 mod sqlite_writer;
 
 use std::sync::Arc;

@@ -17,7 +17,7 @@ use tokio::sync::oneshot;
 
 use super::hot::{Hot, SettleDelta};
 use super::journal::{self, Entry, Journal};
-use super::sqlite::{db_error, load_all};
+use super::sqlite_rows::{db_error, load_all};
 use crate::{Error, ErrorKind, Result};
 
 /// How often the writer looks for changes made by other processes.
