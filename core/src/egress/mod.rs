@@ -7,6 +7,7 @@ pub mod anthropic;
 pub mod extras;
 pub mod headers;
 pub mod openai;
+pub mod responses;
 
 use serde_json::Value;
 
