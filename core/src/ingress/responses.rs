@@ -1117,3 +1117,834 @@ fn non_empty(blocks: Vec<ContentBlock>) -> impl Iterator<Item = ContentBlock> {
         .into_iter()
         .filter(|b| !matches!(b, ContentBlock::Text { text, .. } if text.is_empty()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::canonical::{ImageSource, ResponseFormat};
+    use serde_json::Map;
+    use crate::ErrorKind;
+
+    fn parse(body: Value) -> ResponsesRequest {
+        parse_responses(&body).unwrap_or_else(|e| panic!("{body}: {e}"))
+    }
+
+    fn err(body: Value) -> Error {
+        parse_responses(&body).expect_err(&body.to_string())
+    }
+
+    fn with_input(input: Value) -> Value {
+        json!({"model": "gpt-5", "input": input})
+    }
+
+    fn text(t: &str) -> ContentBlock {
+        ContentBlock::text(t)
+    }
+
+    fn tool_use(id: &str, name: &str, input: Value) -> ContentBlock {
+        ContentBlock::ToolUse {
+            id: id.into(),
+            name: name.into(),
+            input,
+            cache_control: None,
+        }
+    }
+
+    fn tool_result(id: &str, content: Vec<ContentBlock>) -> ContentBlock {
+        ContentBlock::ToolResult {
+            tool_use_id: id.into(),
+            content,
+            is_error: false,
+            cache_control: None,
+        }
+    }
+
+    fn msg(role: Role, content: Vec<ContentBlock>) -> Message {
+        Message { role, content }
+    }
+
+    #[test]
+    fn string_input_is_one_user_message_and_defaults_hold() {
+        let r = parse(json!({"model": "gpt-5", "input": "Say hi"}));
+        assert_eq!(r.model(), "gpt-5");
+        assert_eq!(
+            r.input,
+            [json!({"type": "message", "role": "user", "content": "Say hi"})]
+        );
+        assert_eq!(r.chat.messages, [msg(Role::User, vec![text("Say hi")])]);
+        assert!(r.chat.system.is_empty());
+        assert!(r.store && !r.stream && !r.background && !r.needs_context());
+        assert_eq!(r.chat.max_tokens, None);
+        assert_eq!(r.chat.tool_choice, None);
+        assert!(r.tools.is_empty() && r.custom_tools.is_empty());
+        assert!(r.unknown.is_empty() && r.chat.extra.is_empty());
+    }
+
+    #[test]
+    fn messages_of_every_role_and_part() {
+        let r = parse(json!({
+            "model": "gpt-5",
+            "instructions": "Be brief.",
+            "input": [
+                {"type": "message", "role": "developer", "content": "Dev rule."},
+                {"role": "system", "content": [{"type": "input_text", "text": "Sys rule."}]},
+                {"type": "message", "role": "user", "content": [
+                    {"type": "input_text", "text": "Look:"},
+                    {"type": "input_image", "image_url": "https://example.com/cat.png", "detail": "high"},
+                    {"type": "input_image", "image_url": "data:image/png;base64,iVBORw0KGgo="}
+                ]},
+                {"role": "user", "content": "and more"},
+                {"type": "message", "role": "assistant", "phase": "commentary", "content": "Thinking aloud."},
+                {"type": "message", "id": "msg_1", "status": "completed", "role": "assistant", "phase": "final_answer",
+                 "content": [
+                    {"type": "output_text", "text": "A cat.", "annotations": [], "logprobs": []},
+                    {"type": "refusal", "refusal": "No more."},
+                    {"type": "output_text", "text": ""}
+                 ]},
+                {"type": "message", "role": "system", "content": "Late rule."},
+                {"type": "message", "role": "user", "content": "Thanks"}
+            ]
+        }));
+        let system: Vec<String> = r.chat.system.iter().map(ContentBlock::plain_text).collect();
+        assert_eq!(system, ["Be brief.", "Dev rule.", "Sys rule.", "Late rule."]);
+        assert_eq!(
+            r.chat.messages,
+            [
+                msg(
+                    Role::User,
+                    vec![
+                        text("Look:"),
+                        ContentBlock::Image {
+                            source: ImageSource::Url {
+                                url: "https://example.com/cat.png".into()
+                            },
+                            cache_control: None,
+                        },
+                        ContentBlock::Image {
+                            source: ImageSource::Base64 {
+                                media_type: "image/png".into(),
+                                data: "iVBORw0KGgo=".into()
+                            },
+                            cache_control: None,
+                        },
+                        text("and more"),
+                    ]
+                ),
+                msg(
+                    Role::Assistant,
+                    vec![text("Thinking aloud."), text("A cat."), text("No more.")]
+                ),
+                msg(Role::User, vec![text("Thanks")]),
+            ]
+        );
+    }
+
+    #[test]
+    fn function_calls_and_outputs_keep_their_ids() {
+        let r = parse(with_input(json!([
+            {"type": "message", "role": "user", "content": "Weather in Paris and Rome?"},
+            {"type": "function_call", "id": "fc_1", "call_id": "call_a", "name": "get_weather",
+             "arguments": "{\"city\":\"Paris\"}", "status": "completed"},
+            {"type": "function_call", "call_id": "call_b", "name": "get_weather", "arguments": ""},
+            {"type": "function_call_output", "call_id": "call_a", "output": "18C"},
+            {"type": "function_call_output", "call_id": "call_b", "output": [
+                {"type": "input_text", "text": "21C"},
+                {"type": "input_image", "image_url": "https://example.com/map.png"}
+            ]},
+            {"type": "message", "role": "user", "content": "Which is warmer?"}
+        ])));
+        assert_eq!(
+            r.chat.messages,
+            [
+                msg(Role::User, vec![text("Weather in Paris and Rome?")]),
+                msg(
+                    Role::Assistant,
+                    vec![
+                        tool_use("call_a", "get_weather", json!({"city": "Paris"})),
+                        tool_use("call_b", "get_weather", json!({})),
+                    ]
+                ),
+                msg(
+                    Role::User,
+                    vec![
+                        tool_result("call_a", vec![text("18C")]),
+                        tool_result(
+                            "call_b",
+                            vec![
+                                text("21C"),
+                                ContentBlock::Image {
+                                    source: ImageSource::Url {
+                                        url: "https://example.com/map.png".into()
+                                    },
+                                    cache_control: None,
+                                }
+                            ]
+                        ),
+                        text("Which is warmer?"),
+                    ]
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_tool_output_goes_before_the_user_text_of_its_turn() {
+        let r = parse(with_input(json!([
+            {"role": "user", "content": "go"},
+            {"type": "function_call", "call_id": "c1", "name": "f", "arguments": "{}"},
+            {"role": "user", "content": "also this"},
+            {"type": "function_call_output", "call_id": "c1", "output": "done"}
+        ])));
+        assert_eq!(
+            r.chat.messages[2],
+            msg(
+                Role::User,
+                vec![tool_result("c1", vec![text("done")]), text("also this")]
+            )
+        );
+    }
+
+    #[test]
+    fn custom_tools_are_one_string_functions() {
+        let r = parse(json!({
+            "model": "gpt-5",
+            "tools": [
+                {"type": "custom", "name": "code_exec", "description": "Runs Python."},
+                {"type": "custom", "name": "sql", "format": {"type": "grammar", "syntax": "lark", "definition": "start: \"SELECT\""}},
+                {"type": "custom", "name": "plain", "format": {"type": "text"}}
+            ],
+            "input": [
+                {"role": "user", "content": "run it"},
+                {"type": "custom_tool_call", "id": "ctc_1", "call_id": "call_x", "name": "code_exec", "input": "print(1)"},
+                {"type": "custom_tool_call_output", "call_id": "call_x", "output": "1"}
+            ]
+        }));
+        assert_eq!(
+            r.custom_tools.iter().collect::<Vec<_>>(),
+            ["code_exec", "plain", "sql"]
+        );
+        for t in &r.chat.tools {
+            assert_eq!(t.input_schema, custom_tool_schema());
+        }
+        assert_eq!(r.chat.tools[0].description.as_deref(), Some("Runs Python."));
+        assert_eq!(
+            r.chat.tools[1].description.as_deref(),
+            Some("The input must follow this lark grammar:\nstart: \"SELECT\"")
+        );
+        assert_eq!(r.chat.tools[2].description, None);
+        assert_eq!(
+            r.chat.messages[1],
+            msg(
+                Role::Assistant,
+                vec![tool_use("call_x", "code_exec", json!({"input": "print(1)"}))]
+            )
+        );
+        assert_eq!(
+            r.chat.messages[2],
+            msg(Role::User, vec![tool_result("call_x", vec![text("1")])])
+        );
+        // Tools are kept as sent, for the echo.
+        assert_eq!(r.tools[1]["format"]["syntax"], "lark");
+    }
+
+    #[test]
+    fn reasoning_items_become_thinking() {
+        let r = parse(with_input(json!([
+            {"role": "user", "content": "q"},
+            {"type": "reasoning", "id": "rs_1", "summary": [
+                {"type": "summary_text", "text": "First."},
+                {"type": "summary_text", "text": "Second."}
+             ], "encrypted_content": "c2lnbmF0dXJl"},
+            {"type": "reasoning", "summary": [], "content": [{"type": "reasoning_text", "text": "Raw."}]},
+            {"type": "reasoning", "summary": [], "encrypted_content": format!("{REDACTED_PREFIX}b3BhcXVl")},
+            {"type": "reasoning", "summary": []},
+            {"type": "message", "role": "assistant", "content": "Answer."}
+        ])));
+        assert_eq!(
+            r.chat.messages[1],
+            msg(
+                Role::Assistant,
+                vec![
+                    ContentBlock::Thinking {
+                        thinking: "First.\n\nSecond.".into(),
+                        signature: Some("c2lnbmF0dXJl".into()),
+                    },
+                    ContentBlock::Thinking {
+                        thinking: "Raw.".into(),
+                        signature: None,
+                    },
+                    ContentBlock::RedactedThinking {
+                        data: "b3BhcXVl".into()
+                    },
+                    text("Answer."),
+                ]
+            )
+        );
+    }
+
+    #[test]
+    fn settings_are_kept_and_mapped() {
+        let r = parse(json!({
+            "model": "gpt-5",
+            "input": "x",
+            "type": "response.create",
+            "max_output_tokens": 1,
+            "max_tool_calls": 3,
+            "temperature": 0.5,
+            "top_p": 0.9,
+            "presence_penalty": -1.5,
+            "frequency_penalty": 2,
+            "top_logprobs": 20,
+            "user": "u-1",
+            "safety_identifier": "safe-1",
+            "prompt_cache_key": "pk",
+            "service_tier": "flex",
+            "truncation": "auto",
+            "store": false,
+            "stream": true,
+            "stream_options": {"include_obfuscation": false},
+            "background": false,
+            "parallel_tool_calls": false,
+            "include": ["reasoning.encrypted_content", "message.output_text.logprobs"],
+            "metadata": {"team": "a", "run": "7"},
+            "reasoning": {"effort": "high", "generate_summary": "concise"},
+            "text": {"format": {"type": "json_schema", "name": "answer", "description": "An answer",
+                                "schema": {"type": "object", "properties": {"a": {"type": "string"}}}, "strict": true},
+                     "verbosity": "low"},
+            "seed": 7
+        }));
+        assert_eq!(r.chat.max_tokens, Some(1));
+        assert_eq!(r.max_output_tokens, Some(1));
+        assert_eq!(r.max_tool_calls, Some(3));
+        assert_eq!(
+            (r.chat.temperature, r.chat.top_p),
+            (Some(0.5), Some(0.9))
+        );
+        assert_eq!(
+            (r.presence_penalty, r.frequency_penalty),
+            (Some(-1.5), Some(2.0))
+        );
+        assert_eq!(r.top_logprobs, Some(20));
+        assert_eq!(r.chat.user.as_deref(), Some("safe-1"));
+        assert_eq!(r.user.as_deref(), Some("u-1"));
+        assert_eq!(r.prompt_cache_key.as_deref(), Some("pk"));
+        assert_eq!(r.service_tier.as_deref(), Some("flex"));
+        assert_eq!(r.truncation.as_deref(), Some("auto"));
+        assert!(!r.store && r.stream && r.chat.stream);
+        assert_eq!(r.chat.parallel_tool_calls, Some(false));
+        assert!(r.includes("reasoning.encrypted_content"));
+        assert_eq!(r.metadata.as_ref().map(Map::len), Some(2));
+        assert_eq!(
+            r.reasoning,
+            Some(ReasoningConfig {
+                effort: Some("high".into()),
+                summary: Some("concise".into())
+            })
+        );
+        assert_eq!(
+            r.chat.response_format,
+            Some(ResponseFormat::JsonSchema {
+                name: "answer".into(),
+                description: Some("An answer".into()),
+                schema: json!({"type": "object", "properties": {"a": {"type": "string"}}}),
+                strict: Some(true),
+            })
+        );
+        assert_eq!(r.verbosity.as_deref(), Some("low"));
+        // Unknown fields stay here and never reach the canonical request.
+        assert_eq!(
+            Value::Object(r.unknown.clone()),
+            json!({"type": "response.create", "seed": 7})
+        );
+        assert!(r.chat.extra.is_empty());
+        // `user` alone is the canonical user; json_object and text formats.
+        let r = parse(json!({"model": "m", "input": "x", "user": "u", "text": {"format": {"type": "json_object"}}}));
+        assert_eq!(r.chat.user.as_deref(), Some("u"));
+        assert_eq!(r.chat.response_format, Some(ResponseFormat::JsonObject));
+        let r = parse(json!({"model": "m", "input": "x", "text": {"format": {"type": "text"}}}));
+        assert_eq!(r.chat.response_format, Some(ResponseFormat::Text));
+    }
+
+    #[test]
+    fn function_tools_and_tool_choice() {
+        let tools = json!([
+            {"type": "function", "name": "get_weather", "description": "Weather now",
+             "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+             "strict": true},
+            {"type": "function", "name": "no_args", "parameters": null, "strict": null},
+            {"type": "custom", "name": "shell_cmd"}
+        ]);
+        let with = |choice: Value| {
+            parse(json!({"model": "m", "input": "x", "tools": tools, "tool_choice": choice}))
+        };
+        let r = with(json!("required"));
+        assert_eq!(r.chat.tools.len(), 3);
+        assert_eq!(r.chat.tools[0].name, "get_weather");
+        assert_eq!(r.chat.tools[0].description.as_deref(), Some("Weather now"));
+        assert_eq!(r.chat.tools[0].input_schema["required"], json!(["city"]));
+        assert_eq!(
+            r.chat.tools[1].input_schema,
+            json!({"type": "object", "properties": {}})
+        );
+        assert_eq!(r.chat.tool_choice, Some(ToolChoice::Any));
+        assert_eq!(r.tool_choice, Some(json!("required")));
+        assert_eq!(with(json!("auto")).chat.tool_choice, Some(ToolChoice::Auto));
+        assert_eq!(with(json!("none")).chat.tool_choice, Some(ToolChoice::None));
+        assert_eq!(
+            with(json!({"type": "function", "name": "no_args"}))
+                .chat
+                .tool_choice,
+            Some(ToolChoice::Tool("no_args".into()))
+        );
+        assert_eq!(
+            with(json!({"type": "custom", "name": "shell_cmd"}))
+                .chat
+                .tool_choice,
+            Some(ToolChoice::Tool("shell_cmd".into()))
+        );
+        // allowed_tools narrows what can be called; the echo keeps every tool.
+        let r = with(json!({"type": "allowed_tools", "mode": "auto", "tools": [
+            {"type": "function", "name": "get_weather"}, {"type": "custom", "name": "shell_cmd"}]}));
+        let names: Vec<&str> = r.chat.tools.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["get_weather", "shell_cmd"]);
+        assert_eq!(r.tools.len(), 3);
+        assert_eq!(r.chat.tool_choice, Some(ToolChoice::Auto));
+        assert_eq!(
+            r.allowed_tools,
+            Some(vec!["get_weather".into(), "shell_cmd".into()])
+        );
+        let r = with(json!({"type": "allowed_tools", "mode": "required", "tools": [
+            {"type": "function", "name": "get_weather"}]}));
+        assert_eq!(
+            r.chat.tool_choice,
+            Some(ToolChoice::Tool("get_weather".into()))
+        );
+        let r = with(json!({"type": "allowed_tools", "mode": "required", "tools": [
+            {"type": "function", "name": "get_weather"}, {"type": "function", "name": "no_args"}]}));
+        assert_eq!(r.chat.tool_choice, Some(ToolChoice::Any));
+    }
+
+    #[test]
+    fn item_references_wait_for_the_stored_items() {
+        let mut r = parse(with_input(json!([
+            {"type": "item_reference", "id": "msg_a"},
+            {"id": "fc_b"},
+            {"type": "function_call_output", "call_id": "call_b", "output": "ok"}
+        ])));
+        assert!(r.needs_context());
+        assert_eq!(
+            r.item_references,
+            [
+                ItemReference {
+                    index: 0,
+                    id: "msg_a".into()
+                },
+                ItemReference {
+                    index: 1,
+                    id: "fc_b".into()
+                }
+            ]
+        );
+        // Until resolved, only what the body holds (the output is not paired yet).
+        assert_eq!(r.chat.messages.len(), 1);
+        let stored = |id: &str| match id {
+            "msg_a" => Some(json!({"type": "message", "role": "user", "content": "hello"})),
+            "fc_b" => Some(
+                json!({"type": "function_call", "call_id": "call_b", "name": "f", "arguments": "{}"}),
+            ),
+            _ => None,
+        };
+        let input = build_chat(&mut r, &[], stored).unwrap();
+        assert_eq!(input[0]["content"], "hello");
+        assert_eq!(input[1]["type"], "function_call");
+        assert_eq!(
+            r.chat.messages,
+            [
+                msg(Role::User, vec![text("hello")]),
+                msg(Role::Assistant, vec![tool_use("call_b", "f", json!({}))]),
+                msg(Role::User, vec![tool_result("call_b", vec![text("ok")])]),
+            ]
+        );
+
+        let mut r = parse(with_input(json!([{"role": "user", "content": "x"}, {"type": "item_reference", "id": "nope"}])));
+        let e = build_chat(&mut r, &[], |_| None).unwrap_err();
+        assert_eq!(e.param(), Some("input.1.id"));
+        assert_eq!(e.message(), "input.1.id: item \"nope\" not found");
+        let e = build_chat(&mut r, &[], |_| Some(json!({"id": "other"}))).unwrap_err();
+        assert_eq!(e.param(), Some("input.1.id"));
+    }
+
+    #[test]
+    fn previous_response_items_come_first_and_pair_the_outputs() {
+        let body = json!({
+            "model": "m",
+            "instructions": "Be brief.",
+            "previous_response_id": "resp_1",
+            "input": [{"type": "function_call_output", "call_id": "call_1", "output": "18C"}]
+        });
+        // Alone, the output answers a call of the previous response: accepted.
+        let mut r = parse(body.clone());
+        assert!(r.needs_context());
+        let history = [
+            json!({"type": "message", "role": "user", "content": "Weather?"}),
+            json!({"type": "message", "role": "developer", "content": "Old rule."}),
+            json!({"type": "reasoning", "id": "rs_1", "summary": [{"type": "summary_text", "text": "Call it."}],
+                   "encrypted_content": "sig"}),
+            json!({"type": "function_call", "id": "fc_1", "call_id": "call_1", "name": "get_weather",
+                   "arguments": "{}", "status": "completed"}),
+        ];
+        let input = build_chat(&mut r, &history, |_| None).unwrap();
+        assert_eq!(input, r.input);
+        let system: Vec<String> = r.chat.system.iter().map(ContentBlock::plain_text).collect();
+        assert_eq!(system, ["Be brief.", "Old rule."]);
+        assert_eq!(
+            r.chat.messages,
+            [
+                msg(Role::User, vec![text("Weather?")]),
+                msg(
+                    Role::Assistant,
+                    vec![
+                        ContentBlock::Thinking {
+                            thinking: "Call it.".into(),
+                            signature: Some("sig".into())
+                        },
+                        tool_use("call_1", "get_weather", json!({})),
+                    ]
+                ),
+                msg(Role::User, vec![tool_result("call_1", vec![text("18C")])]),
+            ]
+        );
+        // A previous response without that call: the output answers nothing.
+        let mut r = parse(body);
+        let e = build_chat(&mut r, &history[..2], |_| None).unwrap_err();
+        assert_eq!(e.param(), Some("input.0.call_id"));
+        // No input at all is fine with a previous response.
+        let r = parse(json!({"model": "m", "previous_response_id": "resp_1"}));
+        assert!(r.input.is_empty());
+    }
+
+    #[test]
+    fn items_to_messages_appends_to_a_conversation() {
+        let mut req = ChatRequest::new("m");
+        items_to_messages(
+            &[
+                json!({"role": "user", "content": "a"}),
+                json!({"type": "function_call", "call_id": "c", "name": "f", "arguments": "{}"}),
+            ],
+            "input",
+            &mut req,
+        )
+        .unwrap();
+        items_to_messages(
+            &[
+                json!({"type": "function_call_output", "call_id": "c", "output": "r"}),
+                json!({"role": "developer", "content": "d"}),
+            ],
+            "input",
+            &mut req,
+        )
+        .unwrap();
+        assert_eq!(req.system, [text("d")]);
+        assert_eq!(req.messages.len(), 3);
+        let e = items_to_messages(
+            &[json!({"type": "item_reference", "id": "x"})],
+            "input",
+            &mut req,
+        )
+        .unwrap_err();
+        assert_eq!(e.param(), Some("input.0.id"));
+    }
+
+    #[test]
+    fn compaction_items_and_text_files_become_text() {
+        let content = compaction_content("We launch on Tuesday.");
+        assert_eq!(
+            compaction_summary(&content).as_deref(),
+            Some("We launch on Tuesday.")
+        );
+        let r = parse(with_input(json!([
+            {"type": "compaction", "id": "cmp_1", "encrypted_content": content},
+            {"role": "user", "content": [
+                {"type": "input_file", "filename": "notes.txt", "file_data": "data:text/plain;base64,aGVsbG8gd29ybGQ="},
+                {"type": "input_text", "text": "Summarize."}
+            ]}
+        ])));
+        assert_eq!(
+            r.chat.messages,
+            [msg(
+                Role::User,
+                vec![
+                    text("We launch on Tuesday."),
+                    text("hello world"),
+                    text("Summarize.")
+                ]
+            )]
+        );
+    }
+
+    #[test]
+    fn previous_response_not_found_is_a_400_naming_the_field() {
+        let e = previous_response_not_found("resp_x");
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+        assert_eq!(e.http_status(), 400);
+        assert_eq!(e.param(), Some("previous_response_id"));
+        assert_eq!(e.message(), "Previous response with id 'resp_x' not found.");
+    }
+
+    #[test]
+    fn nulls_count_as_absent() {
+        let r = parse(json!({
+            "model": "m", "input": "x", "tools": null, "tool_choice": null, "instructions": null,
+            "max_output_tokens": null, "metadata": null, "text": null, "reasoning": null,
+            "previous_response_id": null, "include": null, "stream_options": null
+        }));
+        assert!(r.tools.is_empty() && r.chat.tools.is_empty());
+        assert_eq!(r.tool_choice, None);
+        assert!(!r.needs_context());
+        assert_eq!(r.metadata, None);
+        assert_eq!(r.reasoning, None);
+    }
+
+    #[test]
+    fn every_refusal_names_its_field() {
+        let user = json!({"role": "user", "content": "x"});
+        let cases: Vec<(Value, &str, &str)> = vec![
+            (json!([]), "", "expected an object, got array"),
+            (json!({"input": "x"}), "model", "model: field required"),
+            (json!({"model": 5, "input": "x"}), "model", "model: expected a string, got number"),
+            (json!({"model": "m"}), "input", "input: field required"),
+            (with_input(json!([])), "input", "input: expected at least one item, got an empty array"),
+            (with_input(json!(5)), "input", "input: expected a string or an array of items, got number"),
+            (with_input(json!(["hi"])), "input.0", "input.0: expected an object, got string"),
+            (with_input(json!([{"content": "x"}])), "input.0.type", "input.0.type: field required"),
+            (
+                with_input(json!([user, {"type": "bogus"}])),
+                "input.1.type",
+                "input.1.type: expected one of message, function_call, function_call_output, custom_tool_call, custom_tool_call_output, reasoning, item_reference, compaction, got \"bogus\"",
+            ),
+            (
+                with_input(json!([{"type": "web_search_call", "id": "ws_1"}])),
+                "input.0.type",
+                "input.0.type: \"web_search_call\" items belong to built-in tools, which are not supported",
+            ),
+            (
+                with_input(json!([{"type": "message", "role": "tool", "content": "x"}])),
+                "input.0.role",
+                "input.0.role: expected one of user, assistant, system, developer, got \"tool\"",
+            ),
+            (with_input(json!([{"type": "message", "content": "x"}])), "input.0.role", "input.0.role: field required"),
+            (with_input(json!([{"role": "user"}])), "input.0.content", "input.0.content: field required"),
+            (
+                with_input(json!([{"role": "user", "content": 5}])),
+                "input.0.content",
+                "input.0.content: expected a string or an array of content parts, got number",
+            ),
+            (
+                with_input(json!([{"role": "user", "content": [{"type": "output_text", "text": "x"}]}])),
+                "input.0.content.0.type",
+                "input.0.content.0.type: expected one of input_text, input_image, input_file, got \"output_text\"",
+            ),
+            (
+                with_input(json!([{"role": "system", "content": [{"type": "input_image", "image_url": "https://x/y.png"}]}])),
+                "input.0.content.0.type",
+                "input.0.content.0.type: expected one of input_text, got \"input_image\"",
+            ),
+            (
+                with_input(json!([{"role": "assistant", "content": [{"type": "input_image", "image_url": "https://x/y.png"}]}])),
+                "input.0.content.0.type",
+                "",
+            ),
+            (
+                with_input(json!([{"role": "user", "content": [{"type": "input_image", "file_id": "file-1", "detail": "auto"}]}])),
+                "input.0.content.0.file_id",
+                "input.0.content.0.file_id: file ids are not supported; send the image as image_url (an http(s) URL or a data URL)",
+            ),
+            (
+                with_input(json!([{"role": "user", "content": [{"type": "input_image"}]}])),
+                "input.0.content.0.image_url",
+                "input.0.content.0.image_url: field required",
+            ),
+            (
+                with_input(json!([{"role": "user", "content": [{"type": "input_image", "image_url": "data:image/png,abc"}]}])),
+                "input.0.content.0.image_url",
+                "",
+            ),
+            (
+                with_input(json!([{"role": "user", "content": [{"type": "input_file", "filename": "a.pdf", "file_data": "data:application/pdf;base64,JVBERi0="}]}])),
+                "input.0.content.0.file_data",
+                "input.0.content.0.file_data: documents are not supported yet (application/pdf); only text files are, and they are read as text",
+            ),
+            (
+                with_input(json!([{"role": "user", "content": [{"type": "input_file", "file_url": "https://x/a.pdf"}]}])),
+                "input.0.content.0.file_url",
+                "",
+            ),
+            (
+                with_input(json!([{"role": "user", "content": [{"type": "input_file", "file_id": "file-1"}]}])),
+                "input.0.content.0.file_id",
+                "",
+            ),
+            (
+                with_input(json!([{"role": "user", "content": [{"type": "input_file", "file_data": "data:text/plain;base64,!!"}]}])),
+                "input.0.content.0.file_data",
+                "input.0.content.0.file_data: expected base64 data after ;base64,",
+            ),
+            (
+                with_input(json!([user, {"type": "function_call", "name": "f", "arguments": "{}"}])),
+                "input.1.call_id",
+                "input.1.call_id: field required",
+            ),
+            (
+                with_input(json!([user, {"type": "function_call", "call_id": "c", "arguments": "{}"}])),
+                "input.1.name",
+                "input.1.name: field required",
+            ),
+            (
+                with_input(json!([user, {"type": "function_call", "call_id": "c", "name": "f"}])),
+                "input.1.arguments",
+                "input.1.arguments: field required",
+            ),
+            (
+                with_input(json!([user, {"type": "function_call", "call_id": "c", "name": "f", "arguments": "{\"a\":"}])),
+                "input.1.arguments",
+                "",
+            ),
+            (
+                with_input(json!([user, {"type": "function_call", "call_id": "c", "name": "f", "arguments": "[1]"}])),
+                "input.1.arguments",
+                "input.1.arguments: expected a JSON object, got array",
+            ),
+            (
+                with_input(json!([user, {"type": "function_call_output", "call_id": "call_openresponses_missing", "output": "x"}])),
+                "input.1.call_id",
+                "input.1.call_id: no tool call found for output with call_id \"call_openresponses_missing\"",
+            ),
+            (
+                with_input(json!([user, {"type": "custom_tool_call_output", "call_id": "nope", "output": "x"}])),
+                "input.1.call_id",
+                "",
+            ),
+            (
+                with_input(json!([user, {"type": "function_call", "call_id": "c", "name": "f", "arguments": "{}"},
+                                  {"type": "function_call_output", "call_id": "c"}])),
+                "input.2.output",
+                "input.2.output: field required",
+            ),
+            (
+                with_input(json!([user, {"type": "custom_tool_call", "call_id": "c", "name": "f", "input": 5}])),
+                "input.1.input",
+                "input.1.input: expected a string, got number",
+            ),
+            (
+                with_input(json!([user, {"type": "reasoning", "summary": [{"type": "summary_text"}]}])),
+                "input.1.summary.0.text",
+                "input.1.summary.0.text: field required",
+            ),
+            (
+                with_input(json!([user, {"type": "reasoning", "summary": "x"}])),
+                "input.1.summary",
+                "input.1.summary: expected an array, got string",
+            ),
+            (
+                with_input(json!([{"type": "compaction", "encrypted_content": "gAAAA-openai"}])),
+                "input.0.encrypted_content",
+                "input.0.encrypted_content: not a compaction this gateway made (POST /v1/responses/compact)",
+            ),
+            (
+                with_input(json!([{"type": "item_reference"}])),
+                "input.0.id",
+                "input.0.id: field required",
+            ),
+            (
+                with_input(json!([{"role": "assistant", "phase": "draft", "content": "x"}])),
+                "input.0.phase",
+                "",
+            ),
+        ];
+        let top: Vec<(&str, Value, &str, &str)> = vec![
+            ("background", json!(true), "background", "background: background responses are not supported; use stream: true for long answers"),
+            ("background", json!("yes"), "background", "background: expected a boolean, got string"),
+            ("conversation", json!("conv_1"), "conversation", "conversation: conversations are not supported; use previous_response_id"),
+            ("prompt", json!({"id": "pmpt_1"}), "prompt", ""),
+            ("max_output_tokens", json!(0), "max_output_tokens", "max_output_tokens: expected an integer >= 1, got 0"),
+            ("max_output_tokens", json!(-5), "max_output_tokens", ""),
+            ("max_tool_calls", json!(0), "max_tool_calls", ""),
+            ("temperature", json!(3), "temperature", "temperature: expected a number between 0 and 2, got 3"),
+            ("top_p", json!(1.5), "top_p", ""),
+            ("presence_penalty", json!(-3), "presence_penalty", ""),
+            ("frequency_penalty", json!("0"), "frequency_penalty", ""),
+            ("top_logprobs", json!(21), "top_logprobs", "top_logprobs: expected an integer between 0 and 20, got 21"),
+            ("include", json!(["reasoning.encrypted_content", "everything"]), "include.1", ""),
+            ("include", json!([5]), "include.0", "include.0: expected a string, got number"),
+            ("metadata", json!({"a": 1}), "metadata.a", "metadata.a: expected a string, got number"),
+            ("metadata", json!((0..17).map(|i| (i.to_string(), json!("v"))).collect::<Map<_, _>>()), "metadata", ""),
+            ("metadata", json!({"k": "v".repeat(513)}), "metadata.k", ""),
+            ("truncation", json!("sometimes"), "truncation", ""),
+            ("text", json!({"format": {"type": "xml"}}), "text.format.type", ""),
+            ("text", json!({"verbosity": "loud"}), "text.verbosity", ""),
+            ("reasoning", json!({"effort": "max"}), "reasoning.effort", ""),
+            ("reasoning", json!({"summary": "long"}), "reasoning.summary", ""),
+            ("service_tier", json!("gold"), "service_tier", ""),
+            ("stream", json!(1), "stream", ""),
+            ("stream_options", json!({"include_obfuscation": "no"}), "stream_options.include_obfuscation", ""),
+            ("parallel_tool_calls", json!(1), "parallel_tool_calls", ""),
+            ("store", json!("no"), "store", ""),
+            ("instructions", json!(["a"]), "instructions", ""),
+            ("previous_response_id", json!(5), "previous_response_id", ""),
+            ("tools", json!({}), "tools", "tools: expected an array, got object"),
+            ("tools", json!([{"name": "f"}]), "tools.0.type", "tools.0.type: field required"),
+            ("tools", json!([{"type": "function"}]), "tools.0.name", "tools.0.name: field required"),
+            ("tools", json!([{"type": "function", "name": "bad name"}]), "tools.0.name", ""),
+            ("tools", json!([{"type": "function", "name": "f", "parameters": {"type": "array"}}]), "tools.0.parameters.type", ""),
+            ("tools", json!([{"type": "function", "name": "f", "strict": "yes"}]), "tools.0.strict", ""),
+            ("tools", json!([{"type": "function", "name": "f"}, {"type": "custom", "name": "f"}]), "tools.1.name", "tools.1.name: tool name \"f\" is used twice"),
+            ("tools", json!([{"type": "custom", "name": "g", "format": {"type": "grammar", "syntax": "lark"}}]), "tools.0.format.definition", ""),
+            ("tools", json!([{"type": "custom", "name": "g", "format": {"type": "ebnf"}}]), "tools.0.format.type", ""),
+            ("tools", json!([{"type": "bogus"}]), "tools.0.type", "tools.0.type: expected one of function, custom, got \"bogus\""),
+            ("tool_choice", json!("sometimes"), "tool_choice", ""),
+            ("tool_choice", json!(3), "tool_choice", "tool_choice: expected a string or an object, got number"),
+            ("tool_choice", json!({"type": "function", "name": "missing"}), "tool_choice.name", "tool_choice.name: no function tool named \"missing\" in tools"),
+            ("tool_choice", json!({"type": "function"}), "tool_choice.name", ""),
+            ("tool_choice", json!({"type": "file_search"}), "tool_choice.type", "tool_choice.type: built-in tool \"file_search\" is not supported"),
+            ("tool_choice", json!({"type": "bogus"}), "tool_choice.type", ""),
+            ("tool_choice", json!({"type": "allowed_tools", "tools": []}), "tool_choice.tools", ""),
+            ("tool_choice", json!({"type": "allowed_tools", "mode": "auto", "tools": [{"type": "function", "name": "missing"}]}), "tool_choice.tools.0.name", ""),
+            ("tool_choice", json!({"type": "allowed_tools", "mode": "auto", "tools": [{"type": "mcp", "server_label": "x"}]}), "tool_choice.tools.0.type", ""),
+            ("tool_choice", json!({"type": "allowed_tools", "mode": "often", "tools": []}), "tool_choice.mode", ""),
+        ];
+        let mut all = cases;
+        for (key, value, param, message) in top {
+            let mut body = json!({"model": "m", "input": "x"});
+            body[key] = value;
+            all.push((body, param, message));
+        }
+        for (body, param, message) in all {
+            let e = err(body.clone());
+            assert_eq!(e.kind(), ErrorKind::InvalidRequest, "{body}");
+            assert_eq!(e.http_status(), 400, "{body}");
+            assert_eq!(e.param().unwrap_or(""), param, "{body}: {}", e.message());
+            if !message.is_empty() {
+                assert_eq!(e.message(), message, "{body}");
+            }
+        }
+    }
+
+    #[test]
+    fn built_in_tools_are_refused_naming_their_type() {
+        for ty in BUILT_IN_TOOLS {
+            let e = err(json!({"model": "m", "input": "x", "tools": [
+                {"type": "function", "name": "ok"}, {"type": ty}]}));
+            assert_eq!(e.param(), Some("tools.1.type"), "{ty}");
+            assert_eq!(
+                e.message(),
+                format!(
+                    "tools.1.type: built-in tool {ty:?} is not supported: only function and custom tools are"
+                )
+            );
+        }
+        for ty in BUILT_IN_ITEMS {
+            let e = err(with_input(json!([{"type": ty, "id": "x_1"}])));
+            assert_eq!(e.param(), Some("input.0.type"), "{ty}");
+        }
+    }
+}
