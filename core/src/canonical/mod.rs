@@ -5,6 +5,7 @@ pub mod event;
 pub mod extras;
 pub mod request;
 pub mod response;
+pub mod responses;
 
 pub use content::{ContentBlock, ImageSource};
 pub use event::{BlockStart, Delta, EventStream, StreamEvent};
@@ -13,3 +14,4 @@ pub use extras::{
 };
 pub use request::{ChatRequest, Message, ResponseFormat, Role, Tool, ToolChoice};
 pub use response::{ChatResponse, StopReason, Usage};
+pub use responses::{ItemReference, ReasoningConfig, ResponsesRequest, REDACTED_PREFIX};

@@ -8,6 +8,7 @@ pub mod extras;
 pub mod headers;
 pub mod ids;
 pub mod openai;
+pub mod responses;
 
 use serde_json::Value;
 

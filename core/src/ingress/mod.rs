@@ -7,5 +7,6 @@ mod image;
 pub mod json;
 pub mod openai;
 mod path;
+pub mod responses;
 
 pub use path::Fields;

@@ -314,7 +314,7 @@ fn content_part(part: &Value, path: &str, kind: PartKind) -> Result<ContentBlock
 
 /// `image_url: {url, detail?}`; a bare string URL is accepted too. `detail` has no
 /// canonical slot and is dropped.
-fn image_source(p: &Fields) -> Result<ImageSource> {
+pub(super) fn image_source(p: &Fields) -> Result<ImageSource> {
     let (url, url_path) = match p.get("image_url") {
         None => return Err(p.missing("image_url")),
         Some(Value::String(url)) => (url.clone(), p.path_of("image_url")),
@@ -478,7 +478,7 @@ fn parse_tools(f: &Fields) -> Result<Vec<Tool>> {
     Ok(out)
 }
 
-fn valid_tool_name(name: &str) -> bool {
+pub(super) fn valid_tool_name(name: &str) -> bool {
     (1..=MAX_TOOL_NAME_CHARS).contains(&name.len())
         && name
             .bytes()
@@ -486,7 +486,7 @@ fn valid_tool_name(name: &str) -> bool {
 }
 
 /// `function.parameters` as an object schema; absent means no arguments.
-fn parameters(func: &Fields) -> Result<Value> {
+pub(super) fn parameters(func: &Fields) -> Result<Value> {
     let mut schema_path = String::new();
     let Some(schema) = func.object("parameters", &mut schema_path)? else {
         return Ok(serde_json::json!({"type": "object", "properties": {}}));
