@@ -632,7 +632,9 @@ impl Serialize for Complete {
             error: None,
             usage: Some(&self.usage),
         };
-        self.echo.body(&self.id, self.created_at, state).serialize(s)
+        self.echo
+            .body(&self.id, self.created_at, state)
+            .serialize(s)
     }
 }
 
@@ -1139,7 +1141,9 @@ impl StreamRenderer {
                     encrypted_content, ..
                 },
                 Delta::Signature(sig),
-            ) => encrypted_content.get_or_insert_with(String::new).push_str(&sig),
+            ) => encrypted_content
+                .get_or_insert_with(String::new)
+                .push_str(&sig),
             (
                 OpenKind::Call {
                     custom: false, raw, ..
@@ -1338,5 +1342,1247 @@ impl StreamRenderer {
             data: "[DONE]".to_owned(),
         });
         self.finished = true;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingress::responses::parse_responses;
+
+    const ID: &str = "resp_test";
+    const CREATED: i64 = 1_700_000_000;
+    const COMPLETED: i64 = 1_700_000_009;
+
+    fn completed_clock() -> i64 {
+        COMPLETED
+    }
+
+    fn request(body: Value) -> ResponsesRequest {
+        parse_responses(&body).unwrap()
+    }
+
+    fn plain() -> ResponsesRequest {
+        request(json!({"model": "gpt-5", "input": "hi"}))
+    }
+
+    /// A request offering a function tool and a custom tool, asking for encrypted reasoning.
+    fn tooled() -> ResponsesRequest {
+        request(json!({
+            "model": "gpt-5",
+            "input": "hi",
+            "include": ["reasoning.encrypted_content"],
+            "tools": [
+                {"type": "function", "name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}},
+                {"type": "custom", "name": "code_exec", "description": "Runs Python."}
+            ]
+        }))
+    }
+
+    fn usage(input: u64, output: u64) -> Usage {
+        Usage {
+            input_tokens: input,
+            output_tokens: output,
+            ..Usage::default()
+        }
+    }
+
+    fn answer(content: Vec<ContentBlock>, stop: StopReason) -> ChatResponse {
+        ChatResponse {
+            id: "msg_up".into(),
+            content,
+            stop_reason: Some(stop),
+            stop_sequence: None,
+            usage: Usage {
+                input_tokens: 10,
+                output_tokens: 20,
+                cache_read_input_tokens: 5,
+                cache_creation_input_tokens: 1,
+            },
+        }
+    }
+
+    fn tool_use(id: &str, name: &str, input: Value) -> ContentBlock {
+        ContentBlock::ToolUse {
+            id: id.into(),
+            name: name.into(),
+            input,
+            cache_control: None,
+        }
+    }
+
+    fn thinking(text: &str, signature: Option<&str>) -> ContentBlock {
+        ContentBlock::Thinking {
+            thinking: text.into(),
+            signature: signature.map(str::to_owned),
+        }
+    }
+
+    /// The required fields of Open Responses' `ResponseResource`, in its order.
+    const REQUIRED: [&str; 31] = [
+        "id",
+        "object",
+        "created_at",
+        "completed_at",
+        "status",
+        "incomplete_details",
+        "model",
+        "previous_response_id",
+        "instructions",
+        "output",
+        "error",
+        "tools",
+        "tool_choice",
+        "truncation",
+        "parallel_tool_calls",
+        "text",
+        "top_p",
+        "presence_penalty",
+        "frequency_penalty",
+        "top_logprobs",
+        "temperature",
+        "reasoning",
+        "usage",
+        "max_output_tokens",
+        "max_tool_calls",
+        "store",
+        "background",
+        "service_tier",
+        "metadata",
+        "safety_identifier",
+        "prompt_cache_key",
+    ];
+
+    /// The required fields of each output item and part, from the same document.
+    fn check_item_fields(item: &Value) {
+        let required: &[&str] = match item["type"].as_str().unwrap() {
+            "message" => &["type", "id", "status", "role", "content"],
+            "function_call" => &["type", "id", "call_id", "name", "arguments", "status"],
+            "reasoning" => &["type", "id", "summary"],
+            // OpenAI's own item (not in Open Responses).
+            "custom_tool_call" => &["type", "id", "call_id", "name", "input"],
+            other => panic!("unexpected item type {other}"),
+        };
+        for key in required {
+            assert!(item.get(key).is_some(), "{key} missing in {item}");
+        }
+        // Every item also has a status (the specification's prose asks for it).
+        assert!(item["status"].is_string(), "{item}");
+        for part in item["content"].as_array().into_iter().flatten() {
+            for key in ["type", "text", "annotations"] {
+                assert!(part.get(key).is_some(), "{key} missing in {part}");
+            }
+        }
+        for part in item["summary"].as_array().into_iter().flatten() {
+            assert_eq!(part["type"], "summary_text");
+            assert!(part["text"].is_string());
+        }
+        // A string or nothing: Open Responses' schema does not allow null.
+        assert_ne!(item.get("encrypted_content"), Some(&Value::Null));
+    }
+
+    fn check_response_fields(r: &Value) {
+        let keys: Vec<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();
+        let mut want = REQUIRED.to_vec();
+        want.push("user");
+        assert_eq!(keys, want);
+        assert_eq!(r["object"], "response");
+        for key in [
+            "top_p",
+            "temperature",
+            "presence_penalty",
+            "frequency_penalty",
+            "top_logprobs",
+        ] {
+            assert!(r[key].is_number(), "{key} must be a number: {}", r[key]);
+        }
+        for key in ["parallel_tool_calls", "store", "background"] {
+            assert!(r[key].is_boolean(), "{key}");
+        }
+        assert!(r["service_tier"].is_string() && r["truncation"].is_string());
+        assert!(r["tools"].is_array() && r["text"]["format"]["type"].is_string());
+        assert!(r["reasoning"].get("effort").is_some() && r["reasoning"].get("summary").is_some());
+        if !r["usage"].is_null() {
+            let u = &r["usage"];
+            for key in ["input_tokens", "output_tokens", "total_tokens"] {
+                assert!(u[key].is_u64(), "{key}");
+            }
+            assert!(u["input_tokens_details"]["cached_tokens"].is_u64());
+            assert!(u["output_tokens_details"]["reasoning_tokens"].is_u64());
+        }
+        for item in r["output"].as_array().unwrap() {
+            check_item_fields(item);
+        }
+    }
+
+    #[test]
+    fn the_response_object_has_every_required_field_with_defaults() {
+        let resp = answer(vec![ContentBlock::text("Hello there")], StopReason::EndTurn);
+        let r = response_object(&plain(), &resp, ID, CREATED, COMPLETED);
+        check_response_fields(&r);
+        assert_eq!(
+            r,
+            json!({
+                "id": "resp_test",
+                "object": "response",
+                "created_at": CREATED,
+                "completed_at": COMPLETED,
+                "status": "completed",
+                "incomplete_details": null,
+                "model": "gpt-5",
+                "previous_response_id": null,
+                "instructions": null,
+                "output": [{
+                    "type": "message",
+                    "id": "msg_test_0",
+                    "status": "completed",
+                    "role": "assistant",
+                    "content": [{"type": "output_text", "text": "Hello there", "annotations": [], "logprobs": []}]
+                }],
+                "error": null,
+                "tools": [],
+                "tool_choice": "auto",
+                "truncation": "disabled",
+                "parallel_tool_calls": true,
+                "text": {"format": {"type": "text"}, "verbosity": "medium"},
+                "top_p": 1.0,
+                "presence_penalty": 0.0,
+                "frequency_penalty": 0.0,
+                "top_logprobs": 0,
+                "temperature": 1.0,
+                "reasoning": {"effort": null, "summary": null},
+                "usage": {
+                    "input_tokens": 16,
+                    "input_tokens_details": {"cached_tokens": 5, "cache_write_tokens": 1},
+                    "output_tokens": 20,
+                    "output_tokens_details": {"reasoning_tokens": 0},
+                    "total_tokens": 36
+                },
+                "max_output_tokens": null,
+                "max_tool_calls": null,
+                "store": true,
+                "background": false,
+                "service_tier": "default",
+                "metadata": {},
+                "safety_identifier": null,
+                "prompt_cache_key": null,
+                "user": null
+            })
+        );
+    }
+
+    #[test]
+    fn every_block_becomes_its_item() {
+        let resp = answer(
+            vec![
+                thinking("Need the weather.", Some("c2ln")),
+                ContentBlock::text("Let me check"),
+                ContentBlock::text(" both."),
+                tool_use("call_1", "get_weather", json!({"city": "Paris"})),
+                tool_use("call_2", "code_exec", json!({"input": "print(1)"})),
+                ContentBlock::RedactedThinking {
+                    data: "b3BhcXVl".into(),
+                },
+                thinking("", Some("c2ln2")),
+            ],
+            StopReason::ToolUse,
+        );
+        let r = response_object(&tooled(), &resp, ID, CREATED, COMPLETED);
+        check_response_fields(&r);
+        assert_eq!(
+            r["output"],
+            json!([
+                {"type": "reasoning", "id": "rs_test_0", "status": "completed",
+                 "summary": [{"type": "summary_text", "text": "Need the weather."}],
+                 "encrypted_content": "c2ln"},
+                {"type": "message", "id": "msg_test_1", "status": "completed", "role": "assistant", "content": [
+                    {"type": "output_text", "text": "Let me check", "annotations": [], "logprobs": []},
+                    {"type": "output_text", "text": " both.", "annotations": [], "logprobs": []}
+                ]},
+                {"type": "function_call", "id": "fc_test_2", "status": "completed", "call_id": "call_1",
+                 "name": "get_weather", "arguments": "{\"city\":\"Paris\"}"},
+                {"type": "custom_tool_call", "id": "ctc_test_3", "status": "completed", "call_id": "call_2",
+                 "name": "code_exec", "input": "print(1)"},
+                {"type": "reasoning", "id": "rs_test_4", "status": "completed", "summary": [],
+                 "encrypted_content": "redacted_thinking:b3BhcXVl"},
+                {"type": "reasoning", "id": "rs_test_5", "status": "completed", "summary": [],
+                 "encrypted_content": "c2ln2"}
+            ])
+        );
+        assert_eq!(r["status"], "completed");
+        // The tools as sent, with the fields a function tool must have.
+        assert_eq!(
+            r["tools"],
+            json!([
+                {"type": "function", "name": "get_weather",
+                 "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+                 "description": null, "strict": null},
+                {"type": "custom", "name": "code_exec", "description": "Runs Python."}
+            ])
+        );
+
+        // Without `include`, no encrypted content; stored items keep it.
+        let mut req = tooled();
+        req.include.clear();
+        let r = response_object(&req, &resp, ID, CREATED, COMPLETED);
+        for item in r["output"].as_array().unwrap() {
+            assert!(item.get("encrypted_content").is_none(), "{item}");
+        }
+        let stored = output_items(&req, &resp, ID);
+        assert_eq!(stored[0]["encrypted_content"], "c2ln");
+        assert_eq!(stored[4]["encrypted_content"], "redacted_thinking:b3BhcXVl");
+        // Without the custom tool in the request, the call is a function call.
+        let r = response_object(&plain(), &resp, ID, CREATED, COMPLETED);
+        assert_eq!(r["output"][3]["type"], "function_call");
+        assert_eq!(r["output"][3]["arguments"], "{\"input\":\"print(1)\"}");
+    }
+
+    #[test]
+    fn output_items_round_trip_through_the_ingress() {
+        let resp = answer(
+            vec![
+                thinking("Plan.", Some("c2ln")),
+                ContentBlock::RedactedThinking {
+                    data: "b3Bh".into(),
+                },
+                ContentBlock::text("Running."),
+                tool_use("call_1", "get_weather", json!({"city": "Paris"})),
+                tool_use("call_2", "code_exec", json!({"input": "print(1)"})),
+            ],
+            StopReason::ToolUse,
+        );
+        let req = tooled();
+        let items = output_items(&req, &resp, ID);
+        let mut chat = crate::canonical::ChatRequest::new("m");
+        crate::ingress::responses::items_to_messages(&items, "input", &mut chat).unwrap();
+        assert_eq!(chat.messages.len(), 1);
+        assert_eq!(chat.messages[0].content, resp.content);
+    }
+
+    #[test]
+    fn truncated_and_refused_answers_are_incomplete() {
+        let resp = answer(
+            vec![
+                ContentBlock::text("Once upon"),
+                tool_use("c", "get_weather", json!({})),
+            ],
+            StopReason::MaxTokens,
+        );
+        let r = response_object(&tooled(), &resp, ID, CREATED, COMPLETED);
+        check_response_fields(&r);
+        assert_eq!(r["status"], "incomplete");
+        assert_eq!(
+            r["incomplete_details"],
+            json!({"reason": "max_output_tokens"})
+        );
+        assert_eq!(r["output"][0]["status"], "completed");
+        assert_eq!(r["output"][1]["status"], "incomplete");
+        let resp = answer(vec![], StopReason::Refusal);
+        let r = response_object(&plain(), &resp, ID, CREATED, COMPLETED);
+        assert_eq!(r["status"], "incomplete");
+        assert_eq!(r["incomplete_details"], json!({"reason": "content_filter"}));
+        assert_eq!(r["output"], json!([]));
+        for stop in [
+            StopReason::EndTurn,
+            StopReason::StopSequence,
+            StopReason::ToolUse,
+        ] {
+            let r = response_object(&plain(), &answer(vec![], stop), ID, CREATED, COMPLETED);
+            assert_eq!(r["status"], "completed");
+        }
+    }
+
+    #[test]
+    fn the_settings_are_echoed() {
+        let req = request(json!({
+            "model": "my-model",
+            "input": "x",
+            "instructions": "Be brief.",
+            "previous_response_id": "resp_prev",
+            "tools": [{"type": "function", "name": "f", "description": "F", "strict": true, "parameters": {"type": "object"}}],
+            "tool_choice": {"type": "function", "name": "f"},
+            "parallel_tool_calls": false,
+            "temperature": 0.2,
+            "top_p": 0.5,
+            "presence_penalty": 0.1,
+            "frequency_penalty": -0.1,
+            "top_logprobs": 3,
+            "max_output_tokens": 100,
+            "max_tool_calls": 2,
+            "truncation": "auto",
+            "store": false,
+            "service_tier": "auto",
+            "metadata": {"k": "v"},
+            "user": "u",
+            "safety_identifier": "s",
+            "prompt_cache_key": "p",
+            "reasoning": {"effort": "low", "summary": "auto"},
+            "text": {"format": {"type": "json_schema", "name": "out", "schema": {"type": "object"}}, "verbosity": "high"}
+        }));
+        let r = response_object(
+            &req,
+            &answer(vec![], StopReason::EndTurn),
+            ID,
+            CREATED,
+            COMPLETED,
+        );
+        check_response_fields(&r);
+        let pick: Map<String, Value> = [
+            "model",
+            "previous_response_id",
+            "instructions",
+            "tools",
+            "tool_choice",
+            "parallel_tool_calls",
+            "temperature",
+            "top_p",
+            "presence_penalty",
+            "frequency_penalty",
+            "top_logprobs",
+            "max_output_tokens",
+            "max_tool_calls",
+            "truncation",
+            "store",
+            "service_tier",
+            "metadata",
+            "user",
+            "safety_identifier",
+            "prompt_cache_key",
+            "reasoning",
+            "text",
+        ]
+        .into_iter()
+        .map(|k| (k.to_owned(), r[k].clone()))
+        .collect();
+        assert_eq!(
+            Value::Object(pick),
+            json!({
+                "model": "my-model",
+                "previous_response_id": "resp_prev",
+                "instructions": "Be brief.",
+                "tools": [{"type": "function", "name": "f", "description": "F", "strict": true, "parameters": {"type": "object"}}],
+                "tool_choice": {"type": "function", "name": "f"},
+                "parallel_tool_calls": false,
+                "temperature": 0.2,
+                "top_p": 0.5,
+                "presence_penalty": 0.1,
+                "frequency_penalty": -0.1,
+                "top_logprobs": 3,
+                "max_output_tokens": 100,
+                "max_tool_calls": 2,
+                "truncation": "auto",
+                "store": false,
+                "service_tier": "default",
+                "metadata": {"k": "v"},
+                "user": "u",
+                "safety_identifier": "s",
+                "prompt_cache_key": "p",
+                "reasoning": {"effort": "low", "summary": "auto"},
+                "text": {"format": {"type": "json_schema", "description": null, "name": "out",
+                                    "schema": {"type": "object"}, "strict": false},
+                         "verbosity": "high"}
+            })
+        );
+    }
+
+    #[test]
+    fn error_bodies() {
+        let e = Error::invalid_field("input.2.call_id", "no tool call found");
+        assert_eq!(
+            error_body(&e),
+            json!({"error": {"message": "input.2.call_id: no tool call found",
+                             "type": "invalid_request_error", "param": "input.2.call_id", "code": null}})
+        );
+        let e = crate::ingress::responses::previous_response_not_found("resp_gone");
+        assert_eq!(
+            error_body(&e),
+            json!({"error": {"message": "Previous response with id 'resp_gone' not found.",
+                             "type": "invalid_request_error", "param": "previous_response_id",
+                             "code": "previous_response_not_found"}})
+        );
+        assert_eq!(
+            websocket_error(&e),
+            json!({"type": "error", "status": 400, "error": {
+                "type": "invalid_request_error", "code": "previous_response_not_found",
+                "message": "Previous response with id 'resp_gone' not found.", "param": "previous_response_id"}})
+        );
+        let e = Error::new(ErrorKind::RateLimited, "slow down");
+        assert_eq!(websocket_error(&e)["status"], 429);
+        assert_eq!(websocket_error(&e)["error"]["code"], "rate_limit_exceeded");
+        assert_eq!(
+            error_code(&Error::new(ErrorKind::Upstream, "x")),
+            "server_error"
+        );
+        assert!(new_response_id().starts_with("resp_"));
+        assert_ne!(new_response_id(), new_response_id());
+    }
+
+    /// The canonical events an upstream adapter would give for `resp`, text and
+    /// arguments cut into pieces of `piece` characters.
+    fn events_of(resp: &ChatResponse, piece: usize) -> Vec<StreamEvent> {
+        fn pieces(s: &str, n: usize) -> Vec<String> {
+            let chars: Vec<char> = s.chars().collect();
+            chars.chunks(n).map(|c| c.iter().collect()).collect()
+        }
+        let mut evs = vec![StreamEvent::MessageStart {
+            id: resp.id.clone(),
+            usage: Usage::input_only(resp.usage.input_tokens),
+        }];
+        for (index, block) in resp.content.iter().enumerate() {
+            let (start, deltas) = match block {
+                ContentBlock::Text { text, .. } => (
+                    BlockStart::Text,
+                    pieces(text, piece).into_iter().map(Delta::Text).collect(),
+                ),
+                ContentBlock::ToolUse {
+                    id, name, input, ..
+                } => (
+                    BlockStart::ToolUse {
+                        id: id.clone(),
+                        name: name.clone(),
+                    },
+                    pieces(&input.to_string(), piece)
+                        .into_iter()
+                        .map(Delta::ToolArgs)
+                        .collect(),
+                ),
+                ContentBlock::Thinking {
+                    thinking,
+                    signature,
+                } => {
+                    let mut d: Vec<Delta> = pieces(thinking, piece)
+                        .into_iter()
+                        .map(Delta::Thinking)
+                        .collect();
+                    d.extend(signature.clone().map(Delta::Signature));
+                    (BlockStart::Thinking, d)
+                }
+                ContentBlock::RedactedThinking { data } => {
+                    (BlockStart::RedactedThinking { data: data.clone() }, vec![])
+                }
+                _ => continue,
+            };
+            evs.push(StreamEvent::BlockStart {
+                index,
+                block: start,
+            });
+            evs.extend(
+                deltas
+                    .into_iter()
+                    .map(|delta| StreamEvent::BlockDelta { index, delta }),
+            );
+            evs.push(StreamEvent::BlockStop { index });
+        }
+        evs.push(StreamEvent::MessageDelta {
+            stop_reason: resp.stop_reason,
+            stop_sequence: None,
+            usage: resp.usage,
+        });
+        evs.push(StreamEvent::MessageStop);
+        evs
+    }
+
+    /// Renders `events`; returns each frame's event name and data (`[DONE]` as a string).
+    fn render(
+        req: &ResponsesRequest,
+        events: Vec<StreamEvent>,
+    ) -> Vec<(Option<&'static str>, Value)> {
+        let mut r = StreamRenderer::new(req, ID.to_owned(), CREATED).with_clock(completed_clock);
+        let mut out = Vec::new();
+        for ev in events {
+            r.render(ev, &mut out);
+            assert!(!out.iter().any(|f| f.data.is_empty()));
+        }
+        assert!(r.is_finished());
+        let frames: Vec<_> = out
+            .into_iter()
+            .map(|f| {
+                let data = if f.data == "[DONE]" {
+                    Value::String(f.data)
+                } else {
+                    serde_json::from_str(&f.data).unwrap()
+                };
+                (f.event, data)
+            })
+            .collect();
+        // The terminal response is kept for storing.
+        let terminal = &frames[frames.len() - 2].1["response"];
+        assert_eq!(r.response(), Some(terminal));
+        frames
+    }
+
+    /// Checks what every stream must hold, folds its deltas into items and
+    /// checks them against the `.done` events and the terminal response, which
+    /// it returns.
+    fn check_stream(frames: &[(Option<&'static str>, Value)]) -> Value {
+        let (last, events) = frames.split_last().unwrap();
+        assert_eq!(last, &(None, json!("[DONE]")));
+        let mut items: Vec<Value> = Vec::new();
+        let mut done: Vec<bool> = Vec::new();
+        let mut terminal = None;
+        for (i, (name, data)) in events.iter().enumerate() {
+            let name = name.unwrap_or_else(|| panic!("frame {i} has no event name"));
+            assert_eq!(data["type"], name, "event name and type differ");
+            assert_eq!(data["sequence_number"], i, "{data}");
+            assert!(terminal.is_none(), "{name} after the terminal event");
+            let oi = data["output_index"].as_u64().map(|n| n as usize);
+            if let (Some(oi), Some(item_id)) = (oi, data["item_id"].as_str()) {
+                assert_eq!(items[oi]["id"], item_id, "{data}");
+                assert!(!done[oi], "{name} after output_item.done");
+            }
+            let ci = data["content_index"].as_u64().map(|n| n as usize);
+            let si = data["summary_index"].as_u64().map(|n| n as usize);
+            match name {
+                "response.created" | "response.in_progress" => {
+                    assert!(i < 2);
+                    assert_eq!(data["response"]["status"], "in_progress");
+                    assert_eq!(data["response"]["output"], json!([]));
+                    assert_eq!(data["response"]["usage"], Value::Null);
+                    check_response_fields(&data["response"]);
+                }
+                "response.output_item.added" => {
+                    assert_eq!(oi, Some(items.len()));
+                    assert_eq!(data["item"]["status"], "in_progress");
+                    check_item_fields(&data["item"]);
+                    items.push(data["item"].clone());
+                    done.push(false);
+                }
+                "response.content_part.added" => {
+                    let content = items[oi.unwrap()]["content"].as_array_mut().unwrap();
+                    assert_eq!(ci, Some(content.len()));
+                    assert_eq!(data["part"]["text"], "");
+                    content.push(data["part"].clone());
+                }
+                "response.output_text.delta" => {
+                    assert_eq!(data["logprobs"], json!([]));
+                    let part = &mut items[oi.unwrap()]["content"][ci.unwrap()];
+                    let text = format!(
+                        "{}{}",
+                        part["text"].as_str().unwrap(),
+                        data["delta"].as_str().unwrap()
+                    );
+                    part["text"] = text.into();
+                }
+                "response.output_text.done" => {
+                    assert_eq!(
+                        items[oi.unwrap()]["content"][ci.unwrap()]["text"],
+                        data["text"]
+                    );
+                }
+                "response.content_part.done" => {
+                    assert_eq!(items[oi.unwrap()]["content"][ci.unwrap()], data["part"]);
+                }
+                "response.function_call_arguments.delta" => {
+                    let item = &mut items[oi.unwrap()];
+                    let args = format!(
+                        "{}{}",
+                        item["arguments"].as_str().unwrap(),
+                        data["delta"].as_str().unwrap()
+                    );
+                    item["arguments"] = args.into();
+                }
+                "response.function_call_arguments.done" => {
+                    assert_eq!(items[oi.unwrap()]["arguments"], data["arguments"]);
+                    assert_eq!(items[oi.unwrap()]["name"], data["name"]);
+                }
+                "response.custom_tool_call_input.delta" => {
+                    let item = &mut items[oi.unwrap()];
+                    let input = format!(
+                        "{}{}",
+                        item["input"].as_str().unwrap(),
+                        data["delta"].as_str().unwrap()
+                    );
+                    item["input"] = input.into();
+                }
+                "response.custom_tool_call_input.done" => {
+                    assert_eq!(items[oi.unwrap()]["input"], data["input"]);
+                }
+                "response.reasoning_summary_part.added" => {
+                    let summary = items[oi.unwrap()]["summary"].as_array_mut().unwrap();
+                    assert_eq!(si, Some(summary.len()));
+                    assert_eq!(data["part"], json!({"type": "summary_text", "text": ""}));
+                    summary.push(data["part"].clone());
+                }
+                "response.reasoning_summary_text.delta" => {
+                    let part = &mut items[oi.unwrap()]["summary"][si.unwrap()];
+                    let text = format!(
+                        "{}{}",
+                        part["text"].as_str().unwrap(),
+                        data["delta"].as_str().unwrap()
+                    );
+                    part["text"] = text.into();
+                }
+                "response.reasoning_summary_text.done" => {
+                    assert_eq!(
+                        items[oi.unwrap()]["summary"][si.unwrap()]["text"],
+                        data["text"]
+                    );
+                }
+                "response.reasoning_summary_part.done" => {
+                    assert_eq!(items[oi.unwrap()]["summary"][si.unwrap()], data["part"]);
+                }
+                "response.output_item.done" => {
+                    let oi = oi.unwrap();
+                    assert!(!done[oi]);
+                    done[oi] = true;
+                    check_item_fields(&data["item"]);
+                    assert_ne!(data["item"]["status"], "in_progress");
+                    // What the deltas built, apart from the status and the encrypted content.
+                    let mut folded = items[oi].clone();
+                    folded["status"] = data["item"]["status"].clone();
+                    if let Some(e) = data["item"].get("encrypted_content") {
+                        folded["encrypted_content"] = e.clone();
+                    }
+                    assert_eq!(folded, data["item"]);
+                    items[oi] = data["item"].clone();
+                }
+                "error" => {
+                    assert!(
+                        data["error"]["message"].is_string() && data["error"]["code"].is_string()
+                    );
+                    assert_eq!(data["message"], data["error"]["message"]);
+                }
+                "response.completed" | "response.incomplete" | "response.failed" => {
+                    terminal = Some(data["response"].clone());
+                }
+                other => panic!("unexpected event {other}"),
+            }
+        }
+        assert!(done.iter().all(|d| *d), "an item was never done");
+        let terminal = terminal.expect("no terminal event");
+        check_response_fields(&terminal);
+        assert_eq!(terminal["output"], Value::Array(items));
+        let status = terminal["status"].as_str().unwrap();
+        let name = events.last().unwrap().0.unwrap();
+        assert_eq!(name, format!("response.{status}"));
+        terminal
+    }
+
+    /// Streams `resp` cut in several ways: every stream folds into the
+    /// non-streamed response object.
+    fn streams_like_the_object(req: &ResponsesRequest, resp: &ChatResponse) {
+        let want = response_object(req, resp, ID, CREATED, COMPLETED);
+        for piece in [1, 3, 1000] {
+            let frames = render(req, events_of(resp, piece));
+            let got = check_stream(&frames);
+            assert_eq!(got, want, "piece {piece}");
+        }
+    }
+
+    fn names(frames: &[(Option<&'static str>, Value)]) -> Vec<&'static str> {
+        frames.iter().map(|(n, _)| n.unwrap_or("[DONE]")).collect()
+    }
+
+    #[test]
+    fn a_streamed_text_answer_event_by_event() {
+        let resp = answer(vec![ContentBlock::text("Hi there")], StopReason::EndTurn);
+        let frames = render(&plain(), events_of(&resp, 4));
+        let terminal = check_stream(&frames);
+        assert_eq!(
+            names(&frames),
+            [
+                "response.created",
+                "response.in_progress",
+                "response.output_item.added",
+                "response.content_part.added",
+                "response.output_text.delta",
+                "response.output_text.delta",
+                "response.output_text.done",
+                "response.content_part.done",
+                "response.output_item.done",
+                "response.completed",
+                "[DONE]",
+            ]
+        );
+        assert_eq!(
+            frames[2].1,
+            json!({"type": "response.output_item.added", "sequence_number": 2, "output_index": 0,
+                   "item": {"type": "message", "id": "msg_test_0", "status": "in_progress", "role": "assistant", "content": []}})
+        );
+        assert_eq!(
+            frames[3].1,
+            json!({"type": "response.content_part.added", "sequence_number": 3, "item_id": "msg_test_0",
+                   "output_index": 0, "content_index": 0,
+                   "part": {"type": "output_text", "text": "", "annotations": [], "logprobs": []}})
+        );
+        assert_eq!(
+            frames[4].1,
+            json!({"type": "response.output_text.delta", "sequence_number": 4, "item_id": "msg_test_0",
+                   "output_index": 0, "content_index": 0, "delta": "Hi t", "logprobs": []})
+        );
+        assert_eq!(
+            frames[6].1,
+            json!({"type": "response.output_text.done", "sequence_number": 6, "item_id": "msg_test_0",
+                   "output_index": 0, "content_index": 0, "text": "Hi there", "logprobs": []})
+        );
+        assert_eq!(frames[8].1["item"]["status"], "completed");
+        assert_eq!(terminal["status"], "completed");
+        assert_eq!(terminal["completed_at"], COMPLETED);
+        assert_eq!(terminal["usage"]["input_tokens"], 16);
+        assert_eq!(
+            terminal,
+            response_object(&plain(), &resp, ID, CREATED, COMPLETED)
+        );
+    }
+
+    #[test]
+    fn a_streamed_function_call_event_by_event() {
+        let resp = answer(
+            vec![tool_use("call_9", "get_weather", json!({"city": "Paris"}))],
+            StopReason::ToolUse,
+        );
+        let frames = render(&tooled(), events_of(&resp, 8));
+        check_stream(&frames);
+        assert_eq!(
+            names(&frames),
+            [
+                "response.created",
+                "response.in_progress",
+                "response.output_item.added",
+                "response.function_call_arguments.delta",
+                "response.function_call_arguments.delta",
+                "response.function_call_arguments.done",
+                "response.output_item.done",
+                "response.completed",
+                "[DONE]",
+            ]
+        );
+        assert_eq!(
+            frames[2].1["item"],
+            json!({"type": "function_call", "id": "fc_test_0", "status": "in_progress",
+                   "call_id": "call_9", "name": "get_weather", "arguments": ""})
+        );
+        assert_eq!(
+            frames[3].1,
+            json!({"type": "response.function_call_arguments.delta", "sequence_number": 3,
+                   "item_id": "fc_test_0", "output_index": 0, "delta": "{\"city\":"})
+        );
+        assert_eq!(
+            frames[5].1,
+            json!({"type": "response.function_call_arguments.done", "sequence_number": 5,
+                   "item_id": "fc_test_0", "output_index": 0, "name": "get_weather",
+                   "arguments": "{\"city\":\"Paris\"}"})
+        );
+        assert_eq!(frames[6].1["item"]["status"], "completed");
+        streams_like_the_object(&tooled(), &resp);
+    }
+
+    #[test]
+    fn a_call_without_arguments_streams_an_empty_object() {
+        let evs = vec![
+            StreamEvent::BlockStart {
+                index: 0,
+                block: BlockStart::ToolUse {
+                    id: "c".into(),
+                    name: "get_weather".into(),
+                },
+            },
+            StreamEvent::BlockStop { index: 0 },
+            StreamEvent::MessageStop,
+        ];
+        let frames = render(&tooled(), evs);
+        let terminal = check_stream(&frames);
+        assert_eq!(terminal["output"][0]["arguments"], "{}");
+        let resp = answer(
+            vec![tool_use("c", "get_weather", json!({}))],
+            StopReason::ToolUse,
+        );
+        streams_like_the_object(&tooled(), &resp);
+    }
+
+    #[test]
+    fn a_streamed_custom_tool_call_decodes_its_input() {
+        let fragments = [
+            "{\"inp",
+            "ut\"",
+            ": \"pri",
+            "nt(\\\"h\\u00",
+            "e9\\",
+            "\")\\n",
+            "# \\ud83d",
+            "\\ude00\"",
+            "}",
+        ];
+        let mut evs = vec![StreamEvent::BlockStart {
+            index: 0,
+            block: BlockStart::ToolUse {
+                id: "call_c".into(),
+                name: "code_exec".into(),
+            },
+        }];
+        evs.extend(fragments.iter().map(|f| StreamEvent::BlockDelta {
+            index: 0,
+            delta: Delta::ToolArgs((*f).into()),
+        }));
+        evs.extend([
+            StreamEvent::BlockStop { index: 0 },
+            StreamEvent::MessageStop,
+        ]);
+        let frames = render(&tooled(), evs);
+        let terminal = check_stream(&frames);
+        let deltas: Vec<&str> = frames
+            .iter()
+            .filter(|(n, _)| *n == Some("response.custom_tool_call_input.delta"))
+            .map(|(_, d)| d["delta"].as_str().unwrap())
+            .collect();
+        // Streamed as decoded text as the fragments arrive.
+        assert_eq!(deltas, ["pri", "nt(\"h", "é", "\")\n", "# ", "😀"]);
+        let done = frames
+            .iter()
+            .find(|(n, _)| *n == Some("response.custom_tool_call_input.done"))
+            .unwrap();
+        assert_eq!(
+            done.1,
+            json!({"type": "response.custom_tool_call_input.done", "sequence_number": done.1["sequence_number"],
+                   "item_id": "ctc_test_0", "output_index": 0, "input": "print(\"hé\")\n# 😀"})
+        );
+        assert_eq!(
+            terminal["output"][0],
+            json!({"type": "custom_tool_call", "id": "ctc_test_0", "status": "completed",
+                   "call_id": "call_c", "name": "code_exec", "input": "print(\"hé\")\n# 😀"})
+        );
+        let resp = answer(
+            vec![tool_use(
+                "call_c",
+                "code_exec",
+                json!({"input": "print(\"hé\")\n# 😀"}),
+            )],
+            StopReason::ToolUse,
+        );
+        streams_like_the_object(&tooled(), &resp);
+        // Arguments of another shape still end right at .done.
+        let resp = answer(
+            vec![tool_use(
+                "call_c",
+                "code_exec",
+                json!({"code": "x", "input": "y"}),
+            )],
+            StopReason::ToolUse,
+        );
+        streams_like_the_object(&tooled(), &resp);
+    }
+
+    #[test]
+    fn a_streamed_reasoning_and_text_answer() {
+        let resp = answer(
+            vec![
+                thinking("Weigh it.", Some("c2lnbmF0dXJl")),
+                ContentBlock::text("Yes."),
+            ],
+            StopReason::EndTurn,
+        );
+        let frames = render(&tooled(), events_of(&resp, 100));
+        check_stream(&frames);
+        assert_eq!(
+            names(&frames),
+            [
+                "response.created",
+                "response.in_progress",
+                "response.output_item.added",
+                "response.reasoning_summary_part.added",
+                "response.reasoning_summary_text.delta",
+                "response.reasoning_summary_text.done",
+                "response.reasoning_summary_part.done",
+                "response.output_item.done",
+                "response.output_item.added",
+                "response.content_part.added",
+                "response.output_text.delta",
+                "response.output_text.done",
+                "response.content_part.done",
+                "response.output_item.done",
+                "response.completed",
+                "[DONE]",
+            ]
+        );
+        assert_eq!(
+            frames[2].1["item"],
+            json!({"type": "reasoning", "id": "rs_test_0", "status": "in_progress", "summary": []})
+        );
+        assert_eq!(
+            frames[3].1,
+            json!({"type": "response.reasoning_summary_part.added", "sequence_number": 3,
+                   "item_id": "rs_test_0", "output_index": 0, "summary_index": 0,
+                   "part": {"type": "summary_text", "text": ""}})
+        );
+        assert_eq!(
+            frames[4].1,
+            json!({"type": "response.reasoning_summary_text.delta", "sequence_number": 4,
+                   "item_id": "rs_test_0", "output_index": 0, "summary_index": 0, "delta": "Weigh it."})
+        );
+        assert_eq!(
+            frames[7].1["item"],
+            json!({"type": "reasoning", "id": "rs_test_0", "status": "completed",
+                   "summary": [{"type": "summary_text", "text": "Weigh it."}],
+                   "encrypted_content": "c2lnbmF0dXJl"})
+        );
+        assert_eq!(frames[8].1["item"]["id"], "msg_test_1");
+        assert_eq!(frames[8].1["output_index"], 1);
+        streams_like_the_object(&tooled(), &resp);
+        // Without `include`, the signature stays out of every event.
+        let frames = render(&plain(), events_of(&resp, 100));
+        assert!(frames
+            .iter()
+            .all(|(_, d)| !d.to_string().contains("c2lnbmF0dXJl")));
+        streams_like_the_object(&plain(), &resp);
+    }
+
+    #[test]
+    fn a_truncated_stream_is_incomplete() {
+        let resp = answer(
+            vec![
+                ContentBlock::text("Done."),
+                ContentBlock::text("Once upon a"),
+            ],
+            StopReason::MaxTokens,
+        );
+        let frames = render(&plain(), events_of(&resp, 100));
+        let terminal = check_stream(&frames);
+        // Two parts of one message, closed only once the end tells how it ended.
+        assert_eq!(
+            names(&frames)[2..],
+            [
+                "response.output_item.added",
+                "response.content_part.added",
+                "response.output_text.delta",
+                "response.output_text.done",
+                "response.content_part.done",
+                "response.content_part.added",
+                "response.output_text.delta",
+                "response.output_text.done",
+                "response.content_part.done",
+                "response.output_item.done",
+                "response.incomplete",
+                "[DONE]",
+            ]
+        );
+        assert_eq!(frames[9].1["content_index"], 1);
+        assert_eq!(frames[11].1["item"]["status"], "incomplete");
+        assert_eq!(terminal["status"], "incomplete");
+        assert_eq!(
+            terminal["incomplete_details"],
+            json!({"reason": "max_output_tokens"})
+        );
+        streams_like_the_object(&plain(), &resp);
+        // Cut in a tool call: the text before it is complete, the call not.
+        let resp = answer(
+            vec![
+                ContentBlock::text("Calling."),
+                tool_use("c", "get_weather", json!({"city": "Par"})),
+            ],
+            StopReason::MaxTokens,
+        );
+        let frames = render(&tooled(), events_of(&resp, 5));
+        let terminal = check_stream(&frames);
+        assert_eq!(terminal["output"][0]["status"], "completed");
+        assert_eq!(terminal["output"][1]["status"], "incomplete");
+        streams_like_the_object(&tooled(), &resp);
+    }
+
+    #[test]
+    fn parallel_calls_end_each_item_when_the_next_starts() {
+        let resp = answer(
+            vec![
+                tool_use("a", "get_weather", json!({"city": "Paris"})),
+                tool_use("b", "get_weather", json!({"city": "Rome"})),
+            ],
+            StopReason::ToolUse,
+        );
+        let frames = render(&tooled(), events_of(&resp, 100));
+        check_stream(&frames);
+        let n = names(&frames);
+        let first_done = n
+            .iter()
+            .position(|x| *x == "response.output_item.done")
+            .unwrap();
+        assert_eq!(n[first_done + 1], "response.output_item.added");
+        assert_eq!(frames[first_done].1["output_index"], 0);
+        streams_like_the_object(&tooled(), &resp);
+    }
+
+    #[test]
+    fn a_mid_stream_error_fails_the_response() {
+        let evs = vec![
+            StreamEvent::MessageStart {
+                id: "msg_up".into(),
+                usage: usage(7, 0),
+            },
+            StreamEvent::BlockStart {
+                index: 0,
+                block: BlockStart::Text,
+            },
+            StreamEvent::BlockDelta {
+                index: 0,
+                delta: Delta::Text("Partial".into()),
+            },
+            StreamEvent::Error(Error::new(ErrorKind::Upstream, "upstream reset")),
+            // Nothing after the end.
+            StreamEvent::BlockDelta {
+                index: 0,
+                delta: Delta::Text("more".into()),
+            },
+            StreamEvent::MessageStop,
+        ];
+        let frames = render(&plain(), evs);
+        let terminal = check_stream(&frames);
+        assert_eq!(
+            names(&frames),
+            [
+                "response.created",
+                "response.in_progress",
+                "response.output_item.added",
+                "response.content_part.added",
+                "response.output_text.delta",
+                "response.output_text.done",
+                "response.content_part.done",
+                "response.output_item.done",
+                "error",
+                "response.failed",
+                "[DONE]",
+            ]
+        );
+        assert_eq!(frames[7].1["item"]["status"], "incomplete");
+        assert_eq!(
+            frames[8].1,
+            json!({"type": "error", "sequence_number": 8, "code": "server_error",
+                   "message": "upstream reset", "param": null,
+                   "error": {"type": "server_error", "code": "server_error",
+                             "message": "upstream reset", "param": null}})
+        );
+        assert_eq!(terminal["status"], "failed");
+        assert_eq!(
+            terminal["error"],
+            json!({"code": "server_error", "message": "upstream reset"})
+        );
+        assert_eq!(terminal["completed_at"], Value::Null);
+        assert_eq!(terminal["output"][0]["content"][0]["text"], "Partial");
+        assert_eq!(terminal["usage"]["input_tokens"], 7);
+    }
+
+    #[test]
+    fn an_error_before_anything_still_starts_and_ends_the_stream() {
+        let frames = render(
+            &plain(),
+            vec![StreamEvent::Error(Error::new(
+                ErrorKind::Timeout,
+                "no first byte",
+            ))],
+        );
+        let terminal = check_stream(&frames);
+        assert_eq!(
+            names(&frames),
+            [
+                "response.created",
+                "response.in_progress",
+                "error",
+                "response.failed",
+                "[DONE]"
+            ]
+        );
+        assert_eq!(terminal["output"], json!([]));
+        // A bare end is a completed empty answer.
+        let frames = render(&plain(), vec![StreamEvent::MessageStop]);
+        assert_eq!(check_stream(&frames)["status"], "completed");
+    }
+
+    #[test]
+    fn stray_and_late_events_are_handled() {
+        let evs = vec![
+            StreamEvent::Ping,
+            // Deltas without a start get one, where the delta says what the block is.
+            StreamEvent::BlockDelta {
+                index: 0,
+                delta: Delta::Thinking("hmm".into()),
+            },
+            StreamEvent::BlockDelta {
+                index: 1,
+                delta: Delta::Text("ok".into()),
+            },
+            // Tool arguments without their call are dropped.
+            StreamEvent::BlockDelta {
+                index: 2,
+                delta: Delta::ToolArgs("{}".into()),
+            },
+            StreamEvent::BlockStop { index: 0 },
+            StreamEvent::BlockDelta {
+                index: 0,
+                delta: Delta::Thinking("late".into()),
+            },
+            StreamEvent::BlockStart {
+                index: 1,
+                block: BlockStart::Text,
+            },
+            StreamEvent::BlockStop { index: 7 },
+            StreamEvent::MessageDelta {
+                stop_reason: Some(StopReason::EndTurn),
+                stop_sequence: None,
+                usage: usage(1, 2),
+            },
+            StreamEvent::MessageStop,
+        ];
+        let frames = render(&plain(), evs);
+        let terminal = check_stream(&frames);
+        assert_eq!(terminal["output"].as_array().unwrap().len(), 2);
+        assert_eq!(terminal["output"][0]["summary"][0]["text"], "hmm");
+        assert_eq!(terminal["output"][1]["content"][0]["text"], "ok");
+    }
+
+    #[test]
+    fn every_answer_streams_into_its_object() {
+        let answers = vec![
+            answer(vec![], StopReason::EndTurn),
+            answer(vec![ContentBlock::text("")], StopReason::EndTurn),
+            answer(
+                vec![
+                    thinking("a", None),
+                    thinking("b", Some("s")),
+                    ContentBlock::RedactedThinking { data: "r".into() },
+                    ContentBlock::text("x"),
+                    ContentBlock::text("y"),
+                    tool_use("1", "get_weather", json!({"city": "Oslo", "days": [1, 2]})),
+                    tool_use("2", "code_exec", json!({"input": "a\"b\\c\u{1}"})),
+                    tool_use("3", "code_exec", json!({})),
+                    ContentBlock::text("z"),
+                ],
+                StopReason::ToolUse,
+            ),
+            answer(vec![thinking("long", None)], StopReason::MaxTokens),
+            answer(vec![ContentBlock::text("no")], StopReason::Refusal),
+        ];
+        for resp in &answers {
+            streams_like_the_object(&tooled(), resp);
+            streams_like_the_object(&plain(), resp);
+        }
+    }
+
+    #[test]
+    fn the_input_decoder_streams_json_string_text() {
+        let cases: Vec<(&str, &str)> = vec![
+            (r#"{"input": "plain"}"#, "plain"),
+            (
+                r#"{ "input" : "a\"b\\c\/d\n\t\r\b\f" }"#,
+                "a\"b\\c/d\n\t\r\u{8}\u{c}",
+            ),
+            (r#"{"input":"\u00e9\ud83d\ude00 ok"}"#, "é😀 ok"),
+            // A lone surrogate is replaced.
+            (r#"{"input":"\ud83dx"}"#, "\u{fffd}x"),
+            // Another shape: nothing streams (the .done event carries the value).
+            (r#"{"code": "x", "input": "y"}"#, ""),
+            ("[1]", ""),
+        ];
+        for (json_text, want) in cases {
+            // Whole, and one character at a time.
+            let mut d = InputDecoder::default();
+            assert_eq!(d.feed(json_text), want, "{json_text}");
+            let mut d = InputDecoder::default();
+            let mut got = String::new();
+            for c in json_text.chars() {
+                got.push_str(&d.feed(&c.to_string()));
+            }
+            assert_eq!(got, want, "{json_text} char by char");
+        }
+        // Text after the closing quote is ignored.
+        let mut d = InputDecoder::default();
+        assert_eq!(d.feed(r#"{"input": "a"}"#), "a");
+        assert_eq!(d.feed(r#" "more""#), "");
     }
 }

@@ -287,7 +287,9 @@ pub fn parse_responses(body: &Value) -> Result<ResponsesRequest> {
     parse_input(&f, &mut r)?;
 
     if let Some(instructions) = &r.instructions {
-        r.chat.system.push(ContentBlock::text(instructions.as_str()));
+        r.chat
+            .system
+            .push(ContentBlock::text(instructions.as_str()));
     }
     // Without the previous response or the referenced items, tool outputs may
     // answer calls this body does not hold: pairing waits for `build_chat`.
@@ -510,14 +512,12 @@ fn parse_tools(f: &Fields, r: &mut ResponsesRequest) -> Result<()> {
                     cache_control,
                 }
             }
-            other if BUILT_IN_TOOLS.contains(&other) => {
-                return Err(Error::invalid_field(
-                    t.path_of("type"),
-                    format!(
-                        "built-in tool {other:?} is not supported: only function and custom tools are"
-                    ),
-                ))
-            }
+            other if BUILT_IN_TOOLS.contains(&other) => return Err(Error::invalid_field(
+                t.path_of("type"),
+                format!(
+                    "built-in tool {other:?} is not supported: only function and custom tools are"
+                ),
+            )),
             other => {
                 return Err(Error::invalid_field(
                     t.path_of("type"),
@@ -679,7 +679,10 @@ fn parse_input(f: &Fields, r: &mut ResponsesRequest) -> Result<()> {
         Some(v) => {
             return Err(Error::invalid_field(
                 "input",
-                format!("expected a string or an array of items, got {}", type_name(v)),
+                format!(
+                    "expected a string or an array of items, got {}",
+                    type_name(v)
+                ),
             ))
         }
     };
@@ -1122,8 +1125,8 @@ fn non_empty(blocks: Vec<ContentBlock>) -> impl Iterator<Item = ContentBlock> {
 mod tests {
     use super::*;
     use crate::canonical::{ImageSource, ResponseFormat};
-    use serde_json::Map;
     use crate::ErrorKind;
+    use serde_json::Map;
 
     fn parse(body: Value) -> ResponsesRequest {
         parse_responses(&body).unwrap_or_else(|e| panic!("{body}: {e}"))
@@ -1206,7 +1209,10 @@ mod tests {
             ]
         }));
         let system: Vec<String> = r.chat.system.iter().map(ContentBlock::plain_text).collect();
-        assert_eq!(system, ["Be brief.", "Dev rule.", "Sys rule.", "Late rule."]);
+        assert_eq!(
+            system,
+            ["Be brief.", "Dev rule.", "Sys rule.", "Late rule."]
+        );
         assert_eq!(
             r.chat.messages,
             [
@@ -1336,7 +1342,11 @@ mod tests {
             r.chat.messages[1],
             msg(
                 Role::Assistant,
-                vec![tool_use("call_x", "code_exec", json!({"input": "print(1)"}))]
+                vec![tool_use(
+                    "call_x",
+                    "code_exec",
+                    json!({"input": "print(1)"})
+                )]
             )
         );
         assert_eq!(
@@ -1416,10 +1426,7 @@ mod tests {
         assert_eq!(r.chat.max_tokens, Some(1));
         assert_eq!(r.max_output_tokens, Some(1));
         assert_eq!(r.max_tool_calls, Some(3));
-        assert_eq!(
-            (r.chat.temperature, r.chat.top_p),
-            (Some(0.5), Some(0.9))
-        );
+        assert_eq!((r.chat.temperature, r.chat.top_p), (Some(0.5), Some(0.9)));
         assert_eq!(
             (r.presence_penalty, r.frequency_penalty),
             (Some(-1.5), Some(2.0))
@@ -1458,7 +1465,9 @@ mod tests {
         );
         assert!(r.chat.extra.is_empty());
         // `user` alone is the canonical user; json_object and text formats.
-        let r = parse(json!({"model": "m", "input": "x", "user": "u", "text": {"format": {"type": "json_object"}}}));
+        let r = parse(
+            json!({"model": "m", "input": "x", "user": "u", "text": {"format": {"type": "json_object"}}}),
+        );
         assert_eq!(r.chat.user.as_deref(), Some("u"));
         assert_eq!(r.chat.response_format, Some(ResponseFormat::JsonObject));
         let r = parse(json!({"model": "m", "input": "x", "text": {"format": {"type": "text"}}}));
@@ -1513,14 +1522,18 @@ mod tests {
             r.allowed_tools,
             Some(vec!["get_weather".into(), "shell_cmd".into()])
         );
-        let r = with(json!({"type": "allowed_tools", "mode": "required", "tools": [
-            {"type": "function", "name": "get_weather"}]}));
+        let r = with(
+            json!({"type": "allowed_tools", "mode": "required", "tools": [
+            {"type": "function", "name": "get_weather"}]}),
+        );
         assert_eq!(
             r.chat.tool_choice,
             Some(ToolChoice::Tool("get_weather".into()))
         );
-        let r = with(json!({"type": "allowed_tools", "mode": "required", "tools": [
-            {"type": "function", "name": "get_weather"}, {"type": "function", "name": "no_args"}]}));
+        let r = with(
+            json!({"type": "allowed_tools", "mode": "required", "tools": [
+            {"type": "function", "name": "get_weather"}, {"type": "function", "name": "no_args"}]}),
+        );
         assert_eq!(r.chat.tool_choice, Some(ToolChoice::Any));
     }
 
@@ -1566,7 +1579,9 @@ mod tests {
             ]
         );
 
-        let mut r = parse(with_input(json!([{"role": "user", "content": "x"}, {"type": "item_reference", "id": "nope"}])));
+        let mut r = parse(with_input(
+            json!([{"role": "user", "content": "x"}, {"type": "item_reference", "id": "nope"}]),
+        ));
         let e = build_chat(&mut r, &[], |_| None).unwrap_err();
         assert_eq!(e.param(), Some("input.1.id"));
         assert_eq!(e.message(), "input.1.id: item \"nope\" not found");
