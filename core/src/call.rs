@@ -18,7 +18,10 @@ use crate::Result;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Shape {
     Anthropic,
+    /// OpenAI Chat Completions and OpenAI's other endpoints.
     OpenAi,
+    /// The OpenAI Responses API: OpenAI's error shape, its own answers and events.
+    Responses,
 }
 
 /// The endpoints of the HTTP API, also callable in-process.
@@ -31,11 +34,20 @@ pub enum Endpoint {
     Rerank,
     Models,
     Model(String),
+    /// POST /v1/responses: create a response (streamed with `stream: true`).
+    Responses,
+    ResponsesInputTokens,
+    ResponsesCompact,
+    /// GET /v1/responses/{id}: a stored response.
+    Response(String),
+    DeleteResponse(String),
+    /// GET /v1/responses/{id}/input_items; the body carries the query (`limit`, `after`, `order`).
+    ResponseInputItems(String),
 }
 
 impl Endpoint {
     /// Every endpoint once (`Model` with an empty id).
-    pub const ALL: [Endpoint; 7] = [
+    pub const ALL: [Endpoint; 13] = [
         Endpoint::Messages,
         Endpoint::CountTokens,
         Endpoint::ChatCompletions,
@@ -43,6 +55,12 @@ impl Endpoint {
         Endpoint::Rerank,
         Endpoint::Models,
         Endpoint::Model(String::new()),
+        Endpoint::Responses,
+        Endpoint::ResponsesInputTokens,
+        Endpoint::ResponsesCompact,
+        Endpoint::Response(String::new()),
+        Endpoint::DeleteResponse(String::new()),
+        Endpoint::ResponseInputItems(String::new()),
     ];
 
     /// The route template, as the router mounts it and metrics and logs name it.
@@ -55,6 +73,11 @@ impl Endpoint {
             Endpoint::Rerank => "/v1/rerank",
             Endpoint::Models => "/v1/models",
             Endpoint::Model(_) => "/v1/models/{id}",
+            Endpoint::Responses => "/v1/responses",
+            Endpoint::ResponsesInputTokens => "/v1/responses/input_tokens",
+            Endpoint::ResponsesCompact => "/v1/responses/compact",
+            Endpoint::Response(_) | Endpoint::DeleteResponse(_) => "/v1/responses/{id}",
+            Endpoint::ResponseInputItems(_) => "/v1/responses/{id}/input_items",
         }
     }
 
@@ -68,13 +91,45 @@ impl Endpoint {
             Endpoint::Rerank => "rerank",
             Endpoint::Models => "models",
             Endpoint::Model(_) => "model",
+            Endpoint::Responses => "responses",
+            Endpoint::ResponsesInputTokens => "responses_input_tokens",
+            Endpoint::ResponsesCompact => "responses_compact",
+            Endpoint::Response(_) => "response",
+            Endpoint::DeleteResponse(_) => "delete_response",
+            Endpoint::ResponseInputItems(_) => "response_input_items",
+        }
+    }
+
+    /// The `{id}` of a path with one.
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Endpoint::Model(id)
+            | Endpoint::Response(id)
+            | Endpoint::DeleteResponse(id)
+            | Endpoint::ResponseInputItems(id) => Some(id),
+            _ => None,
+        }
+    }
+
+    /// The same endpoint for the resource `id` (endpoints without one stay as they are).
+    pub fn with_id(&self, id: String) -> Endpoint {
+        match self {
+            Endpoint::Model(_) => Endpoint::Model(id),
+            Endpoint::Response(_) => Endpoint::Response(id),
+            Endpoint::DeleteResponse(_) => Endpoint::DeleteResponse(id),
+            Endpoint::ResponseInputItems(_) => Endpoint::ResponseInputItems(id),
+            other => other.clone(),
         }
     }
 
     /// The HTTP method it is served on.
     pub fn method(&self) -> http::Method {
         match self {
-            Endpoint::Models | Endpoint::Model(_) => http::Method::GET,
+            Endpoint::Models
+            | Endpoint::Model(_)
+            | Endpoint::Response(_)
+            | Endpoint::ResponseInputItems(_) => http::Method::GET,
+            Endpoint::DeleteResponse(_) => http::Method::DELETE,
             _ => http::Method::POST,
         }
     }
@@ -84,33 +139,62 @@ impl Endpoint {
         match self {
             Endpoint::Messages | Endpoint::CountTokens => Shape::Anthropic,
             Endpoint::Models | Endpoint::Model(_) if anthropic_version => Shape::Anthropic,
+            Endpoint::Responses
+            | Endpoint::ResponsesInputTokens
+            | Endpoint::ResponsesCompact
+            | Endpoint::Response(_)
+            | Endpoint::DeleteResponse(_)
+            | Endpoint::ResponseInputItems(_) => Shape::Responses,
             _ => Shape::OpenAi,
         }
     }
 
-    /// The endpoint a concrete request path names (`/v1/models/x` is `Model("x")`).
+    /// The endpoint a concrete request path names (`/v1/models/x` is
+    /// `Model("x")`); of the endpoints sharing a path, the one served on GET
+    /// (the path is what metrics count, and theirs is the same).
     pub fn from_path(path: &str) -> Option<Endpoint> {
-        if let Some(id) = path.strip_prefix("/v1/models/") {
-            return (!id.is_empty() && !id.contains('/')).then(|| Endpoint::Model(id.to_string()));
-        }
-        Endpoint::ALL
-            .into_iter()
-            .find(|e| !matches!(e, Endpoint::Model(_)) && e.path() == path)
+        Self::from_request(&http::Method::GET, path)
+            .or_else(|| Endpoint::ALL.into_iter().find_map(|e| e.matches(path)))
     }
 
-    /// The endpoint an in-process surface names; `model_id` picks one model of `models`.
-    pub fn from_name(name: &str, model_id: Option<String>) -> Option<Endpoint> {
+    /// The endpoint a request's method and path name.
+    pub fn from_request(method: &http::Method, path: &str) -> Option<Endpoint> {
+        Endpoint::ALL
+            .into_iter()
+            .filter(|e| e.method() == *method)
+            .find_map(|e| e.matches(path))
+    }
+
+    /// This endpoint with the id `path` gives it, when `path` is one of its.
+    fn matches(&self, path: &str) -> Option<Endpoint> {
+        let template = self.path();
+        let Some((before, after)) = template.split_once("{id}") else {
+            return (template == path).then(|| self.clone());
+        };
+        let id = path.strip_prefix(before)?.strip_suffix(after)?;
+        // A fixed path (`/v1/responses/compact`) is not an id.
+        let fixed = Endpoint::ALL.iter().any(|e| e.path() == path);
+        (!id.is_empty() && !id.contains('/') && !fixed).then(|| self.with_id(id.to_string()))
+    }
+
+    /// The endpoint an in-process surface names, with the id of its resource
+    /// (`models` with an id is one model).
+    pub fn from_name(name: &str, id: Option<String>) -> Option<Endpoint> {
         let found = Endpoint::ALL.into_iter().find(|e| e.name() == name)?;
-        Some(match (found, model_id) {
-            (Endpoint::Models | Endpoint::Model(_), Some(id)) => Endpoint::Model(id),
-            (Endpoint::Model(_), None) => return None,
+        Some(match (found, id) {
+            (Endpoint::Models, Some(id)) => Endpoint::Model(id),
+            (e, Some(id)) if e.id().is_some() => e.with_id(id),
+            (e, None) if e.id().is_some() => return None,
             (e, _) => e,
         })
     }
 
     /// Whether a request body with `stream: true` gives a stream here.
     pub fn streams(&self) -> bool {
-        matches!(self, Endpoint::Messages | Endpoint::ChatCompletions)
+        matches!(
+            self,
+            Endpoint::Messages | Endpoint::ChatCompletions | Endpoint::Responses
+        )
     }
 }
 
@@ -250,6 +334,19 @@ mod tests {
     fn every_endpoint_is_found_by_its_path_and_name() {
         for e in Endpoint::ALL {
             match &e {
+                Endpoint::Response(_)
+                | Endpoint::DeleteResponse(_)
+                | Endpoint::ResponseInputItems(_) => {
+                    let path = e.path().replace("{id}", "resp_1");
+                    assert_eq!(
+                        Endpoint::from_request(&e.method(), &path),
+                        Some(e.with_id("resp_1".into()))
+                    );
+                    assert_eq!(
+                        Endpoint::from_name(e.name(), Some("resp_1".into())),
+                        Some(e.with_id("resp_1".into()))
+                    );
+                }
                 Endpoint::Model(_) => {
                     assert_eq!(
                         Endpoint::from_path("/v1/models/dragon"),
@@ -267,6 +364,14 @@ mod tests {
             }
         }
         assert_eq!(Endpoint::from_path("/v1/nope"), None);
+        assert_eq!(
+            Endpoint::from_path("/v1/responses/compact"),
+            Some(Endpoint::ResponsesCompact)
+        );
+        assert_eq!(
+            Endpoint::from_request(&http::Method::DELETE, "/v1/responses/resp_9"),
+            Some(Endpoint::DeleteResponse("resp_9".into()))
+        );
         assert_eq!(Endpoint::from_path("/v1/models/"), None);
         assert_eq!(Endpoint::from_name("nope", None), None);
     }

@@ -20,6 +20,7 @@ pub mod route;
 pub mod server;
 pub mod state;
 pub mod store;
+pub mod stored;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod tokens;

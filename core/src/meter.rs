@@ -10,48 +10,58 @@ use futures::StreamExt;
 
 use crate::accounts::money::cost_nanos;
 use crate::billing::Charge;
-use crate::call::{unix_now, Endpoint, FrameStream, Shape};
-use crate::canonical::{ChatRequest, Delta, EventStream, StreamEvent, Usage};
+use crate::call::{Endpoint, FrameStream};
+use crate::canonical::{Delta, EventStream, StreamEvent, Usage};
 use crate::egress::StreamRenderer;
 use crate::route::Profile;
 use crate::state::State;
+use crate::stored::Keeper;
 use crate::tokens::estimate_chars;
 use crate::{Error, ErrorKind};
 
 /// Renders events as they arrive; a stream that ends without `MessageStop`
 /// gets an error event, so a client never mistakes a cut answer for a whole one.
+/// A Responses stream with a `keeper` is stored before its terminal event goes out.
 pub(crate) fn render_stream(
-    shape: Shape,
+    mut renderer: StreamRenderer,
     mut events: EventStream,
-    req: &ChatRequest,
     mut meter: Meter,
+    mut keeper: Option<Keeper>,
 ) -> FrameStream {
-    let mut renderer = StreamRenderer::new(shape, req, unix_now());
     Box::pin(async_stream::stream! {
         let mut out = Vec::new();
         let mut ended = false;
-        while let Some(ev) = events.next().await {
+        loop {
+            let ev = match events.next().await {
+                Some(ev) => ev,
+                None if ended => break,
+                None => {
+                    ended = true;
+                    StreamEvent::Error(Error::new(
+                        ErrorKind::Upstream,
+                        "the upstream stream ended before the message was complete",
+                    ))
+                }
+            };
             meter.observe(&ev);
-            ended = matches!(ev, StreamEvent::MessageStop | StreamEvent::Error(_));
-            if ended {
+            let last = matches!(ev, StreamEvent::MessageStop | StreamEvent::Error(_));
+            if last {
                 meter.settle().await;
             }
             renderer.render(ev, &mut out);
+            if last {
+                if let (Some(k), Some(r)) = (keeper.take(), renderer.responses()) {
+                    let object = r.response().cloned().unwrap_or_default();
+                    if let Err(e) = k.keep(r.id(), object, r.output_items()).await {
+                        tracing::error!(error = %e, "could not store a streamed response");
+                    }
+                }
+            }
             for frame in out.drain(..) {
                 yield frame;
             }
-            if ended {
+            if last {
                 break;
-            }
-        }
-        if !ended {
-            let e = Error::new(ErrorKind::Upstream, "the upstream stream ended before the message was complete");
-            let ev = StreamEvent::Error(e);
-            meter.observe(&ev);
-            meter.settle().await;
-            renderer.render(ev, &mut out);
-            for frame in out.drain(..) {
-                yield frame;
             }
         }
     })

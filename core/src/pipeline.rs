@@ -6,21 +6,26 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use futures::future::BoxFuture;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::billing::{self, Caller, Charge};
 use crate::call::{unix_now, Body, CallContext, Endpoint, Reply, Shape};
 use crate::canonical::request::Source;
-use crate::canonical::Usage;
-use crate::egress;
+use crate::canonical::{ContentBlock, Message, ResponsesRequest, Role, Usage};
+use crate::egress::{self, Render, StreamRenderer};
 use crate::ingress;
 use crate::limits::LimitSnapshot;
 use crate::meter::{finish, record_usage, render_stream, Meter};
 use crate::route::Profile;
 use crate::state::State;
+use crate::store::StoredResponse;
+use crate::stored::{self, Keeper};
 use crate::tokens::estimate_request;
 use crate::upstream::Upstream;
 use crate::{Error, ErrorKind, Result};
+
+/// What the model is asked to write for POST /v1/responses/compact.
+const COMPACT_PROMPT: &str = "Summarize the conversation so far for a continuation: keep every fact, name, number, decision, open question and instruction that a later answer could need, and the state of any task in progress. Reply with the summary only.";
 
 /// What a call found out on its way, for the reply's headers.
 struct Call<'a> {
@@ -71,8 +76,11 @@ pub async fn run(state: &Arc<State>, endpoint: Endpoint, body: &[u8], ctx: CallC
 
 impl Call<'_> {
     async fn dispatch(&mut self, body: &[u8]) -> Result<Body> {
-        // count_tokens is answered locally and not counted as a request.
-        let count = *self.endpoint != Endpoint::CountTokens;
+        // Answered locally and not counted as requests.
+        let count = !matches!(
+            self.endpoint,
+            Endpoint::CountTokens | Endpoint::ResponsesInputTokens
+        );
         let admitted = billing::admit(
             self.state.store.as_ref(),
             &self.state.config,
@@ -93,6 +101,26 @@ impl Call<'_> {
             Endpoint::Embeddings => self.embeddings(body).await,
             Endpoint::Rerank => self.rerank(body).await,
             Endpoint::Messages | Endpoint::ChatCompletions => self.chat(body).await,
+            Endpoint::Responses => self.responses(body).await,
+            Endpoint::ResponsesInputTokens => self.responses_input_tokens(body).await,
+            Endpoint::ResponsesCompact => self.responses_compact(body).await,
+            Endpoint::Response(id) => {
+                let stored = self.stored_response(id).await?;
+                Ok(Body::Json(stored::object(&stored)))
+            }
+            Endpoint::DeleteResponse(id) => {
+                if !self.state.store.delete_response(self.owner(), id).await? {
+                    return Err(stored::not_found(id));
+                }
+                Ok(Body::Json(
+                    json!({"id": id, "object": "response.deleted", "deleted": true}),
+                ))
+            }
+            Endpoint::ResponseInputItems(id) => {
+                let query = self.parse_json_or_empty(body)?;
+                let stored = self.stored_response(id).await?;
+                Ok(Body::Json(stored::input_items_page(&stored, &query)?))
+            }
         }
     }
 
@@ -168,9 +196,8 @@ impl Call<'_> {
             .await;
             let resp = settled(self.state, charge, &profile, resp, |r| r.usage).await?;
             return Ok(egress::response_body(
-                self.shape,
+                &Render::chat(self.shape, &req),
                 &resp,
-                &req.model,
                 unix_now(),
                 self.ctx.wants_bytes,
             ));
@@ -188,7 +215,156 @@ impl Call<'_> {
             charge,
             input,
         );
-        Ok(Body::Stream(render_stream(self.shape, events, &req, meter)))
+        let renderer = StreamRenderer::new(Render::chat(self.shape, &req), unix_now());
+        Ok(Body::Stream(render_stream(renderer, events, meter, None)))
+    }
+
+    /// POST /v1/responses: the conversation (continued from a stored response
+    /// when it names one) to the profile's upstreams, streamed or whole, and
+    /// stored for its caller unless `store: false`.
+    async fn responses(&mut self, body: &[u8]) -> Result<Body> {
+        let (mut rr, input_items) = self.responses_request(body).await?;
+        let profile = self.routed(rr.model());
+        rr.chat.stream = rr.stream;
+        let input = estimate_request(&rr.chat);
+        let max_output = profile.output_budget(rr.chat.max_tokens, input);
+        let charge = self.reserve(&profile, input, max_output).await?;
+        let target = profile.target(max_output);
+        let id = egress::responses::new_response_id();
+        let created = unix_now();
+        let keeper = rr.store.then(|| Keeper {
+            store: self.state.store.clone(),
+            account_id: self.owner().to_owned(),
+            created_at: created,
+            retention_secs: self.state.config.responses.retention_secs(),
+            max_per_account: self.state.config.responses.max_per_account,
+            input_items,
+        });
+        let req = &rr.chat;
+        if !rr.stream {
+            let resp = with_fallbacks(self.state, &profile, |up| {
+                Box::pin(up.complete(req, &target))
+            })
+            .await;
+            let resp = settled(self.state, charge, &profile, resp, |r| r.usage).await?;
+            let object = egress::responses::response_object(&rr, &resp, &id, created, unix_now());
+            if let Some(k) = keeper {
+                let output = egress::responses::output_items(&rr, &resp, &id);
+                k.keep(&id, object.clone(), output).await?;
+            }
+            return Ok(Body::of(&object, self.ctx.wants_bytes));
+        }
+        let events =
+            with_fallbacks(self.state, &profile, |up| Box::pin(up.stream(req, &target))).await?;
+        let meter = Meter::new(
+            self.state.clone(),
+            self.endpoint.clone(),
+            self.ctx.request_id.clone(),
+            profile.clone(),
+            charge,
+            input,
+        );
+        let renderer = StreamRenderer::new(Render::Responses { req: &rr, id }, created);
+        Ok(Body::Stream(render_stream(renderer, events, meter, keeper)))
+    }
+
+    /// POST /v1/responses/input_tokens: the 4-characters estimate of the whole
+    /// conversation, answered locally as count_tokens is.
+    async fn responses_input_tokens(&mut self, body: &[u8]) -> Result<Body> {
+        let (rr, _) = self.responses_request(body).await?;
+        self.routed(rr.model());
+        Ok(Body::Json(json!({
+            "object": "response.input_tokens",
+            "input_tokens": estimate_request(&rr.chat),
+        })))
+    }
+
+    /// POST /v1/responses/compact: the conversation summarised by the profile's
+    /// model into one `compaction` item that can be sent back as input.
+    async fn responses_compact(&mut self, body: &[u8]) -> Result<Body> {
+        let (mut rr, _) = self.responses_request(body).await?;
+        let profile = self.routed(rr.model());
+        let req = &mut rr.chat;
+        req.stream = false;
+        req.tools.clear();
+        req.tool_choice = None;
+        req.response_format = None;
+        req.messages.push(Message {
+            role: Role::User,
+            content: vec![ContentBlock::text(COMPACT_PROMPT)],
+        });
+        let input = estimate_request(req);
+        let max_output = profile.output_budget(req.max_tokens, input);
+        let charge = self.reserve(&profile, input, max_output).await?;
+        let target = profile.target(max_output);
+        let req = &rr.chat;
+        let resp = with_fallbacks(self.state, &profile, |up| {
+            Box::pin(up.complete(req, &target))
+        })
+        .await;
+        let resp = settled(self.state, charge, &profile, resp, |r| r.usage).await?;
+        let summary: String = resp
+            .content
+            .iter()
+            .filter(|b| matches!(b, ContentBlock::Text { .. }))
+            .map(ContentBlock::plain_text)
+            .collect::<Vec<_>>()
+            .join("\n");
+        let encrypted = ingress::responses::compaction_content(&summary);
+        Ok(Body::Json(egress::responses::compaction_object(
+            &resp.usage,
+            &encrypted,
+            unix_now(),
+        )))
+    }
+
+    /// A Responses request made whole: the stored conversation it continues
+    /// (`previous_response_id`) and the items it references put in, with the
+    /// conversation's input items (what a stored response keeps).
+    async fn responses_request(&mut self, body: &[u8]) -> Result<(ResponsesRequest, Vec<Value>)> {
+        let value = self.parse_json(body)?;
+        let mut rr = ingress::responses::parse_responses(&value)?;
+        if !rr.needs_context() {
+            let input = stored::with_ids(rr.input.clone());
+            return Ok((rr, input));
+        }
+        let history = match rr.previous_response_id.clone() {
+            Some(prev) => {
+                let found = self.state.store.get_response(self.owner(), &prev).await?;
+                let stored =
+                    found.ok_or_else(|| ingress::responses::previous_response_not_found(&prev))?;
+                stored::history(&stored)
+            }
+            None => Vec::new(),
+        };
+        let input = ingress::responses::build_chat(&mut rr, &history, |id| {
+            stored::find_item(&history, id)
+        })?;
+        let items = history.into_iter().chain(stored::with_ids(input)).collect();
+        Ok((rr, items))
+    }
+
+    /// A stored response of the caller's account, or 404.
+    async fn stored_response(&self, id: &str) -> Result<StoredResponse> {
+        self.state
+            .store
+            .get_response(self.owner(), id)
+            .await?
+            .ok_or_else(|| stored::not_found(id))
+    }
+
+    /// The account stored responses belong to: the caller's, or the host
+    /// process's own (`""`) for unmetered in-process calls.
+    fn owner(&self) -> &str {
+        self.caller.as_ref().map_or("", |c| c.account.id.as_str())
+    }
+
+    /// The body's JSON, or `{}` when it is empty (GET calls whose query came as the body).
+    fn parse_json_or_empty(&self, body: &[u8]) -> Result<Value> {
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(json!({}));
+        }
+        self.parse_json(body)
     }
 
     /// Reserves the worst case for an authenticated caller (none in-process).

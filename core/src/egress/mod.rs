@@ -13,8 +13,8 @@ pub mod responses;
 use serde_json::Value;
 
 pub use crate::call::SseFrame;
-use crate::call::{Body, Shape};
-use crate::canonical::{ChatRequest, ChatResponse, StreamEvent};
+use crate::call::{unix_now, Body, Shape};
+use crate::canonical::{ChatRequest, ChatResponse, ResponsesRequest, StreamEvent};
 use crate::route::Profile;
 use crate::{Error, ErrorKind};
 
@@ -22,7 +22,7 @@ use crate::{Error, ErrorKind};
 pub fn error_type(shape: Shape, kind: ErrorKind) -> &'static str {
     match shape {
         Shape::Anthropic => anthropic::error_type(kind),
-        Shape::OpenAi => openai::error_type(kind),
+        Shape::OpenAi | Shape::Responses => openai::error_type(kind),
     }
 }
 
@@ -31,22 +31,51 @@ pub fn error_body(shape: Shape, e: &Error) -> Value {
     match shape {
         Shape::Anthropic => anthropic::error_body(e),
         Shape::OpenAi => openai::error_body(e),
+        Shape::Responses => responses::error_body(e),
     }
 }
 
-/// A complete answer in a shape; `model` is the string the client sent,
-/// `created` the time it is stamped with. Serialized when `bytes`.
-pub fn response_body(
-    shape: Shape,
-    resp: &ChatResponse,
-    model: &str,
-    created: i64,
-    bytes: bool,
-) -> Body {
-    match shape {
-        Shape::Anthropic => Body::of(&anthropic::response_body(resp, model), bytes),
-        Shape::OpenAi => Body::of(
+/// What an answer is rendered as: its shape and what that shape echoes.
+pub enum Render<'a> {
+    /// `model` is the string the client sent.
+    Anthropic {
+        model: &'a str,
+    },
+    OpenAi {
+        model: &'a str,
+        include_usage: bool,
+    },
+    /// Response `id` (`responses::new_response_id`) to the request `req`.
+    Responses {
+        req: &'a ResponsesRequest,
+        id: String,
+    },
+}
+
+impl<'a> Render<'a> {
+    /// A Messages or Chat Completions answer to `req` in `shape` (a chat
+    /// request has no Responses rendering: Responses calls use `Render::Responses`).
+    pub fn chat(shape: Shape, req: &'a ChatRequest) -> Self {
+        match shape {
+            Shape::Anthropic => Render::Anthropic { model: &req.model },
+            Shape::OpenAi | Shape::Responses => Render::OpenAi {
+                model: &req.model,
+                include_usage: req.include_usage,
+            },
+        }
+    }
+}
+
+/// A complete answer as `render` says, stamped `created`; serialized when `bytes`.
+pub fn response_body(render: &Render<'_>, resp: &ChatResponse, created: i64, bytes: bool) -> Body {
+    match render {
+        Render::Anthropic { model } => Body::of(&anthropic::response_body(resp, model), bytes),
+        Render::OpenAi { model, .. } => Body::of(
             &openai::response_body(resp, model, u64::try_from(created).unwrap_or(0)),
+            bytes,
+        ),
+        Render::Responses { req, id } => Body::of(
+            &responses::response_body(req, resp, id, created, unix_now()),
             bytes,
         ),
     }
@@ -56,7 +85,7 @@ pub fn response_body(
 pub fn model_list<'a>(shape: Shape, profiles: impl Iterator<Item = &'a Profile>) -> Value {
     match shape {
         Shape::Anthropic => extras::anthropic_model_list(profiles),
-        Shape::OpenAi => extras::openai_model_list(profiles),
+        Shape::OpenAi | Shape::Responses => extras::openai_model_list(profiles),
     }
 }
 
@@ -64,7 +93,7 @@ pub fn model_list<'a>(shape: Shape, profiles: impl Iterator<Item = &'a Profile>)
 pub fn model(shape: Shape, profile: &Profile) -> Value {
     match shape {
         Shape::Anthropic => extras::anthropic_model(profile),
-        Shape::OpenAi => extras::openai_model(profile),
+        Shape::OpenAi | Shape::Responses => extras::openai_model(profile),
     }
 }
 
@@ -72,18 +101,25 @@ pub fn model(shape: Shape, profile: &Profile) -> Value {
 pub enum StreamRenderer {
     Anthropic(anthropic::StreamRenderer),
     OpenAi(openai::StreamRenderer),
+    Responses(Box<responses::StreamRenderer>),
 }
 
 impl StreamRenderer {
-    pub fn new(shape: Shape, req: &ChatRequest, created: i64) -> Self {
-        match shape {
-            Shape::Anthropic => {
-                StreamRenderer::Anthropic(anthropic::StreamRenderer::new(&req.model))
+    pub fn new(render: Render<'_>, created: i64) -> Self {
+        match render {
+            Render::Anthropic { model } => {
+                StreamRenderer::Anthropic(anthropic::StreamRenderer::new(model))
             }
-            Shape::OpenAi => StreamRenderer::OpenAi(openai::StreamRenderer::new(
-                &req.model,
-                req.include_usage,
+            Render::OpenAi {
+                model,
+                include_usage,
+            } => StreamRenderer::OpenAi(openai::StreamRenderer::new(
+                model,
+                include_usage,
                 u64::try_from(created).unwrap_or(0),
+            )),
+            Render::Responses { req, id } => StreamRenderer::Responses(Box::new(
+                responses::StreamRenderer::new(req, id, created),
             )),
         }
     }
@@ -93,13 +129,22 @@ impl StreamRenderer {
         match self {
             StreamRenderer::Anthropic(r) => r.render(ev, out),
             StreamRenderer::OpenAi(r) => r.render(ev, out),
+            StreamRenderer::Responses(r) => r.render(ev, out),
+        }
+    }
+
+    /// The Responses renderer, to read its finished response off.
+    pub fn responses(&self) -> Option<&responses::StreamRenderer> {
+        match self {
+            StreamRenderer::Responses(r) => Some(r),
+            _ => None,
         }
     }
 }
 
 /// The kind of in-process stream event a frame's JSON is, as the C callback
-/// names it: Anthropic events by their `type`, OpenAI chunks as `chunk` (or
-/// `error` for a chunk carrying one).
+/// names it: Anthropic and Responses events by their `type`, OpenAI chunks as
+/// `chunk` (or `error` for a chunk carrying one).
 pub fn event_name(shape: Shape, data: &Value) -> &str {
     match shape {
         Shape::Anthropic => data
@@ -108,5 +153,6 @@ pub fn event_name(shape: Shape, data: &Value) -> &str {
             .unwrap_or("message"),
         Shape::OpenAi if data.get("error").is_some() => "error",
         Shape::OpenAi => "chunk",
+        Shape::Responses => data.get("type").and_then(Value::as_str).unwrap_or("error"),
     }
 }

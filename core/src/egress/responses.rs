@@ -1345,6 +1345,25 @@ impl StreamRenderer {
     }
 }
 
+/// The answer of POST /v1/responses/compact: a `response.compaction` whose
+/// output is one `compaction` item carrying `encrypted_content` (which, sent
+/// back as input, stands for the conversation it summarises).
+pub fn compaction_object(usage: &Usage, encrypted_content: &str, created_at: i64) -> Value {
+    let id = new_response_id();
+    let item_id = item_id("cmp", &id, 0);
+    json!({
+        "id": id,
+        "object": "response.compaction",
+        "created_at": created_at,
+        "output": [{
+            "type": "compaction",
+            "id": item_id,
+            "encrypted_content": encrypted_content,
+        }],
+        "usage": UsageBody::of(usage),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -512,12 +512,14 @@ fn parse_tools(f: &Fields, r: &mut ResponsesRequest) -> Result<()> {
                     cache_control,
                 }
             }
-            other if BUILT_IN_TOOLS.contains(&other) => return Err(Error::invalid_field(
-                t.path_of("type"),
-                format!(
+            other if BUILT_IN_TOOLS.contains(&other) => {
+                return Err(Error::invalid_field(
+                    t.path_of("type"),
+                    format!(
                     "built-in tool {other:?} is not supported: only function and custom tools are"
                 ),
-            )),
+                ))
+            }
             other => {
                 return Err(Error::invalid_field(
                     t.path_of("type"),

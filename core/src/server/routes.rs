@@ -5,10 +5,13 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, State};
+use std::collections::BTreeMap;
+
+use axum::extract::{ConnectInfo, Query, State};
 use axum::response::Response;
-use axum::routing::{get, on, MethodFilter};
+use axum::routing::{get, MethodFilter, MethodRouter};
 use axum::Router;
+use bytes::Bytes;
 use http::{HeaderMap, Method, Uri};
 
 use super::extract;
@@ -19,38 +22,45 @@ use crate::state::Shared;
 use crate::{Error, ErrorKind};
 
 pub fn router(gw: Shared) -> Router {
-    let mut router = Router::new();
-    // Every endpoint of `Endpoint::ALL` at its path; `{id}` is the one parameter.
+    // Every endpoint of `Endpoint::ALL` at its path and method; endpoints that
+    // share a path share its method router.
+    let mut paths: BTreeMap<&'static str, MethodRouter<Shared>> = BTreeMap::new();
     for endpoint in Endpoint::ALL {
         let filter = MethodFilter::try_from(endpoint.method()).unwrap_or(MethodFilter::POST);
-        router = match endpoint {
-            Endpoint::Model(_) => router.route(
-                endpoint.path(),
-                on(
-                    filter,
-                    |State(gw): State<Shared>,
-                     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-                     extract::Param(id): extract::Param,
-                     headers: HeaderMap,
-                     body: Body| {
-                        handle(gw, Endpoint::Model(id), peer, headers, body)
-                    },
-                ),
-            ),
-            fixed => router.route(
-                fixed.path(),
-                on(
-                    filter,
-                    move |State(gw): State<Shared>,
-                          ConnectInfo(peer): ConnectInfo<SocketAddr>,
-                          headers: HeaderMap,
-                          body: Body| {
-                        handle(gw, fixed.clone(), peer, headers, body)
-                    },
-                ),
-            ),
+        let path = endpoint.path();
+        let methods = paths.remove(path).unwrap_or_default();
+        let methods = if endpoint.id().is_some() {
+            methods.on(
+                filter,
+                move |State(gw): State<Shared>,
+                      ConnectInfo(peer): ConnectInfo<SocketAddr>,
+                      extract::Param(id): extract::Param,
+                      Query(query): Query<Vec<(String, String)>>,
+                      headers: HeaderMap,
+                      body: Body| {
+                    let endpoint = endpoint.with_id(id);
+                    // A GET's query is its body (the paging of input_items).
+                    let query = (endpoint.method() == Method::GET && !query.is_empty())
+                        .then(|| query_json(query));
+                    handle(gw, endpoint, peer, headers, body, query)
+                },
+            )
+        } else {
+            methods.on(
+                filter,
+                move |State(gw): State<Shared>,
+                      ConnectInfo(peer): ConnectInfo<SocketAddr>,
+                      headers: HeaderMap,
+                      body: Body| {
+                    handle(gw, endpoint.clone(), peer, headers, body, None)
+                },
+            )
         };
+        paths.insert(path, methods);
     }
+    let router = paths
+        .into_iter()
+        .fold(Router::new(), |r, (path, methods)| r.route(path, methods));
     router
         .merge(super::admin::router(&gw))
         .merge(super::dashboard::router())
@@ -65,12 +75,29 @@ pub fn router(gw: Shared) -> Router {
         .with_state(gw)
 }
 
+/// Query pairs as a JSON object; a repeated key (`include[]=a&include[]=b`) is an array.
+fn query_json(pairs: Vec<(String, String)>) -> Bytes {
+    let mut obj = serde_json::Map::new();
+    for (k, v) in pairs {
+        let key = k.strip_suffix("[]").unwrap_or(&k).to_owned();
+        match obj.get_mut(&key) {
+            Some(serde_json::Value::Array(a)) => a.push(v.into()),
+            Some(prev) => *prev = serde_json::Value::Array(vec![prev.take(), v.into()]),
+            None => {
+                obj.insert(key, v.into());
+            }
+        }
+    }
+    serde_json::to_vec(&obj).unwrap_or_default().into()
+}
+
 async fn handle(
     gw: Shared,
     endpoint: Endpoint,
     peer: SocketAddr,
     headers: HeaderMap,
     body: Body,
+    query: Option<Bytes>,
 ) -> Response {
     let anthropic_version = headers.contains_key("anthropic-version");
     let server = &gw.config().server;
@@ -108,6 +135,7 @@ async fn handle(
             .await
         }
     };
+    let bytes = query.unwrap_or(bytes);
     respond(pipeline::run(&gw, endpoint, &bytes, ctx).await)
 }
 

@@ -17,6 +17,7 @@ use crate::canonical::request::Source;
 use crate::canonical::{ChatRequest, EventStream, StreamEvent};
 use crate::config::ToolIdStyle;
 use crate::egress::{self, SseFrame};
+use crate::egress::{Render, StreamRenderer};
 use crate::gateway::Gateway;
 use crate::meter::record_usage;
 use crate::meter::{render_stream, Meter};
@@ -190,10 +191,10 @@ fn render(state: &Arc<State>, events: EventStream, req: &ChatRequest) {
             7,
         );
         let frames = render_stream(
-            shape,
+            StreamRenderer::new(Render::chat(shape, &req), 0),
             Box::pin(futures::stream::iter(events.clone())),
-            &req,
             meter,
+            None,
         );
         let frames: Vec<SseFrame> = futures::executor::block_on(frames.collect());
         for f in &frames {
