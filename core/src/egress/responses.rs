@@ -332,7 +332,8 @@ struct Echo {
     encrypted: bool,
 }
 
-/// `text.format` as the response object writes it.
+/// `text.format` as the response object writes it. Open Responses types the
+/// echoed `schema` as null (and nothing else), so the schema is not echoed.
 fn format_value(f: Option<&ResponseFormat>) -> Value {
     match f {
         None | Some(ResponseFormat::Text) => json!({"type": "text"}),
@@ -340,13 +341,13 @@ fn format_value(f: Option<&ResponseFormat>) -> Value {
         Some(ResponseFormat::JsonSchema {
             name,
             description,
-            schema,
             strict,
+            ..
         }) => json!({
             "type": "json_schema",
             "description": description,
             "name": name,
-            "schema": schema,
+            "schema": null,
             "strict": strict.unwrap_or(false),
         }),
     }
@@ -1798,7 +1799,7 @@ mod tests {
                 "prompt_cache_key": "p",
                 "reasoning": {"effort": "low", "summary": "auto"},
                 "text": {"format": {"type": "json_schema", "description": null, "name": "out",
-                                    "schema": {"type": "object"}, "strict": false},
+                                    "schema": null, "strict": false},
                          "verbosity": "high"}
             })
         );

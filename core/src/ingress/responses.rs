@@ -1199,7 +1199,7 @@ mod tests {
                     {"type": "input_image", "image_url": "data:image/png;base64,iVBORw0KGgo="}
                 ]},
                 {"role": "user", "content": "and more"},
-                {"type": "message", "role": "assistant", "phase": "commentary", "content": "Thinking aloud."},
+                {"type": "message", "role": "assistant", "phase": "commentary", "content": [{"type": "input_text", "text": "Thinking aloud."}]},
                 {"type": "message", "id": "msg_1", "status": "completed", "role": "assistant", "phase": "final_answer",
                  "content": [
                     {"type": "output_text", "text": "A cat.", "annotations": [], "logprobs": []},
@@ -1944,6 +1944,75 @@ mod tests {
                 assert_eq!(e.message(), message, "{body}");
             }
         }
+    }
+
+    /// The request bodies of the Open Responses compliance suite
+    /// (src/lib/compliance-tests.ts), HTTP and WebSocket.
+    #[test]
+    fn the_compliance_suite_requests_parse() {
+        let image = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAACAAAAAgCAIAAAD8GO2jAAABmklEQVR42tyWAaTyUBzFew/eG4AHz+MBSAHKBiJRGFKwIgQQJKLUIioBIhCAiCAAEizAQIAECaASqFFJq84nudjnaqvuPnxzgP9xfrq5938csPn7PwHTKSoViCIEAYEAMhmoKsU2mUCWEQqB5xEMIp/HaGQG2G6RSuH9HQ7H34rFrtPbdz4jl6PbwmEsl3QA1mt4vcRKk8dz9eg6IpF7tt9fzGY0gCgafFRFo5Blc5vLhf3eCOj1yNhM5GRMVK0aATxPZoz09YXjkQDmczJgquGQAPp9WwCNBgG027YACgUC6HRsAZRKBDAY2AJoNv/ZnwzA6WScznG3p4UAymXGAEkyXrTFAh8fLAGqagQAyGaZpYsi7bHTNPz8MEj//LxuFPo+UBS8vb0KaLXubrRa7aX0RMLCykwmn0z3+XA4WACcTpCkh9MFAZpmuVXo+mO/w+/HZvNgbblcUCxaSo/Hyck80Yu6XXDcvfVZr79cvMZjuN2U9O9vKAqjZrfbIZ0mV4TUi9Xqz6jddNy//7+e3n8Fhf/Llo2kxi8AQyGRoDkmAhAAAAAASUVORK5CYII=";
+        let bodies = [
+            json!({"model": "m", "input": [{"type": "message", "role": "user", "content": "Say hello in exactly 3 words."}]}),
+            json!({"model": "m", "input": [
+                {"type": "message", "role": "assistant", "phase": "commentary", "content": "I should answer with the saved number."},
+                {"type": "message", "role": "assistant", "phase": "final_answer", "content": "The number is four."},
+                {"type": "message", "role": "user", "content": "Repeat only the number."}]}),
+            json!({"model": "m", "stream": true, "input": [{"type": "message", "role": "user", "content": "Count from 1 to 5."}]}),
+            json!({"type": "response.create", "model": "m", "input": [{"type": "message", "role": "user", "content": "Count from 1 to 3."}]}),
+            json!({"type": "response.create", "model": "m", "store": false, "input": "Reply with exactly: first"}),
+            json!({"model": "m", "input": [
+                {"type": "message", "role": "system", "content": "You are a pirate. Always respond in pirate speak."},
+                {"type": "message", "role": "user", "content": "Say hello."}]}),
+            json!({"model": "m",
+                   "input": [{"type": "message", "role": "user", "content": "What's the weather like in San Francisco?"}],
+                   "tools": [{"type": "function", "name": "get_weather", "description": "Get the current weather for a location",
+                              "parameters": {"type": "object", "properties": {"location": {"type": "string",
+                                             "description": "The city and state, e.g. San Francisco, CA"}}, "required": ["location"]}}]}),
+            json!({"model": "m", "input": [{"type": "message", "role": "user", "content": [
+                {"type": "input_text", "text": "What do you see in this image? Answer in one sentence."},
+                {"type": "input_image", "image_url": image}]}]}),
+            json!({"model": "m", "input": [
+                {"type": "message", "role": "user", "content": "My name is Alice."},
+                {"type": "message", "role": "assistant", "content": "Hello Alice! Nice to meet you. How can I help you today?"},
+                {"type": "message", "role": "user", "content": "What is my name?"}]}),
+            json!({"model": "m", "prompt_cache_key": "openresponses-compact-test", "input": [
+                {"type": "message", "role": "user", "content": "We agreed to launch on Tuesday and notify support first."},
+                {"type": "message", "role": "assistant", "content": "Understood. The launch is Tuesday, with support notified beforehand."}]}),
+            json!({"type": "response.create", "model": "m", "store": false, "tools": [], "input": [
+                {"type": "compaction", "id": "cmp_1", "encrypted_content": compaction_content("The code word is slate.")},
+                {"type": "message", "role": "user", "content": "Continue from here. Reply with exactly: compacted"}]}),
+        ];
+        for body in bodies {
+            let r = parse(body.clone());
+            assert!(!r.needs_context(), "{body}");
+            assert!(!r.chat.messages.is_empty(), "{body}");
+        }
+        // Continuations wait for the previous response; a missing call fails then.
+        let mut r = parse(
+            json!({"type": "response.create", "model": "m", "store": false,
+            "previous_response_id": "resp_1",
+            "input": [{"type": "function_call_output", "call_id": "call_openresponses_missing",
+                       "output": "No matching tool call exists in the previous response."}]}),
+        );
+        assert!(r.needs_context());
+        let history = [
+            json!({"type": "message", "role": "user", "content": "Remember the code word: ember. Reply with OK."}),
+            json!({"type": "message", "id": "msg_1", "status": "completed", "role": "assistant",
+                   "content": [{"type": "output_text", "text": "OK", "annotations": [], "logprobs": []}]}),
+        ];
+        let e = build_chat(&mut r, &history, |_| None).unwrap_err();
+        assert_eq!(e.param(), Some("input.0.call_id"));
+        let mut r = parse(
+            json!({"type": "response.create", "model": "m", "store": false,
+            "previous_response_id": "resp_1", "input": "What is the code word? Reply with only the code word."}),
+        );
+        build_chat(&mut r, &history, |_| None).unwrap();
+        assert_eq!(r.chat.messages.len(), 3);
+        // The compact endpoint's body (without model it is a 400 naming model).
+        let e = err(
+            json!({"input": [{"type": "message", "role": "user", "content": "Compact this conversation."}]}),
+        );
+        assert_eq!(e.param(), Some("model"));
     }
 
     #[test]
