@@ -2,15 +2,16 @@
 # The whole test suite: formatting, lints, Rust tests, a short fuzzing run of
 # the parsers (scripts/fuzz.sh), the C library's tests and examples under
 # valgrind, the end-to-end tests that drive a real gateway with the official
-# openai and anthropic Python SDKs, the Python package's tests, examples and
-# mypy, the dashboard driven in a headless browser, and the Node addon's tests
-# and examples.
+# openai and anthropic Python SDKs and the Codex CLI, the Python package's
+# tests, examples and mypy, the dashboard driven in a headless browser, the Node
+# addon's tests and examples, and the Responses API with the openai Node SDK.
 # Needs Rust (with cargo-nextest if present), Python 3.11+ and Node.js 20+; it
 # installs the Python packages it needs into a venv outside the clone, gcc,
 # g++, make, valgrind, redis-server and Debian's chromium with apt-get when they
 # are missing, cargo-fuzz into ~/.cache/mws-gateway/tools, playwright-core into
-# tests/dashboard/node_modules, and the Node addon's and examples' packages
-# into bindings/node and examples/node (npm ci, from the committed lock files).
+# tests/dashboard/node_modules, the Codex CLI into tests/codex, and the Node
+# addon's, examples' and Node SDK tests' packages into bindings/node,
+# examples/node and tests/node (npm ci, from the committed lock files).
 # For the redis store's tests a private redis-server on a free loopback port
 # runs for the length of the suite ($MWS_TEST_REDIS_URL), stopped on exit.
 set -euo pipefail
@@ -180,6 +181,27 @@ else
     echo "$requirements unchanged; venv up to date"
 fi
 
+# npm ci in $1 only when its lock file changed since the last install; the
+# packages' own scripts are not run (the addon is built explicitly below).
+npm_ci_if_changed() {
+    local stamp="$1/node_modules/.package-lock.sha256"
+    local want
+    want="$(sha256sum "$1/package-lock.json" | cut -d' ' -f1)"
+    if [[ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]]; then
+        (cd "$1" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+        echo "$want" >"$stamp"
+    else
+        echo "$1/package-lock.json unchanged; node_modules up to date"
+    fi
+}
+
+step "Codex CLI for the end-to-end tests (tests/codex: npm ci)"
+# The pinned @openai/codex (its native binary ships inside the npm package);
+# tests/python/test_codex.py runs it against the gateway, offline.
+npm_ci_if_changed tests/codex
+export MWS_CODEX_BIN="$repo_root/tests/codex/node_modules/.bin/codex"
+"$MWS_CODEX_BIN" --version
+
 step "pytest tests/python"
 set +e
 "$venv/bin/python" -m pytest tests/python -q -p no:cacheprovider
@@ -218,20 +240,6 @@ fi
 # Screenshots of every page land in tests/dashboard/artifacts/ (git-ignored).
 (cd "$dash" && node --test --test-concurrency=1 dashboard.test.mjs)
 
-# npm ci in $1 only when its lock file changed since the last install; the
-# packages' own scripts are not run (the addon is built explicitly below).
-npm_ci_if_changed() {
-    local stamp="$1/node_modules/.package-lock.sha256"
-    local want
-    want="$(sha256sum "$1/package-lock.json" | cut -d' ' -f1)"
-    if [[ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]]; then
-        (cd "$1" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
-        echo "$want" >"$stamp"
-    else
-        echo "$1/package-lock.json unchanged; node_modules up to date"
-    fi
-}
-
 step "node addon: npm ci, debug build of the addon (bindings/node)"
 echo "node $(node --version), npm $(npm --version)"
 npm_ci_if_changed bindings/node
@@ -253,6 +261,11 @@ npm_ci_if_changed examples/node
     node embed_sdks.mjs
     node in_process_stream.mjs
 )
+
+step "node --test tests/node (the Responses API with the openai Node SDK)"
+npm_ci_if_changed tests/node
+(cd tests/node && node --test --test-concurrency=1 responses.test.mjs)
+
 step "python package: build and install mws-gateway into the venv"
 # The same target dir and dev profile as the Rust steps above, with maturin from
 # the venv (no build isolation), so a warm run compiles nothing.

@@ -218,6 +218,32 @@ def make_account(
     return Account(id=account_id, key=key["key"], key_id=key["id"], url=url)
 
 
+# The keys a gateway sends to the scripted upstreams (`echo_and_mock_profiles`).
+MOCK_UPSTREAM_KEYS = {"MOCK_OPENAI_KEY": "sk-up-openai-test", "MOCK_ANTHROPIC_KEY": "sk-ant-up-test"}
+
+
+def profile_config(profile_id: str, upstream: str, model: str) -> str:
+    """One [[profiles]] entry with a round price and context window."""
+    return (f'[[profiles]]\nid = "{profile_id}"\nupstream = "{upstream}"\n'
+            f'upstream_model = "{model}"\ncontext_window = 200000\ntokens_per_second = 100\n'
+            "input_price_per_mtok = 1.0\noutput_price_per_mtok = 2.0\n")
+
+
+def echo_and_mock_profiles(mock_base_url: str, openai_model: str, anthropic_model: str) -> str:
+    """Config for three profiles, one per upstream kind: `dragon` on the echo
+    (the default), `via-openai` and `via-anthropic` on the scripted mock at
+    `mock_base_url` as an OpenAI-kind and an Anthropic-kind upstream (no
+    retries; start the gateway with MOCK_UPSTREAM_KEYS in its environment)."""
+    upstreams = '[[upstreams]]\nname = "echo"\nkind = "echo"\n' + "".join(
+        f'[[upstreams]]\nname = "mock-{kind}"\nkind = "{kind}"\nbase_url = "{mock_base_url}"\n'
+        f'api_key_env = "MOCK_{kind.upper()}_KEY"\nmax_retries = 0\n'
+        for kind in ("openai", "anthropic"))
+    return (upstreams + profile_config("dragon", "echo", "echo")
+            + profile_config("via-openai", "mock-openai", openai_model)
+            + profile_config("via-anthropic", "mock-anthropic", anthropic_model)
+            + '[routing]\ndefault_profile = "dragon"\naliases = {}\n')
+
+
 def _binary(var: str = "MWS_GATEWAY_BIN", build: str = "-p mws-core --bin mws-gateway") -> str:
     binary = os.environ.get(var)
     if not binary:
