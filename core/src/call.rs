@@ -3,8 +3,10 @@
 //! it), who is calling, the reply and its body, and the one clock.
 //! Below everything that runs a call; it imports nothing above `error` and `limits`.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -212,6 +214,35 @@ pub struct CallContext {
     /// The caller sends the answer on as bytes (HTTP): a non-streamed answer
     /// comes back serialized (`Body::Raw`) instead of as a `Value`.
     pub wants_bytes: bool,
+    /// The responses of this caller's connection (the WebSocket transport):
+    /// `store: false` ones are kept there, for `previous_response_id` on it.
+    pub connection: Option<Arc<ConnectionResponses>>,
+}
+
+/// Responses kept for one connection only (the Open Responses WebSocket
+/// transport's `store: false` responses): id -> (input items, stored response JSON).
+#[derive(Debug, Default)]
+pub struct ConnectionResponses {
+    kept: Mutex<HashMap<String, (Value, Value)>>,
+}
+
+impl ConnectionResponses {
+    pub fn get(&self, id: &str) -> Option<(Value, Value)> {
+        self.kept.lock().ok()?.get(id).cloned()
+    }
+
+    pub fn put(&self, id: String, input_items: Value, response: Value) {
+        if let Ok(mut kept) = self.kept.lock() {
+            kept.insert(id, (input_items, response));
+        }
+    }
+
+    /// Forgets `id` (a continuation of it failed).
+    pub fn evict(&self, id: &str) {
+        if let Ok(mut kept) = self.kept.lock() {
+            kept.remove(id);
+        }
+    }
 }
 
 /// Without the key itself, so a context that reaches a log leaks nothing.

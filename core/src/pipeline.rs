@@ -11,7 +11,10 @@ use serde_json::{json, Value};
 use crate::billing::{self, Caller, Charge};
 use crate::call::{unix_now, Body, CallContext, Endpoint, Reply, Shape};
 use crate::canonical::request::Source;
-use crate::canonical::{ContentBlock, Message, ResponsesRequest, Role, Usage};
+use crate::canonical::{
+    ChatResponse, ContentBlock, EventStream, Message, ResponsesRequest, Role, StopReason,
+    StreamEvent, Usage,
+};
 use crate::egress::{self, Render, StreamRenderer};
 use crate::ingress;
 use crate::limits::LimitSnapshot;
@@ -19,7 +22,7 @@ use crate::meter::{finish, record_usage, render_stream, Meter};
 use crate::route::Profile;
 use crate::state::State;
 use crate::store::StoredResponse;
-use crate::stored::{self, Keeper};
+use crate::stored::{self, KeepIn, Keeper};
 use crate::tokens::estimate_request;
 use crate::upstream::Upstream;
 use crate::{Error, ErrorKind, Result};
@@ -226,14 +229,25 @@ impl Call<'_> {
         let (mut rr, input_items) = self.responses_request(body).await?;
         let profile = self.routed(rr.model());
         rr.chat.stream = rr.stream;
+        // `generate: false` (a WebSocket client warming up) answers at once
+        // with no output: nothing goes upstream and nothing is charged.
+        let prewarm = rr.unknown.get("generate") == Some(&Value::Bool(false));
         let input = estimate_request(&rr.chat);
         let max_output = profile.output_budget(rr.chat.max_tokens, input);
-        let charge = self.reserve(&profile, input, max_output).await?;
+        let charge = match prewarm {
+            true => None,
+            false => self.reserve(&profile, input, max_output).await?,
+        };
         let target = profile.target(max_output);
         let id = egress::responses::new_response_id();
         let created = unix_now();
-        let keeper = rr.store.then(|| Keeper {
-            store: self.state.store.clone(),
+        let keep_in = match (&self.ctx.connection, rr.store) {
+            (_, true) => Some(KeepIn::Store(self.state.store.clone())),
+            (Some(c), false) => Some(KeepIn::Connection(c.clone())),
+            (None, false) => None,
+        };
+        let keeper = keep_in.map(|keep_in| Keeper {
+            keep_in,
             account_id: self.owner().to_owned(),
             created_at: created,
             retention_secs: self.state.config.responses.retention_secs(),
@@ -242,10 +256,15 @@ impl Call<'_> {
         });
         let req = &rr.chat;
         if !rr.stream {
-            let resp = with_fallbacks(self.state, &profile, |up| {
-                Box::pin(up.complete(req, &target))
-            })
-            .await;
+            let resp = match prewarm {
+                true => Ok(empty_answer()),
+                false => {
+                    with_fallbacks(self.state, &profile, |up| {
+                        Box::pin(up.complete(req, &target))
+                    })
+                    .await
+                }
+            };
             let resp = settled(self.state, charge, &profile, resp, |r| r.usage).await?;
             let object = egress::responses::response_object(&rr, &resp, &id, created, unix_now());
             if let Some(k) = keeper {
@@ -254,8 +273,12 @@ impl Call<'_> {
             }
             return Ok(Body::of(&object, self.ctx.wants_bytes));
         }
-        let events =
-            with_fallbacks(self.state, &profile, |up| Box::pin(up.stream(req, &target))).await?;
+        let events = match prewarm {
+            true => empty_answer_events(),
+            false => {
+                with_fallbacks(self.state, &profile, |up| Box::pin(up.stream(req, &target))).await?
+            }
+        };
         let meter = Meter::new(
             self.state.clone(),
             self.endpoint.clone(),
@@ -330,7 +353,11 @@ impl Call<'_> {
         }
         let history = match rr.previous_response_id.clone() {
             Some(prev) => {
-                let found = self.state.store.get_response(self.owner(), &prev).await?;
+                let on_connection = self.ctx.connection.as_ref().and_then(|c| c.get(&prev));
+                let found = match on_connection {
+                    Some(kept) => Some(stored::from_connection(&prev, kept)),
+                    None => self.state.store.get_response(self.owner(), &prev).await?,
+                };
                 let stored =
                     found.ok_or_else(|| ingress::responses::previous_response_not_found(&prev))?;
                 stored::history(&stored)
@@ -429,6 +456,33 @@ async fn settled<T>(
         (Err(_), None) => {}
     }
     outcome
+}
+
+/// The answer of a call that asks for no generation.
+fn empty_answer() -> ChatResponse {
+    ChatResponse {
+        id: String::new(),
+        content: Vec::new(),
+        stop_reason: Some(StopReason::EndTurn),
+        stop_sequence: None,
+        usage: Usage::default(),
+    }
+}
+
+/// `empty_answer` as a stream.
+fn empty_answer_events() -> EventStream {
+    Box::pin(futures::stream::iter([
+        StreamEvent::MessageStart {
+            id: String::new(),
+            usage: Usage::default(),
+        },
+        StreamEvent::MessageDelta {
+            stop_reason: Some(StopReason::EndTurn),
+            stop_sequence: None,
+            usage: Usage::default(),
+        },
+        StreamEvent::MessageStop,
+    ]))
 }
 
 /// Errors after which the next upstream of the profile is tried.

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
+use crate::call::ConnectionResponses;
 use crate::store::{Store, StoredResponse};
 use crate::{Error, ErrorKind, Result};
 
@@ -77,9 +78,27 @@ pub fn with_ids(items: Vec<Value>) -> Vec<Value> {
         .collect()
 }
 
-/// What keeps a finished response for its caller, when the request asked to store it.
+/// Where a finished response is kept: the store, or only its connection.
+pub enum KeepIn {
+    Store(Arc<dyn Store>),
+    Connection(Arc<ConnectionResponses>),
+}
+
+/// A response kept for its connection, as the store would give it back.
+pub fn from_connection(id: &str, kept: (Value, Value)) -> StoredResponse {
+    StoredResponse {
+        id: id.to_owned(),
+        account_id: String::new(),
+        created_at: 0,
+        expires_at: i64::MAX,
+        input_items: kept.0,
+        response: kept.1,
+    }
+}
+
+/// What keeps a finished response for its caller.
 pub struct Keeper {
-    pub store: Arc<dyn Store>,
+    pub keep_in: KeepIn,
     pub account_id: String,
     pub created_at: i64,
     pub retention_secs: i64,
@@ -93,15 +112,25 @@ impl Keeper {
     /// everything a continuation needs) before the client learns it finished,
     /// so a continuation sent right after finds it.
     pub async fn keep(self, id: &str, object: Value, output: Vec<Value>) -> Result<()> {
-        let record = StoredResponse {
-            id: id.to_owned(),
-            account_id: self.account_id,
-            created_at: self.created_at,
-            expires_at: self.created_at.saturating_add(self.retention_secs),
-            input_items: Value::Array(self.input_items),
-            response: json!({"object": object, "output": output}),
-        };
-        self.store.put_response(&record, self.max_per_account).await
+        let input_items = Value::Array(self.input_items);
+        let response = json!({"object": object, "output": output});
+        match self.keep_in {
+            KeepIn::Connection(c) => {
+                c.put(id.to_owned(), input_items, response);
+                Ok(())
+            }
+            KeepIn::Store(store) => {
+                let record = StoredResponse {
+                    id: id.to_owned(),
+                    account_id: self.account_id,
+                    created_at: self.created_at,
+                    expires_at: self.created_at.saturating_add(self.retention_secs),
+                    input_items,
+                    response,
+                };
+                store.put_response(&record, self.max_per_account).await
+            }
+        }
     }
 }
 

@@ -22,8 +22,8 @@
 //!   `content` texts) joined by blank lines as the thinking, `encrypted_content`
 //!   as the signature; one that egress made from a redacted thinking block
 //!   (`REDACTED_PREFIX`) becomes RedactedThinking again;
-//! - `compaction` items made by `compaction_content` become a user text block
-//!   holding their summary; any other `encrypted_content` there is a 400;
+//! - `compaction` items made by `compaction_content` become a system text
+//!   block holding their summary; any other `encrypted_content` there is a 400;
 //! - `custom` tools become a function of one string argument `input` (a grammar
 //!   `format` is appended to the description: the gateway cannot enforce it);
 //!   built-in tools (web search, file search, computer use, MCP, code
@@ -166,6 +166,9 @@ const MAX_METADATA_KEY_CHARS: usize = 64;
 const MAX_METADATA_VALUE_CHARS: usize = 512;
 const MAX_TOP_LOGPROBS: u32 = 20;
 
+/// What a compaction's summary is introduced with in the system prompt.
+const COMPACTION_PREAMBLE: &str = "Summary of the conversation so far:\n";
+
 /// How `compaction_content` marks the `encrypted_content` of a compaction item.
 const COMPACTION_PREFIX: &str = "mws-compaction-v1:";
 
@@ -182,7 +185,7 @@ pub fn custom_tool_schema() -> Value {
 
 /// The `encrypted_content` of a `compaction` item carrying `summary`: what
 /// POST /v1/responses/compact puts in its output. Given back as input, the
-/// item becomes a user text block holding `summary`.
+/// item becomes system text holding `summary`.
 pub fn compaction_content(summary: &str) -> String {
     format!(
         "{COMPACTION_PREFIX}{}",
@@ -810,11 +813,10 @@ impl<'r> Converter<'r> {
                         "not a compaction this gateway made (POST /v1/responses/compact)",
                     )
                 })?;
-                push(
-                    &mut self.req.messages,
-                    Role::User,
-                    vec![ContentBlock::text(summary)],
-                );
+                // Context, not a turn: the next user message stays the user's own.
+                self.req.system.push(ContentBlock::text(format!(
+                    "{COMPACTION_PREAMBLE}{summary}"
+                )));
                 Ok(())
             }
             "item_reference" => {
@@ -1687,14 +1689,16 @@ mod tests {
             ]}
         ])));
         assert_eq!(
+            r.chat.system,
+            [text(
+                "Summary of the conversation so far:\nWe launch on Tuesday."
+            )]
+        );
+        assert_eq!(
             r.chat.messages,
             [msg(
                 Role::User,
-                vec![
-                    text("We launch on Tuesday."),
-                    text("hello world"),
-                    text("Summarize.")
-                ]
+                vec![text("hello world"), text("Summarize.")]
             )]
         );
     }

@@ -10,6 +10,7 @@ mod ops;
 mod reply;
 mod routes;
 mod stall;
+mod websocket;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -19,7 +20,6 @@ use http::Request;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
@@ -123,7 +123,8 @@ async fn accept_loop(
         .timer(TokioTimer::new())
         .header_read_timeout(edge.header_timeout)
         .max_buf_size(edge.header_buffer);
-    let graceful = GracefulShutdown::new();
+    // Each connection holds a sender; once all are dropped the drain is over.
+    let (open, mut all_closed) = tokio::sync::mpsc::channel::<()>(1);
     // Helper tasks, aborted when this set is dropped with the accept loop.
     let mut helpers = JoinSet::new();
     helpers.spawn(heartbeat());
@@ -131,6 +132,7 @@ async fn accept_loop(
     if let Some(p) = &busy_poll {
         helpers.spawn(p.clone().run());
     }
+    let stop_conns = stopped.clone();
     let stop = async move {
         let _ = stopped.wait_for(|s| *s).await;
     };
@@ -167,17 +169,35 @@ async fn accept_loop(
                 }
                 resp
             });
-        let conn = builder.serve_connection(
-            TokioIo::new(stall::StallGuard::new(tcp, edge.write_timeout)),
-            TowerToHyperService::new(service),
-        );
-        let conn = graceful.watch(conn);
+        // Upgrades: the Responses API's WebSocket transport.
+        let conn = builder
+            .serve_connection(
+                TokioIo::new(stall::StallGuard::new(tcp, edge.write_timeout)),
+                TowerToHyperService::new(service),
+            )
+            .with_upgrades();
+        let (held, mut stop) = (open.clone(), stop_conns.clone());
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
+            let _held = held;
+            tokio::pin!(conn);
+            // On shutdown the connection finishes what is in flight (streams
+            // included), then closes.
+            let stopping = async move {
+                let _ = stop.wait_for(|s| *s).await;
+            };
+            let ended = tokio::select! {
+                ended = conn.as_mut() => ended,
+                () = stopping => {
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            };
+            if let Err(e) = ended {
                 tracing::debug!(error = %e, %peer, "connection ended with an error");
             }
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    drop(open);
+    let _ = all_closed.recv().await;
 }

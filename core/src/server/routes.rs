@@ -58,6 +58,13 @@ pub fn router(gw: Shared) -> Router {
         };
         paths.insert(path, methods);
     }
+    // The WebSocket transport of the Responses API is a GET on its path.
+    if let Some(methods) = paths.remove(Endpoint::Responses.path()) {
+        paths.insert(
+            Endpoint::Responses.path(),
+            methods.get(super::websocket::upgrade),
+        );
+    }
     let router = paths
         .into_iter()
         .fold(Router::new(), |r, (path, methods)| r.route(path, methods));
@@ -115,6 +122,7 @@ async fn handle(
             .collect(),
         request_id: new_request_id(),
         wants_bytes: true,
+        connection: None,
     };
     let bytes = match extract::body(
         body,

@@ -143,16 +143,6 @@ fn refuse_inexpressible(req: &ChatRequest) -> Result<()> {
             "this model's upstream does not return log probabilities",
         ));
     }
-    if req
-        .response_format
-        .as_ref()
-        .is_some_and(|f| *f != ResponseFormat::Text)
-    {
-        return Err(Error::invalid_field(
-            "response_format",
-            "this model's upstream does not support response formats",
-        ));
-    }
     Ok(())
 }
 
@@ -302,7 +292,24 @@ pub fn translate(req: &ChatRequest, target: &Target<'_>) -> Result<Map<String, V
     if let Some(t) = &req.thinking {
         body.insert("thinking".into(), t.clone());
     }
+    if let Some(format) = req.response_format.as_ref().and_then(output_format) {
+        body.insert("output_config".into(), json!({"format": format}));
+    }
     Ok(body)
+}
+
+/// Structured output as Messages takes it (`output_config.format`): a JSON
+/// schema; `json_object` is any object. Plain text needs none.
+fn output_format(f: &ResponseFormat) -> Option<Value> {
+    match f {
+        ResponseFormat::Text => None,
+        ResponseFormat::JsonObject => {
+            Some(json!({"type": "json_schema", "schema": {"type": "object"}}))
+        }
+        ResponseFormat::JsonSchema { schema, .. } => {
+            Some(json!({"type": "json_schema", "schema": schema}))
+        }
+    }
 }
 
 /// A token count the usage object carries; `None` when left out or null.
