@@ -49,14 +49,17 @@ def _codex_bin() -> str:
 
 def codex_config(base_url: str, model: str, websockets: bool = False) -> str:
     """An isolated config.toml: the gateway as the only model provider, no
-    approvals and no sandbox (the commands run in a temp dir), and nothing that
-    reaches OpenAI (update check, analytics, feedback, plugins, apps)."""
+    approvals and no sandbox (the commands run in a temp dir), nothing that
+    reaches OpenAI (update check, analytics, feedback, plugins, apps), and no
+    hosted web search: no upstream behind the gateway can run OpenAI's, and the
+    gateway refuses a built-in tool rather than dropping it (README, Codex CLI)."""
     return f"""\
 model = "{model}"
 model_provider = "mws"
 approval_policy = "never"
 sandbox_mode = "danger-full-access"
 check_for_update_on_startup = false
+web_search = "disabled"
 
 [analytics]
 enabled = false

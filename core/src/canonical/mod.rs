@@ -14,4 +14,6 @@ pub use extras::{
 };
 pub use request::{ChatRequest, Message, ResponseFormat, Role, Tool, ToolChoice};
 pub use response::{ChatResponse, StopReason, Usage};
-pub use responses::{ItemReference, ReasoningConfig, ResponsesRequest, REDACTED_PREFIX};
+pub use responses::{
+    ItemReference, ReasoningConfig, ResponsesRequest, REDACTED_PREFIX, TOOL_SEARCH,
+};

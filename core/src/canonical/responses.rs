@@ -3,7 +3,7 @@
 //! object or to act on (stored items, `previous_response_id`, `include`...).
 //! Parsed by `ingress::responses`, rendered by `egress::responses`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
@@ -14,6 +14,9 @@ use super::ChatRequest;
 /// redacted thinking again when given back as input. Signatures are base64,
 /// which never holds a `:`.
 pub const REDACTED_PREFIX: &str = "redacted_thinking:";
+
+/// The name a client-executed `tool_search` tool is offered to the model by.
+pub const TOOL_SEARCH: &str = "tool_search";
 
 /// `reasoning` as sent: `effort` and `summary` (or the older `generate_summary`).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -62,6 +65,11 @@ pub struct ResponsesRequest {
     pub tools: Vec<Value>,
     /// Names of the `custom` tools: a call of one is a `custom_tool_call`.
     pub custom_tools: BTreeSet<String>,
+    /// A client-executed `tool_search` tool is offered: calls of `tool_search`
+    /// are `tool_search_call` items.
+    pub tool_search: bool,
+    /// Tools offered inside a `namespace` tool: name -> namespace.
+    pub namespaces: BTreeMap<String, String>,
     /// The tool names `tool_choice.allowed_tools` restricts calls to.
     pub allowed_tools: Option<Vec<String>>,
     pub prompt_cache_key: Option<String>,
@@ -104,6 +112,8 @@ impl ResponsesRequest {
             tool_choice: None,
             tools: Vec::new(),
             custom_tools: BTreeSet::new(),
+            namespaces: BTreeMap::new(),
+            tool_search: false,
             allowed_tools: None,
             prompt_cache_key: None,
             safety_identifier: None,

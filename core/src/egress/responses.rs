@@ -36,7 +36,7 @@ use super::{openai, SseFrame};
 use crate::call::unix_now;
 use crate::canonical::{
     BlockStart, ChatResponse, ContentBlock, Delta, ResponseFormat, ResponsesRequest, StopReason,
-    StreamEvent, Usage, REDACTED_PREFIX,
+    StreamEvent, Usage, REDACTED_PREFIX, TOOL_SEARCH,
 };
 use crate::{Error, ErrorKind};
 
@@ -165,6 +165,9 @@ enum Item {
         call_id: String,
         name: String,
         arguments: String,
+        /// The `namespace` tool the called one was offered in.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        namespace: Option<String>,
     },
     CustomToolCall {
         id: String,
@@ -172,6 +175,14 @@ enum Item {
         call_id: String,
         name: String,
         input: String,
+    },
+    /// A call of a client-executed `tool_search` tool.
+    ToolSearchCall {
+        id: String,
+        status: Status,
+        call_id: String,
+        execution: &'static str,
+        arguments: Value,
     },
     Reasoning {
         id: String,
@@ -188,6 +199,7 @@ impl Item {
             Item::Message { status, .. }
             | Item::FunctionCall { status, .. }
             | Item::CustomToolCall { status, .. }
+            | Item::ToolSearchCall { status, .. }
             | Item::Reasoning { status, .. } => *status = to,
         }
     }
@@ -329,6 +341,8 @@ struct Echo {
     prompt_cache_key: Option<String>,
     user: Option<String>,
     custom_tools: BTreeSet<String>,
+    namespaces: BTreeMap<String, String>,
+    tool_search: bool,
     encrypted: bool,
 }
 
@@ -404,6 +418,8 @@ impl Echo {
             prompt_cache_key: req.prompt_cache_key.clone(),
             user: req.user.clone(),
             custom_tools: req.custom_tools.clone(),
+            namespaces: req.namespaces.clone(),
+            tool_search: req.tool_search,
             encrypted: req.includes(ENCRYPTED),
         }
     }
@@ -497,7 +513,8 @@ struct ResponseBody<'a> {
 }
 
 /// The output items of a complete answer.
-fn items_of(custom_tools: &BTreeSet<String>, resp: &ChatResponse, id: &str) -> Vec<Item> {
+fn items_of(req: &ResponsesRequest, resp: &ChatResponse, id: &str) -> Vec<Item> {
+    let custom_tools = &req.custom_tools;
     let mut items: Vec<Item> = Vec::new();
     for block in &resp.content {
         let n = items.len();
@@ -514,6 +531,18 @@ fn items_of(custom_tools: &BTreeSet<String>, resp: &ChatResponse, id: &str) -> V
                     content: vec![OutputText::new(text)],
                 }
             }
+            ContentBlock::ToolUse {
+                id: call_id,
+                name,
+                input,
+                ..
+            } if req.tool_search && name == TOOL_SEARCH => Item::ToolSearchCall {
+                id: item_id("tsc", id, n),
+                status: Status::Completed,
+                call_id: call_id.clone(),
+                execution: "client",
+                arguments: input.clone(),
+            },
             ContentBlock::ToolUse {
                 id: call_id,
                 name,
@@ -537,6 +566,7 @@ fn items_of(custom_tools: &BTreeSet<String>, resp: &ChatResponse, id: &str) -> V
                 call_id: call_id.clone(),
                 name: name.clone(),
                 arguments: input.to_string(),
+                namespace: req.namespaces.get(name).cloned(),
             },
             ContentBlock::Thinking {
                 thinking,
@@ -593,7 +623,7 @@ pub fn response_body(
 ) -> impl Serialize {
     Complete {
         echo: Echo::of(req),
-        items: items_of(&req.custom_tools, resp, id),
+        items: items_of(req, resp, id),
         id: id.to_owned(),
         created_at,
         completed_at,
@@ -606,7 +636,7 @@ pub fn response_body(
 /// whatever `include` says: what to store for `previous_response_id` and
 /// `item_reference` (the ids are those of `response_object`).
 pub fn output_items(req: &ResponsesRequest, resp: &ChatResponse, id: &str) -> Vec<Value> {
-    items_of(&req.custom_tools, resp, id)
+    items_of(req, resp, id)
         .iter()
         .map(|i| i.to_value(true))
         .collect()
@@ -1033,7 +1063,15 @@ impl StreamRenderer {
             }
             BlockStart::ToolUse { id, name } => {
                 let custom = self.echo.custom_tools.contains(&name);
-                let item = if custom {
+                let item = if self.echo.tool_search && name == TOOL_SEARCH {
+                    Item::ToolSearchCall {
+                        id: item_id("tsc", &self.id, n),
+                        status: Status::InProgress,
+                        call_id: id,
+                        execution: "client",
+                        arguments: json!({}),
+                    }
+                } else if custom {
                     Item::CustomToolCall {
                         id: item_id("ctc", &self.id, n),
                         status: Status::InProgress,
@@ -1046,6 +1084,7 @@ impl StreamRenderer {
                         id: item_id("fc", &self.id, n),
                         status: Status::InProgress,
                         call_id: id,
+                        namespace: self.echo.namespaces.get(&name).cloned(),
                         name,
                         arguments: String::new(),
                     }
@@ -1174,6 +1213,14 @@ impl StreamRenderer {
                     emit(seq, out, "response.custom_tool_call_input.delta", fields);
                 }
             }
+            // A tool search's arguments are sent whole, with its item.
+            (
+                OpenKind::Call { raw, .. },
+                Item::ToolSearchCall { .. },
+                Delta::ToolArgs(fragment),
+            ) => {
+                raw.push_str(&fragment);
+            }
             // Empty deltas, and deltas that do not fit their block, carry nothing.
             _ => {}
         }
@@ -1267,6 +1314,9 @@ impl StreamRenderer {
                 *input = full;
                 let fields = json!({"item_id": id, "output_index": i, "input": input});
                 emit(seq, out, "response.custom_tool_call_input.done", fields);
+            }
+            (OpenKind::Call { raw, .. }, Item::ToolSearchCall { arguments, .. }) => {
+                *arguments = serde_json::from_str(&raw).unwrap_or_else(|_| json!({}));
             }
             _ => {}
         }

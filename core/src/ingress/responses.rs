@@ -53,7 +53,7 @@ use super::path::{join, type_name};
 use super::Fields;
 use crate::canonical::{
     ChatRequest, ContentBlock, ItemReference, Message, ReasoningConfig, ResponsesRequest, Role,
-    Tool, ToolChoice, REDACTED_PREFIX,
+    Tool, ToolChoice, REDACTED_PREFIX, TOOL_SEARCH,
 };
 use crate::{Error, ErrorKind, Result};
 
@@ -117,8 +117,6 @@ const BUILT_IN_ITEMS: &[&str] = &[
     "mcp_approval_request",
     "mcp_approval_response",
     "mcp_call",
-    "tool_search_call",
-    "tool_search_output",
     "additional_tools",
     "program",
     "program_output",
@@ -494,52 +492,89 @@ fn parse_tools(f: &Fields, r: &mut ResponsesRequest) -> Result<()> {
     for (i, tool) in tools.iter().enumerate() {
         let path = join("tools", i);
         let t = Fields::of(tool, &path)?;
-        let cache_control = t.get("cache_control").cloned();
-        let canonical = match t.req_str("type")? {
-            "function" => {
-                t.bool("strict")?;
-                Tool {
-                    name: tool_name(&t)?,
-                    description: t.str("description")?.map(str::to_owned),
-                    input_schema: parameters(&t)?,
-                    cache_control,
-                }
+        if t.req_str("type")? == "namespace" {
+            // A group of tools: each is offered by its own name, and a call of
+            // one names its namespace again (`function_call.namespace`).
+            let namespace = t.req_str("name")?.to_owned();
+            let inner = t.req_array("tools")?;
+            let inner_path = t.path_of("tools");
+            for (j, tool) in inner.iter().enumerate() {
+                let path = join(&inner_path, j);
+                let t = Fields::of(tool, &path)?;
+                let canonical = tool_of(&t, r)?;
+                add_tool(&t, canonical.clone(), &mut names, r)?;
+                r.namespaces.insert(canonical.name, namespace.clone());
             }
-            "custom" => {
-                let name = tool_name(&t)?;
-                r.custom_tools.insert(name.clone());
-                Tool {
-                    name,
-                    description: custom_description(&t)?,
-                    input_schema: custom_tool_schema(),
-                    cache_control,
-                }
-            }
-            other if BUILT_IN_TOOLS.contains(&other) => {
-                return Err(Error::invalid_field(
-                    t.path_of("type"),
-                    format!(
-                    "built-in tool {other:?} is not supported: only function and custom tools are"
-                ),
-                ))
-            }
-            other => {
-                return Err(Error::invalid_field(
-                    t.path_of("type"),
-                    format!("expected one of function, custom, got {other:?}"),
-                ))
-            }
-        };
-        if !names.insert(canonical.name.clone()) {
-            return Err(Error::invalid_field(
-                t.path_of("name"),
-                format!("tool name {:?} is used twice", canonical.name),
-            ));
+            continue;
         }
-        r.chat.tools.push(canonical);
+        let canonical = tool_of(&t, r)?;
+        add_tool(&t, canonical, &mut names, r)?;
     }
     r.tools = tools.clone();
     Ok(())
+}
+
+fn add_tool(
+    t: &Fields,
+    canonical: Tool,
+    names: &mut HashSet<String>,
+    r: &mut ResponsesRequest,
+) -> Result<()> {
+    if !names.insert(canonical.name.clone()) {
+        return Err(Error::invalid_field(
+            t.path_of("name"),
+            format!("tool name {:?} is used twice", canonical.name),
+        ));
+    }
+    r.chat.tools.push(canonical);
+    Ok(())
+}
+
+/// A `function` or `custom` tool as a canonical one; built-in tools are refused.
+fn tool_of(t: &Fields, r: &mut ResponsesRequest) -> Result<Tool> {
+    let cache_control = t.get("cache_control").cloned();
+    match t.req_str("type")? {
+        "function" => {
+            t.bool("strict")?;
+            Ok(Tool {
+                name: tool_name(t)?,
+                description: t.str("description")?.map(str::to_owned),
+                input_schema: parameters(t)?,
+                cache_control,
+            })
+        }
+        "custom" => {
+            let name = tool_name(t)?;
+            r.custom_tools.insert(name.clone());
+            Ok(Tool {
+                name,
+                description: custom_description(t)?,
+                input_schema: custom_tool_schema(),
+                cache_control,
+            })
+        }
+        // Run by the client (Codex's discovery of deferred tools): to the
+        // model a function like any other, its calls `tool_search_call` items.
+        "tool_search" if t.str("execution")? == Some("client") => {
+            r.tool_search = true;
+            Ok(Tool {
+                name: TOOL_SEARCH.to_owned(),
+                description: t.str("description")?.map(str::to_owned),
+                input_schema: parameters(t)?,
+                cache_control,
+            })
+        }
+        other if BUILT_IN_TOOLS.contains(&other) => Err(Error::invalid_field(
+            t.path_of("type"),
+            format!(
+                "built-in tool {other:?} is not supported: only function, custom, namespace and client-executed tool_search tools are"
+            ),
+        )),
+        other => Err(Error::invalid_field(
+            t.path_of("type"),
+            format!("expected one of function, custom, namespace, got {other:?}"),
+        )),
+    }
 }
 
 /// A custom tool's description, with its grammar (which only the model can
@@ -794,6 +829,14 @@ impl<'r> Converter<'r> {
                 self.call(call_id, name, input);
                 Ok(())
             }
+            "tool_search_call" => {
+                it.str("id")?;
+                let call_id = it.req_str("call_id")?;
+                let input = it.get("arguments").cloned().unwrap_or_else(|| json!({}));
+                self.call(call_id, TOOL_SEARCH, input);
+                Ok(())
+            }
+            "tool_search_output" => self.tool_search_output(&it),
             "custom_tool_call" => {
                 it.str("id")?;
                 let call_id = it.req_str("call_id")?;
@@ -894,6 +937,29 @@ impl<'r> Converter<'r> {
         let block = ContentBlock::ToolResult {
             tool_use_id: call_id.to_owned(),
             content: non_empty(content).collect(),
+            is_error: false,
+            cache_control: None,
+        };
+        push(&mut self.req.messages, Role::User, vec![block]);
+        Ok(())
+    }
+
+    /// The tools a client-run search found, as the text of the call's result.
+    fn tool_search_output(&mut self, it: &Fields) -> Result<()> {
+        it.str("id")?;
+        let call_id = it.req_str("call_id")?;
+        if let Some(calls) = &self.calls {
+            if !calls.contains(call_id) {
+                return Err(Error::invalid_field(
+                    it.path_of("call_id"),
+                    format!("no tool call found for output with call_id {call_id:?}"),
+                ));
+            }
+        }
+        let tools = it.get("tools").cloned().unwrap_or_else(|| json!([]));
+        let block = ContentBlock::ToolResult {
+            tool_use_id: call_id.to_owned(),
+            content: vec![ContentBlock::text(tools.to_string())],
             is_error: false,
             cache_control: None,
         };
@@ -1921,7 +1987,7 @@ mod tests {
             ("tools", json!([{"type": "function", "name": "f"}, {"type": "custom", "name": "f"}]), "tools.1.name", "tools.1.name: tool name \"f\" is used twice"),
             ("tools", json!([{"type": "custom", "name": "g", "format": {"type": "grammar", "syntax": "lark"}}]), "tools.0.format.definition", ""),
             ("tools", json!([{"type": "custom", "name": "g", "format": {"type": "ebnf"}}]), "tools.0.format.type", ""),
-            ("tools", json!([{"type": "bogus"}]), "tools.0.type", "tools.0.type: expected one of function, custom, got \"bogus\""),
+            ("tools", json!([{"type": "bogus"}]), "tools.0.type", "tools.0.type: expected one of function, custom, namespace, got \"bogus\""),
             ("tool_choice", json!("sometimes"), "tool_choice", ""),
             ("tool_choice", json!(3), "tool_choice", "tool_choice: expected a string or an object, got number"),
             ("tool_choice", json!({"type": "function", "name": "missing"}), "tool_choice.name", "tool_choice.name: no function tool named \"missing\" in tools"),
@@ -2028,7 +2094,7 @@ mod tests {
             assert_eq!(
                 e.message(),
                 format!(
-                    "tools.1.type: built-in tool {ty:?} is not supported: only function and custom tools are"
+                    "tools.1.type: built-in tool {ty:?} is not supported: only function, custom and namespace tools are"
                 )
             );
         }
