@@ -92,9 +92,14 @@ BODY[anthropic-to-openai]="{\"model\":\"dragon\",\"max_tokens\":64,$MSG}"
 BODY[anthropic-stream]="{\"model\":\"dragon\",\"max_tokens\":64,\"stream\":true,$MSG}"
 BODY[pass-through]="{\"model\":\"dragon-anthropic\",\"max_tokens\":64,$MSG}"
 BODY[bare-proxy]="${BODY[openai-chat]}"
-PATHS=([bare-proxy]=/v1/chat/completions [openai-chat]=/v1/chat/completions [openai-stream]=/v1/chat/completions [anthropic-to-openai]=/v1/messages [anthropic-stream]=/v1/messages [pass-through]=/v1/messages)
+# The Responses API translated to the same Chat Completions mock (store: false,
+# so the rows compare translation, not the stored-response write).
+RESP='"input":"Write one short sentence about dragons.","store":false'
+BODY[responses-to-openai]="{\"model\":\"dragon\",$RESP}"
+BODY[responses-stream]="{\"model\":\"dragon\",\"stream\":true,$RESP}"
+PATHS=([bare-proxy]=/v1/chat/completions [openai-chat]=/v1/chat/completions [openai-stream]=/v1/chat/completions [anthropic-to-openai]=/v1/messages [anthropic-stream]=/v1/messages [pass-through]=/v1/messages [responses-to-openai]=/v1/responses [responses-stream]=/v1/responses)
 # What the mock itself is asked in the same scenario, for the side-by-side figure.
-DIRECT=([openai-chat]="/v1/chat/completions|${BODY[openai-chat]}" [openai-stream]="/v1/chat/completions|${BODY[openai-stream]}" [anthropic-to-openai]="/v1/chat/completions|${BODY[openai-chat]}" [anthropic-stream]="/v1/chat/completions|${BODY[openai-stream]}" [pass-through]="/v1/messages|${BODY[anthropic-to-openai]}" [bare-proxy]="/v1/chat/completions|${BODY[openai-chat]}")
+DIRECT=([openai-chat]="/v1/chat/completions|${BODY[openai-chat]}" [openai-stream]="/v1/chat/completions|${BODY[openai-stream]}" [anthropic-to-openai]="/v1/chat/completions|${BODY[openai-chat]}" [anthropic-stream]="/v1/chat/completions|${BODY[openai-stream]}" [pass-through]="/v1/messages|${BODY[anthropic-to-openai]}" [bare-proxy]="/v1/chat/completions|${BODY[openai-chat]}" [responses-to-openai]="/v1/chat/completions|${BODY[openai-chat]}" [responses-stream]="/v1/chat/completions|${BODY[openai-stream]}")
 
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 run_oha() { # url body conc -> json file
@@ -105,7 +110,7 @@ run_oha() { # url body conc -> json file
 echo "| scenario | conc | gateway rps | mock rps | ratio | p50 ms | p99 ms | p50 overhead us | CPU us/req |"
 echo "|---|---|---|---|---|---|---|---|---|"
 # MWS_BENCH_SCENARIOS and MWS_BENCH_CONC narrow a run (for profiling one case).
-for s in ${MWS_BENCH_SCENARIOS:-openai-chat openai-stream anthropic-to-openai anthropic-stream pass-through bare-proxy}; do
+for s in ${MWS_BENCH_SCENARIOS:-openai-chat openai-stream anthropic-to-openai anthropic-stream responses-to-openai responses-stream pass-through bare-proxy}; do
   url=$GW pid=$GW_PID
   if [ "$s" = bare-proxy ]; then url=$BARE pid=$BARE_PID; fi
   for c in ${MWS_BENCH_CONC:-1 64}; do
