@@ -8,7 +8,7 @@ use std::future::Future;
 use mws_core::accounts::admin::Admin;
 use serde_json::{json, Map, Number, Value};
 
-use crate::args::{c_json, handle, opt_str_arg, out_arg, str_arg};
+use crate::args::{handle, opt_str_arg, out_arg, str_arg, to_caller_json};
 use crate::calls::with_body;
 use crate::failure::{Failure, FfiResult};
 use crate::gateway::mws_gateway;
@@ -43,7 +43,7 @@ where
         let future = op(gw.inner.admin())?;
         match block_on(future)? {
             Ok(v) => {
-                *out = c_json(&v)?;
+                *out = to_caller_json(&v)?;
                 Ok(())
             }
             Err(e) => Err(with_body(Some(out), Failure::core(e))),

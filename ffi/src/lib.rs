@@ -60,7 +60,7 @@ pub extern "C" fn mws_version() -> *const c_char {
 pub unsafe extern "C" fn mws_string_free(s: *mut c_char) {
     panic::guard_or((), || {
         if !s.is_null() {
-            // SAFETY: made by CString::into_raw in `args::c_string`, by contract.
+            // SAFETY: made by CString::into_raw in `args::to_caller_string`, by contract.
             drop(unsafe { CString::from_raw(s) });
         }
     })
