@@ -12,6 +12,7 @@ pub mod egress;
 pub mod error;
 pub mod gateway;
 pub mod ingress;
+pub mod json_fields;
 pub mod limits;
 mod meter;
 pub mod metrics;
