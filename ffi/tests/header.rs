@@ -64,6 +64,7 @@ fn header_names_every_exported_function() {
         "mws_chat_completions_stream",
         "mws_stream_next",
         "mws_admin_usage",
+        "mws_admin",
     ] {
         assert!(
             header.contains(&format!("{name}(")),
