@@ -311,3 +311,36 @@ async fn shutdown_signal() {
         () = term => {},
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(args: &[&str]) -> AdminCall {
+        let cli = Cli::try_parse_from(std::iter::once("mws-gateway").chain(args.iter().copied()))
+            .unwrap();
+        match cli.command {
+            Command::Accounts { command } => command.admin_call(),
+            Command::Credits { command } => command.admin_call(),
+            Command::Keys { command } => command.admin_call(),
+            other => panic!("not an admin subcommand: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn subcommands_are_admin_operations_with_the_admin_api_body() {
+        let c = call(&["accounts", "create", "--name", "team"]);
+        assert_eq!(
+            (c.op, c.body),
+            (AdminOp::CreateAccount, json!({"name": "team"}))
+        );
+        let c = call(&["credits", "add", "acct_1", "--usd", "2.5"]);
+        assert_eq!((c.op, c.id.as_str()), (AdminOp::AddCredits, "acct_1"));
+        assert_eq!(c.body, json!({"amount_usd": "2.5"}));
+        let c = call(&["keys", "create", "acct_1", "--rpm", "10"]);
+        assert_eq!(c.op, AdminOp::CreateKey);
+        assert_eq!(c.body, json!({"name": "default", "rpm": 10, "tpm": null}));
+        assert_eq!(call(&["keys", "revoke", "key_1"]).op, AdminOp::RevokeKey);
+        assert_eq!(call(&["accounts", "list"]).op, AdminOp::ListAccounts);
+    }
+}
