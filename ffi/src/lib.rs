@@ -4,6 +4,10 @@
 //! pointers and text in `args.rs`, and reports failures as an `mws_status` with
 //! the thread's last error set (`last_error.rs`). Calls block the caller's
 //! thread on one shared runtime (`runtime.rs`).
+#![expect(
+    unsafe_code,
+    reason = "a C ABI: #[no_mangle] entry points taking raw pointers; each unsafe block says why it is sound"
+)]
 
 // Internals.
 mod args;

@@ -3,7 +3,10 @@
 //! Refresh it with `MWS_UPDATE_HEADER=1 cargo test -p mws-ffi --test header`.
 
 // clippy.toml allows these in #[test] functions only; `generate` is test code too.
-#![allow(clippy::expect_used)]
+#![expect(
+    clippy::expect_used,
+    reason = "test code: a failure should stop the test loudly"
+)]
 
 use std::path::PathBuf;
 
