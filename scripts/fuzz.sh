@@ -70,6 +70,9 @@ fi
 export PATH="$tools/bin:$PATH"
 
 echo "building the fuzz targets into $target_dir"
+# cargo fuzz has no --locked: fuzz/Cargo.lock is checked first, so the build
+# below resolves to exactly it (a stale lock fails here instead).
+cargo metadata --locked --format-version 1 --manifest-path fuzz/Cargo.toml >/dev/null
 cargo fuzz build --sanitizer none --target-dir "$target_dir"
 host="$(rustc -vV | sed -n 's/^host: //p')"
 bin_dir="$target_dir/$host/release"
