@@ -17,7 +17,7 @@ if ! [ -x "$TOOLS/bin/oha" ]; then
   cargo install --locked --quiet --root "$TOOLS" oha --version "$OHA_VERSION"
 fi
 OHA="$TOOLS/bin/oha"
-cargo build --release --quiet -p mws-core --bin mws-gateway -p mws-bench --bin mock-upstream --bin accounting --bin bare-proxy
+cargo build --release --locked --quiet -p mws-core --bin mws-gateway -p mws-bench --bin mock-upstream --bin accounting --bin bare-proxy
 BIN="$CARGO_TARGET_DIR/release"
 WORK=$(mktemp -d)
 cleanup() { kill "${MOCK_PID:-}" "${GW_PID:-}" "${BARE_PID:-}" 2>/dev/null || true; rm -rf "$WORK"; }

@@ -725,6 +725,27 @@ mws_status mws_admin_usage(const mws_gateway *gateway,
                            char **out_json);
 
 /**
+ * Any admin operation by its name, as the Python and Node packages call them:
+ * `create_account`, `list_accounts`, `account`, `add_credits`, `set_plan`,
+ * `create_key`, `list_keys`, `set_key_throttle`, `revoke_key`, `usage`. `id`
+ * is the account or key id for the operations that take one (NULL for the
+ * others); `body_json` is the admin API's JSON body (NULL for `{}`), as the
+ * typed `mws_admin_*` functions above build it. An unknown name, a missing id
+ * or a body that is not JSON text is `MWS_INVALID_ARGUMENT`.
+ *
+ * Ownership, threading: as for `mws_admin_create_account`.
+ *
+ * # Safety
+ * As for `mws_admin_create_account`; `op`, `id` and `body_json` are NULL or
+ * NUL-terminated.
+ */
+mws_status mws_admin(const mws_gateway *gateway,
+                     const char *op,
+                     const char *id,
+                     const char *body_json,
+                     char **out_json);
+
+/**
  * Sends the gateway's logs (one line per request, with its request id; never
  * keys or prompts) to stderr. `filter` is a `tracing` filter such as
  * `"info"` or `"mws_core=debug"`; NULL reads `RUST_LOG`, else `"info"`. Without

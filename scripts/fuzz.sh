@@ -70,8 +70,11 @@ fi
 export PATH="$tools/bin:$PATH"
 
 echo "building the fuzz targets into $target_dir"
-cargo fuzz build --sanitizer none --target-dir "$target_dir"
 host="$(rustc -vV | sed -n 's/^host: //p')"
+# cargo fuzz has no --locked: fetching with --locked first checks fuzz/Cargo.lock
+# (a stale one fails here) and brings exactly what the build below then uses.
+cargo fetch --locked --manifest-path fuzz/Cargo.toml --target "$host"
+cargo fuzz build --sanitizer none --target-dir "$target_dir"
 bin_dir="$target_dir/$host/release"
 
 failed=()

@@ -96,17 +96,20 @@ if command -v redis-server >/dev/null 2>&1; then
 fi
 
 step "cargo fmt --check"
+# Every cargo command that resolves dependencies runs with --locked: Cargo.lock
+# is what was tested, and a stale one fails here instead of being rewritten.
+# (cargo fmt resolves nothing and takes no --locked.)
 cargo fmt --all --check
 
 step "cargo clippy (-D warnings)"
-cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy --workspace --all-targets --locked -- -D warnings
 
 if cargo nextest --version >/dev/null 2>&1; then
     step "cargo nextest run"
-    cargo nextest run --workspace
+    cargo nextest run --workspace --locked
 else
     step "cargo test (cargo-nextest not installed)"
-    cargo test --workspace
+    cargo test --workspace --locked
 fi
 
 step "fuzz: each cargo-fuzz target for ${MWS_FUZZ_SECS:-30}s (scripts/fuzz.sh)"
@@ -117,11 +120,11 @@ step "fuzz: each cargo-fuzz target for ${MWS_FUZZ_SECS:-30}s (scripts/fuzz.sh)"
 scripts/fuzz.sh
 
 step "cargo test --doc"
-cargo test --workspace --doc
+cargo test --workspace --doc --locked
 
 step "build mws-gateway and mock-upstream"
 # The whole workspace, so features unify with the test build and nothing is rebuilt.
-cargo build --workspace --bins
+cargo build --workspace --bins --locked
 export MWS_GATEWAY_BIN="$CARGO_TARGET_DIR/debug/mws-gateway"
 export MWS_MOCK_BIN="$CARGO_TARGET_DIR/debug/mock-upstream"
 test -x "$MWS_GATEWAY_BIN"
@@ -142,7 +145,7 @@ if [[ ${#missing[@]} -gt 0 ]]; then
 fi
 # The dev profile and the whole workspace, as the step above, so the core is
 # not built again; users build with `cargo build -p mws-ffi --release`.
-cargo build --workspace --lib
+cargo build --workspace --lib --locked
 mws_lib_dir="$(cd "$CARGO_TARGET_DIR/debug" && pwd)"
 test -f "$mws_lib_dir/libmws.so"
 test -f "$mws_lib_dir/libmws.a"
@@ -279,7 +282,7 @@ if [[ "$(cat "$py_stamp" 2>/dev/null || true)" != "$py_want" ]]; then
 fi
 PATH="$venv/bin:$PATH" "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
     --no-build-isolation --no-deps --force-reinstall \
-    --config-settings=build-args="--profile dev" ./bindings/python
+    --config-settings=build-args="--profile dev --locked" ./bindings/python
 "$venv/bin/python" -c 'import mws_gateway; print("installed mws_gateway", mws_gateway.__version__)'
 
 step "pytest bindings/python/tests (calls, streams, errors, concurrency, SDKs, fork, CLI, mypy --strict, examples/python)"

@@ -10,18 +10,18 @@ class Admin {
     }
     /** Creates an account (no credits, no plan). */
     createAccount(name) {
-        return this.#op("createAccount", "", { name });
+        return this.#op("create_account", "", { name });
     }
     account(accountId) {
         return this.#op("account", accountId);
     }
     /** Adds credits: a positive number of USD with at most 9 decimals. */
     addCredits(accountId, amountUsd) {
-        return this.#op("addCredits", accountId, { amount_usd: amountUsd });
+        return this.#op("add_credits", accountId, { amount_usd: amountUsd });
     }
     /** Sets a plan named in the config, or clears it with `null`. */
     setPlan(accountId, plan) {
-        return this.#op("setPlan", accountId, { plan });
+        return this.#op("set_plan", accountId, { plan });
     }
     /**
      * Creates a key, optionally throttled below the account's limits. The
@@ -29,19 +29,19 @@ class Admin {
      * (else `InsufficientCreditsError`).
      */
     createKey(accountId, name, throttle = {}) {
-        return this.#op("createKey", accountId, { name, rpm: throttle.rpm, tpm: throttle.tpm });
+        return this.#op("create_key", accountId, { name, rpm: throttle.rpm, tpm: throttle.tpm });
     }
     /** The account's keys, without secrets. */
     listKeys(accountId) {
-        return this.#op("listKeys", accountId);
+        return this.#op("list_keys", accountId);
     }
     /** Sets a key's throttle: a number sets a limit, `null` clears it, a missing field keeps it. */
     setKeyThrottle(keyId, throttle) {
-        return this.#op("setKeyThrottle", keyId, { rpm: throttle.rpm, tpm: throttle.tpm });
+        return this.#op("set_key_throttle", keyId, { rpm: throttle.rpm, tpm: throttle.tpm });
     }
     /** Revokes a key: requests with it get `AuthenticationError` from then on. */
     revokeKey(keyId) {
-        return this.#op("revokeKey", keyId);
+        return this.#op("revoke_key", keyId);
     }
     /** The account's usage ledger rows and their totals. */
     usage(accountId) {

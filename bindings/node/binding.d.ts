@@ -11,10 +11,12 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 
 export declare class NativeGateway {
   /**
-   * One admin operation on `id` (an account or key id, unused by
-   * `createAccount`) with its JSON `body` (`{}` where it takes none).
+   * One admin operation, named as the core names it (`create_account`,
+   * `add_credits`, `set_key_throttle`, ...), on `id` (an account or key id,
+   * unused by the operations that take none) with its JSON `body` (`{}`
+   * where it takes none). An unknown name throws.
    */
-  admin(op: AdminOp, id: string, body: string): Promise<Outcome>
+  admin(op: string, id: string, body: string): Promise<Outcome>
   /**
    * A gateway from a TOML file, a TOML string, or neither (the built-in
    * catalogue on the echo upstream with the memory store).
@@ -57,8 +59,6 @@ export declare class NativeStream {
    */
   close(): Promise<void>
 }
-
-export type AdminOp = 'createAccount' | 'account' | 'addCredits' | 'setPlan' | 'createKey' | 'listKeys' | 'setKeyThrottle' | 'revokeKey' | 'usage'
 
 /** The endpoints that take a request body. */
 export type CallEndpoint = 'messages' | 'countTokens' | 'chatCompletions' | 'embeddings' | 'rerank'

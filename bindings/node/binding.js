@@ -838,6 +838,5 @@ module.exports = nativeBinding
 module.exports.NativeGateway = nativeBinding.NativeGateway
 module.exports.NativeServer = nativeBinding.NativeServer
 module.exports.NativeStream = nativeBinding.NativeStream
-module.exports.AdminOp = nativeBinding.AdminOp
 module.exports.CallEndpoint = nativeBinding.CallEndpoint
 module.exports.ErrorName = nativeBinding.ErrorName

@@ -1,5 +1,6 @@
 //! The `mws-gateway` command line: `serve`, and the admin operations as
-//! subcommands on the configured store, each printing the admin API's JSON.
+//! subcommands on the configured store, each one an `AdminOp` run as the admin
+//! API runs it and printing the admin API's JSON.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -9,7 +10,7 @@ use clap::{Parser, Subcommand};
 use serde_json::{json, Value};
 
 use crate::accounts::keys::KEY_PREFIX;
-use crate::accounts::usage::UsageQuery;
+use crate::accounts::ops::AdminOp;
 use crate::{Config, Error, Gateway, Result};
 
 #[derive(Debug, Parser)]
@@ -128,49 +129,87 @@ fn print(v: &Value) -> Result<()> {
     writeln!(out, "{v}").map_err(|e| Error::internal(format!("cannot write to stdout: {e}")))
 }
 
+/// An admin operation as a subcommand gives it: the id, the body and the
+/// query-string pairs the admin API would get.
+struct AdminCall {
+    op: AdminOp,
+    id: String,
+    body: Value,
+    query: Vec<(String, String)>,
+}
+
+impl AdminCall {
+    fn new(op: AdminOp, id: String, body: Value) -> Self {
+        AdminCall {
+            op,
+            id,
+            body,
+            query: Vec::new(),
+        }
+    }
+}
+
+impl AccountsCommand {
+    fn admin_call(self) -> AdminCall {
+        match self {
+            AccountsCommand::Create { name } => AdminCall::new(
+                AdminOp::CreateAccount,
+                String::new(),
+                json!({ "name": name }),
+            ),
+            AccountsCommand::Show { account } => {
+                AdminCall::new(AdminOp::Account, account, Value::Null)
+            }
+            AccountsCommand::List => {
+                AdminCall::new(AdminOp::ListAccounts, String::new(), Value::Null)
+            }
+        }
+    }
+}
+
+impl CreditsCommand {
+    fn admin_call(self) -> AdminCall {
+        match self {
+            CreditsCommand::Add { account, usd } => {
+                AdminCall::new(AdminOp::AddCredits, account, json!({ "amount_usd": usd }))
+            }
+        }
+    }
+}
+
+impl KeysCommand {
+    fn admin_call(self) -> AdminCall {
+        match self {
+            KeysCommand::Create {
+                account,
+                name,
+                rpm,
+                tpm,
+            } => AdminCall::new(
+                AdminOp::CreateKey,
+                account,
+                json!({ "name": name, "rpm": rpm, "tpm": tpm }),
+            ),
+            KeysCommand::List { account } => {
+                AdminCall::new(AdminOp::ListKeys, account, Value::Null)
+            }
+            KeysCommand::Revoke { key_id } => {
+                AdminCall::new(AdminOp::RevokeKey, key_id, Value::Null)
+            }
+        }
+    }
+}
+
 /// Runs the parsed command line to completion.
 pub async fn run(cli: Cli) -> Result<()> {
     let config = load_config(cli.config.as_ref())?;
     let builtin = cli.config.is_none();
     let gateway = Gateway::new(config)?;
-    let admin = gateway.admin();
-    match cli.command {
+    let call = match cli.command {
         Command::Serve { listen } => return serve(&gateway, listen, builtin).await,
-        Command::Accounts {
-            command: AccountsCommand::Create { name },
-        } => print(&admin.create_account(&json!({ "name": name })).await?),
-        Command::Accounts {
-            command: AccountsCommand::Show { account },
-        } => print(&admin.account(&account).await?),
-        Command::Accounts {
-            command: AccountsCommand::List,
-        } => print(&admin.list_accounts().await?),
-        Command::Credits {
-            command: CreditsCommand::Add { account, usd },
-        } => print(
-            &admin
-                .add_credits(&account, &json!({ "amount_usd": usd }))
-                .await?,
-        ),
-        Command::Keys {
-            command:
-                KeysCommand::Create {
-                    account,
-                    name,
-                    rpm,
-                    tpm,
-                },
-        } => print(
-            &admin
-                .create_key(&account, &json!({ "name": name, "rpm": rpm, "tpm": tpm }))
-                .await?,
-        ),
-        Command::Keys {
-            command: KeysCommand::List { account },
-        } => print(&admin.list_keys(&account).await?),
-        Command::Keys {
-            command: KeysCommand::Revoke { key_id },
-        } => print(&admin.revoke_key(&key_id).await?),
+        Command::Accounts { command } => command.admin_call(),
+        Command::Credits { command } => command.admin_call(),
+        Command::Keys { command } => command.admin_call(),
         Command::Usage {
             account,
             limit,
@@ -180,7 +219,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             days,
         } => {
             // The admin API's query parameters, so both check them the same way.
-            let pairs: Vec<(String, String)> = [
+            let query = [
                 ("limit", limit.map(|v| v.to_string())),
                 ("offset", offset.map(|v| v.to_string())),
                 ("order", order),
@@ -190,10 +229,17 @@ pub async fn run(cli: Cli) -> Result<()> {
             .into_iter()
             .filter_map(|(k, v)| v.map(|v| (k.to_string(), v)))
             .collect();
-            let query = UsageQuery::from_pairs(&pairs)?;
-            print(&admin.usage_report(&account, &query).await?)
+            AdminCall {
+                query,
+                ..AdminCall::new(AdminOp::Usage, account, Value::Null)
+            }
         }
-    }
+    };
+    let out = call
+        .op
+        .run_with_query(&gateway.admin(), &call.id, &call.body, &call.query)
+        .await?;
+    print(&out)
 }
 
 /// The first start on the built-in default creates the `demo` account with $25
@@ -263,5 +309,38 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = term => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(args: &[&str]) -> AdminCall {
+        let cli = Cli::try_parse_from(std::iter::once("mws-gateway").chain(args.iter().copied()))
+            .unwrap();
+        match cli.command {
+            Command::Accounts { command } => command.admin_call(),
+            Command::Credits { command } => command.admin_call(),
+            Command::Keys { command } => command.admin_call(),
+            other => panic!("not an admin subcommand: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn subcommands_are_admin_operations_with_the_admin_api_body() {
+        let c = call(&["accounts", "create", "--name", "team"]);
+        assert_eq!(
+            (c.op, c.body),
+            (AdminOp::CreateAccount, json!({"name": "team"}))
+        );
+        let c = call(&["credits", "add", "acct_1", "--usd", "2.5"]);
+        assert_eq!((c.op, c.id.as_str()), (AdminOp::AddCredits, "acct_1"));
+        assert_eq!(c.body, json!({"amount_usd": "2.5"}));
+        let c = call(&["keys", "create", "acct_1", "--rpm", "10"]);
+        assert_eq!(c.op, AdminOp::CreateKey);
+        assert_eq!(c.body, json!({"name": "default", "rpm": 10, "tpm": null}));
+        assert_eq!(call(&["keys", "revoke", "key_1"]).op, AdminOp::RevokeKey);
+        assert_eq!(call(&["accounts", "list"]).op, AdminOp::ListAccounts);
     }
 }

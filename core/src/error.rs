@@ -4,7 +4,11 @@
 use std::fmt;
 
 /// What went wrong, independent of the API shape it is reported in.
-#[non_exhaustive]
+///
+/// Exhaustive on purpose: every surface maps it by a `match` without a `_`
+/// arm, so a new kind does not compile until each surface has decided what it
+/// becomes there. A new kind goes into `ErrorKind::ALL` too, which the
+/// surfaces' tests walk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorKind {
     /// 400: the body is malformed or a field has the wrong type or value.
@@ -34,6 +38,22 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// Every kind, in the order of their HTTP statuses.
+    pub const ALL: [ErrorKind; 12] = [
+        ErrorKind::InvalidRequest,
+        ErrorKind::Authentication,
+        ErrorKind::InsufficientCredits,
+        ErrorKind::PermissionDenied,
+        ErrorKind::NotFound,
+        ErrorKind::MethodNotAllowed,
+        ErrorKind::PayloadTooLarge,
+        ErrorKind::RateLimited,
+        ErrorKind::Internal,
+        ErrorKind::Upstream,
+        ErrorKind::Overloaded,
+        ErrorKind::Timeout,
+    ];
+
     /// The HTTP status this kind is reported with.
     pub fn http_status(self) -> u16 {
         match self {
@@ -166,3 +186,21 @@ impl From<serde_json::Error> for Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_once_with_its_documented_status() {
+        let statuses: Vec<u16> = ErrorKind::ALL.iter().map(|k| k.http_status()).collect();
+        assert_eq!(
+            statuses,
+            [400, 401, 402, 403, 404, 405, 413, 429, 500, 502, 503, 504]
+        );
+        let mut names: Vec<&str> = ErrorKind::ALL.iter().map(|k| k.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), ErrorKind::ALL.len());
+    }
+}

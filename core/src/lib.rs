@@ -12,6 +12,7 @@ pub mod egress;
 pub mod error;
 pub mod gateway;
 pub mod ingress;
+pub mod json_fields;
 pub mod limits;
 mod meter;
 pub mod metrics;
@@ -31,3 +32,8 @@ pub use config::Config;
 pub use error::{Error, ErrorKind, Result};
 pub use gateway::Gateway;
 pub use server::ServeHandle;
+
+// The README's Rust example (and any other Rust block in it) runs as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

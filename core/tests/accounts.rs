@@ -1,6 +1,6 @@
 //! Accounts, keys, credits, limits and the ledger, on the memory and sqlite
 //! stores: admin API, 401/402/429, exact costs, concurrency, settlement.
-#![allow(
+#![expect(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,

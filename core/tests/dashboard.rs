@@ -2,7 +2,7 @@
 //! the Content-Security-Policy, off without an admin token), and the admin API
 //! calls it reads: the account list with tiers, the paged usage ledger and the
 //! daily sums. The page itself is driven in a browser by tests/dashboard/.
-#![allow(
+#![expect(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,

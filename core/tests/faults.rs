@@ -3,7 +3,7 @@
 //! after), the upstream call cancelled, and the account charged exactly for
 //! what was delivered (nothing when nothing was). The same faults under
 //! concurrent load against the real binary are in tests/python/test_faults.py.
-#![allow(
+#![expect(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,

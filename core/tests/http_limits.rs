@@ -3,7 +3,12 @@
 //! connections left idle, bodies sent a byte at a time, and streams the
 //! client stops reading. Each refusal is a clear 4xx in the route's shape
 //! naming the limit, and others are served meanwhile.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers fail loudly"
+)]
 
 mod common;
 

@@ -1,11 +1,5 @@
 //! The scripted mock's HTTP control routes, which the Python end-to-end tests
 //! use: queue replies of every form, read and clear what was received.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "test helpers fail loudly"
-)]
 
 use mws_core::testing::MockUpstream;
 use serde_json::{json, Value};

@@ -4,7 +4,7 @@
 //!
 //! Runs against `MWS_TEST_REDIS_URL` (scripts/test.sh starts one) or a
 //! private redis-server; skipped loudly without one, failed under CI.
-#![allow(
+#![expect(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,

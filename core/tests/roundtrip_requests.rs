@@ -6,9 +6,8 @@
 //! What may differ is written down below, narrowly: `same_meaning` lists the
 //! differences of representation, `through_openai` what the trip through an
 //! OpenAI upstream drops or rewrites by design.
-#![allow(
+#![expect(
     clippy::unwrap_used,
-    clippy::expect_used,
     clippy::panic,
     reason = "test helpers fail loudly"
 )]

@@ -4,9 +4,8 @@
 //! client is the gateway's own: its HTTP client, SSE decoder, upstream
 //! translators, meter and egress renderers, driven through `Gateway::call_json`
 //! and `Gateway::stream` as the in-process surfaces call them.
-#![allow(
+#![expect(
     clippy::unwrap_used,
-    clippy::expect_used,
     clippy::panic,
     reason = "test helpers fail loudly"
 )]

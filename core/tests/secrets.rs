@@ -2,7 +2,12 @@
 //! the dashboard or errors; logs are in `secrets_in_logs.rs`); the admin API
 //! refuses without its token on every route; and guessing, of keys or of the
 //! admin token, is limited per client IP while other IPs are served.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers fail loudly"
+)]
 
 mod common;
 

@@ -1,7 +1,12 @@
 //! Keys, the admin token and an upstream's key never reach the logs, at any
 //! level, nor a client (an upstream that quotes its key back in a 401). Its own
 //! test binary: it installs the process-wide log subscriber.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers fail loudly"
+)]
 
 mod common;
 

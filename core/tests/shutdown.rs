@@ -3,7 +3,12 @@
 
 // clippy.toml allows these in #[test] functions only; the helpers here and in
 // `common` are test code too.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers fail loudly"
+)]
 
 mod common;
 

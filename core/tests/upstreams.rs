@@ -1,11 +1,6 @@
 //! Any shape to any upstream, against the scripted mock: what the upstream
 //! received and what the client got, streams, retries, fallbacks and failures.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "test helpers fail loudly"
-)]
+#![expect(clippy::unwrap_used, reason = "test helpers fail loudly")]
 
 use std::time::Duration;
 

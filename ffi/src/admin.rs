@@ -3,12 +3,11 @@
 //! the admin API's are.
 
 use std::ffi::c_char;
-use std::future::Future;
 
-use mws_core::accounts::admin::Admin;
+use mws_core::accounts::ops::AdminOp;
 use serde_json::{json, Map, Number, Value};
 
-use crate::args::{c_json, handle, opt_str_arg, out_arg, str_arg};
+use crate::args::{handle, json_arg, opt_str_arg, out_arg, str_arg, to_caller_json};
 use crate::calls::with_body;
 use crate::failure::{Failure, FfiResult};
 use crate::gateway::mws_gateway;
@@ -22,28 +21,25 @@ pub const MWS_NO_LIMIT: i64 = -1;
 /// For an rpm or tpm argument of `mws_admin_set_key_throttle`: leave it as it is.
 pub const MWS_KEEP: i64 = -2;
 
-/// One admin operation: `op` builds the future from the gateway's admin
-/// operations and the call's arguments; its JSON or error body goes to `out`.
+/// One admin operation: `args` gives the operation, its id and its body from
+/// the call's own arguments; its JSON or error body goes to `out`.
 ///
 /// # Safety
 /// `gateway` and `out_json` follow the contract of the public functions.
-unsafe fn admin_call<'g, F>(
+unsafe fn admin_call<'a>(
     gateway: *const mws_gateway,
     out_json: *mut *mut c_char,
-    op: impl FnOnce(Admin<'g>) -> FfiResult<F>,
-) -> mws_status
-where
-    F: Future<Output = mws_core::Result<Value>>,
-{
+    args: impl FnOnce() -> FfiResult<(AdminOp, &'a str, Value)>,
+) -> mws_status {
     guard(|| {
         // SAFETY: the caller's contract.
         let out = unsafe { out_arg(out_json, "out_json") }?;
-        // SAFETY: as above; the handle outlives this call, which is all of 'g.
-        let gw: &'g mws_gateway = unsafe { handle(gateway, "gateway") }?;
-        let future = op(gw.inner.admin())?;
-        match block_on(future)? {
+        // SAFETY: as above; the handle outlives this call.
+        let gw = unsafe { handle(gateway, "gateway") }?;
+        let (op, id, body) = args()?;
+        match block_on(op.run(&gw.inner.admin(), id, &body))? {
             Ok(v) => {
-                *out = c_json(&v)?;
+                *out = to_caller_json(&v)?;
                 Ok(())
             }
             Err(e) => Err(with_body(Some(out), Failure::core(e))),
@@ -94,9 +90,9 @@ pub unsafe extern "C" fn mws_admin_create_account(
 ) -> mws_status {
     // SAFETY: the contract above.
     unsafe {
-        admin_call(gateway, out_json, |admin| {
+        admin_call(gateway, out_json, || {
             let body = json!({"name": str_arg(name, "name")?});
-            Ok(async move { admin.create_account(&body).await })
+            Ok((AdminOp::CreateAccount, "", body))
         })
     }
 }
@@ -115,9 +111,9 @@ pub unsafe extern "C" fn mws_admin_account(
 ) -> mws_status {
     // SAFETY: the contract above.
     unsafe {
-        admin_call(gateway, out_json, |admin| {
+        admin_call(gateway, out_json, || {
             let id = str_arg(account_id, "account_id")?;
-            Ok(async move { admin.account(id).await })
+            Ok((AdminOp::Account, id, Value::Null))
         })
     }
 }
@@ -139,13 +135,13 @@ pub unsafe extern "C" fn mws_admin_add_credits(
 ) -> mws_status {
     // SAFETY: the contract above.
     unsafe {
-        admin_call(gateway, out_json, |admin| {
+        admin_call(gateway, out_json, || {
             let id = str_arg(account_id, "account_id")?;
             // The core reads the amount from the number's shortest text, so 0.1 is 0.1.
             let amount = Number::from_f64(amount_usd)
                 .ok_or_else(|| Failure::argument("amount_usd must be a finite number"))?;
             let body = json!({"amount_usd": amount});
-            Ok(async move { admin.add_credits(id, &body).await })
+            Ok((AdminOp::AddCredits, id, body))
         })
     }
 }
@@ -166,10 +162,10 @@ pub unsafe extern "C" fn mws_admin_set_plan(
 ) -> mws_status {
     // SAFETY: the contract above.
     unsafe {
-        admin_call(gateway, out_json, |admin| {
+        admin_call(gateway, out_json, || {
             let id = str_arg(account_id, "account_id")?;
             let body = json!({"plan": opt_str_arg(plan, "plan")?});
-            Ok(async move { admin.set_plan(id, &body).await })
+            Ok((AdminOp::SetPlan, id, body))
         })
     }
 }
@@ -195,7 +191,7 @@ pub unsafe extern "C" fn mws_admin_create_key(
 ) -> mws_status {
     // SAFETY: the contract above.
     unsafe {
-        admin_call(gateway, out_json, |admin| {
+        admin_call(gateway, out_json, || {
             let id = str_arg(account_id, "account_id")?;
             let mut body = Map::new();
             if let Some(name) = opt_str_arg(name, "name")? {
@@ -204,7 +200,7 @@ pub unsafe extern "C" fn mws_admin_create_key(
             limit_field(&mut body, "rpm", rpm, false)?;
             limit_field(&mut body, "tpm", tpm, false)?;
             let body = Value::Object(body);
-            Ok(async move { admin.create_key(id, &body).await })
+            Ok((AdminOp::CreateKey, id, body))
         })
     }
 }
@@ -224,9 +220,9 @@ pub unsafe extern "C" fn mws_admin_list_keys(
 ) -> mws_status {
     // SAFETY: the contract above.
     unsafe {
-        admin_call(gateway, out_json, |admin| {
+        admin_call(gateway, out_json, || {
             let id = str_arg(account_id, "account_id")?;
-            Ok(async move { admin.list_keys(id).await })
+            Ok((AdminOp::ListKeys, id, Value::Null))
         })
     }
 }
@@ -249,13 +245,13 @@ pub unsafe extern "C" fn mws_admin_set_key_throttle(
 ) -> mws_status {
     // SAFETY: the contract above.
     unsafe {
-        admin_call(gateway, out_json, |admin| {
+        admin_call(gateway, out_json, || {
             let id = str_arg(key_id, "key_id")?;
             let mut body = Map::new();
             limit_field(&mut body, "rpm", rpm, true)?;
             limit_field(&mut body, "tpm", tpm, true)?;
             let body = Value::Object(body);
-            Ok(async move { admin.update_key(id, &body).await })
+            Ok((AdminOp::SetKeyThrottle, id, body))
         })
     }
 }
@@ -275,9 +271,9 @@ pub unsafe extern "C" fn mws_admin_revoke_key(
 ) -> mws_status {
     // SAFETY: the contract above.
     unsafe {
-        admin_call(gateway, out_json, |admin| {
+        admin_call(gateway, out_json, || {
             let id = str_arg(key_id, "key_id")?;
-            Ok(async move { admin.revoke_key(id).await })
+            Ok((AdminOp::RevokeKey, id, Value::Null))
         })
     }
 }
@@ -296,9 +292,50 @@ pub unsafe extern "C" fn mws_admin_usage(
 ) -> mws_status {
     // SAFETY: the contract above.
     unsafe {
-        admin_call(gateway, out_json, |admin| {
+        admin_call(gateway, out_json, || {
             let id = str_arg(account_id, "account_id")?;
-            Ok(async move { admin.usage(id).await })
+            Ok((AdminOp::Usage, id, Value::Null))
+        })
+    }
+}
+
+/// Any admin operation by its name, as the Python and Node packages call them:
+/// `create_account`, `list_accounts`, `account`, `add_credits`, `set_plan`,
+/// `create_key`, `list_keys`, `set_key_throttle`, `revoke_key`, `usage`. `id`
+/// is the account or key id for the operations that take one (NULL for the
+/// others); `body_json` is the admin API's JSON body (NULL for `{}`), as the
+/// typed `mws_admin_*` functions above build it. An unknown name, a missing id
+/// or a body that is not JSON text is `MWS_INVALID_ARGUMENT`.
+///
+/// Ownership, threading: as for `mws_admin_create_account`.
+///
+/// # Safety
+/// As for `mws_admin_create_account`; `op`, `id` and `body_json` are NULL or
+/// NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn mws_admin(
+    gateway: *const mws_gateway,
+    op: *const c_char,
+    id: *const c_char,
+    body_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> mws_status {
+    // SAFETY: the contract above.
+    unsafe {
+        admin_call(gateway, out_json, || {
+            let name = str_arg(op, "op")?;
+            let op = AdminOp::from_name(name)
+                .ok_or_else(|| Failure::argument(format!("unknown admin operation {name:?}")))?;
+            let id = match op.id() {
+                Some(_) => str_arg(id, "id")?,
+                None => opt_str_arg(id, "id")?.unwrap_or_default(),
+            };
+            let body = if body_json.is_null() {
+                Value::Object(Map::new())
+            } else {
+                json_arg(body_json, "body_json")?
+            };
+            Ok((op, id, body))
         })
     }
 }

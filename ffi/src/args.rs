@@ -91,15 +91,16 @@ impl OutDefault for u16 {
     }
 }
 
-/// A string for C, to be freed with `mws_string_free`.
-pub(crate) fn c_string(s: String) -> FfiResult<*mut c_char> {
+/// Hands `s` to C, which owns it from then on and frees it with
+/// `mws_string_free`; a NUL byte inside is an internal error (nothing is cut).
+pub(crate) fn to_caller_string(s: String) -> FfiResult<*mut c_char> {
     CString::new(s)
         .map(CString::into_raw)
         .map_err(|_| Failure::core(mws_core::Error::internal("a result held a NUL byte")))
 }
 
-/// JSON text for C, to be freed with `mws_string_free`.
-pub(crate) fn c_json(v: &Value) -> FfiResult<*mut c_char> {
+/// `v` as JSON text handed to C, as `to_caller_string`.
+pub(crate) fn to_caller_json(v: &Value) -> FfiResult<*mut c_char> {
     // Serialising a `Value` cannot fail, and JSON text escapes NUL.
-    c_string(v.to_string())
+    to_caller_string(v.to_string())
 }

@@ -6,7 +6,7 @@ use std::ffi::c_char;
 use mws_core::{Endpoint, Error};
 use serde_json::Value;
 
-use crate::args::{c_json, handle, json_arg, opt_str_arg, out_arg};
+use crate::args::{handle, json_arg, opt_str_arg, out_arg, to_caller_json};
 use crate::failure::{Failure, FfiResult};
 use crate::gateway::mws_gateway;
 use crate::panic::guard;
@@ -22,7 +22,7 @@ pub(crate) fn deliver(
 ) -> FfiResult<()> {
     match outcome {
         Ok(v) => {
-            *out = c_json(&v)?;
+            *out = to_caller_json(&v)?;
             Ok(())
         }
         Err(e) => Err(with_body(
@@ -37,7 +37,7 @@ pub(crate) fn with_body(out: Option<&mut *mut c_char>, failure: Failure) -> Fail
     if let (Some(out), Some(body)) = (out, failure.body()) {
         // JSON text never holds a NUL, so this cannot fail; if it did, the
         // caller would still get the status and the message.
-        *out = c_json(&body).unwrap_or(std::ptr::null_mut());
+        *out = to_caller_json(&body).unwrap_or(std::ptr::null_mut());
     }
     failure
 }

@@ -26,15 +26,16 @@ pub(crate) fn clear() {
 
 pub(crate) fn set(f: &Failure) {
     let last = LastError {
-        message: c_string(f.message()),
-        error_type: c_string(f.error_type()),
+        message: cstring_cut_at_nul(f.message()),
+        error_type: cstring_cut_at_nul(f.error_type()),
         http_status: f.http_status(),
     };
     LAST.with(|l| *l.borrow_mut() = Some(last));
 }
 
-/// A C string of `s`; an interior NUL (never in our messages) is cut there.
-pub(crate) fn c_string(s: &str) -> CString {
+/// A C string of `s` that the library keeps (the last error, a stream's event);
+/// an interior NUL (never in our messages) is cut there rather than failing.
+pub(crate) fn cstring_cut_at_nul(s: &str) -> CString {
     let upto = s.find('\0').unwrap_or(s.len());
     CString::new(&s[..upto]).unwrap_or_default()
 }

@@ -4,6 +4,10 @@
 //! pointers and text in `args.rs`, and reports failures as an `mws_status` with
 //! the thread's last error set (`last_error.rs`). Calls block the caller's
 //! thread on one shared runtime (`runtime.rs`).
+#![expect(
+    unsafe_code,
+    reason = "a C ABI: #[no_mangle] entry points taking raw pointers; each unsafe block says why it is sound"
+)]
 
 // Internals.
 mod args;
@@ -60,7 +64,7 @@ pub extern "C" fn mws_version() -> *const c_char {
 pub unsafe extern "C" fn mws_string_free(s: *mut c_char) {
     panic::guard_or((), || {
         if !s.is_null() {
-            // SAFETY: made by CString::into_raw in `args::c_string`, by contract.
+            // SAFETY: made by CString::into_raw in `args::to_caller_string`, by contract.
             drop(unsafe { CString::from_raw(s) });
         }
     })

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use mws_core::ServeHandle;
 
-use crate::args::{c_string, handle, out_arg, str_arg};
+use crate::args::{handle, out_arg, str_arg, to_caller_string};
 use crate::failure::{Failure, FfiResult};
 use crate::gateway::mws_gateway;
 use crate::panic::{guard, guard_or};
@@ -90,7 +90,7 @@ unsafe fn address(
         let out = unsafe { out_arg(out, "out") }?;
         // SAFETY: as above.
         let server = unsafe { handle(server, "server") }?;
-        *out = c_string(form(server.addr))?;
+        *out = to_caller_string(form(server.addr))?;
         Ok(())
     })
 }

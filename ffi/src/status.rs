@@ -64,9 +64,6 @@ impl mws_status {
             ErrorKind::Upstream => MWS_UPSTREAM,
             ErrorKind::Overloaded => MWS_OVERLOADED,
             ErrorKind::Timeout => MWS_TIMEOUT,
-            // `ErrorKind` is non-exhaustive: a kind added later is an internal
-            // error here until it gets its own value.
-            _ => MWS_INTERNAL,
         }
     }
 
@@ -126,25 +123,38 @@ mod tests {
 
     #[test]
     fn every_kind_has_its_own_status_in_http_order() {
-        let kinds = [
-            ErrorKind::InvalidRequest,
-            ErrorKind::Authentication,
-            ErrorKind::InsufficientCredits,
-            ErrorKind::PermissionDenied,
-            ErrorKind::NotFound,
-            ErrorKind::MethodNotAllowed,
-            ErrorKind::PayloadTooLarge,
-            ErrorKind::RateLimited,
-            ErrorKind::Internal,
-            ErrorKind::Upstream,
-            ErrorKind::Overloaded,
-            ErrorKind::Timeout,
-        ];
-        for (i, kind) in kinds.into_iter().enumerate() {
+        for (i, kind) in ErrorKind::ALL.into_iter().enumerate() {
             assert_eq!(mws_status::of(kind) as u32, i as u32 + 1, "{kind:?}");
         }
-        let statuses: Vec<u16> = kinds.iter().map(|k| k.http_status()).collect();
+        let statuses: Vec<u16> = ErrorKind::ALL.iter().map(|k| k.http_status()).collect();
         assert!(statuses.windows(2).all(|w| w[0] < w[1]), "{statuses:?}");
+    }
+
+    /// Each kind's status is its own, and the header documents it with the
+    /// kind's HTTP status (`/** 429: ... */ MWS_RATE_LIMITED = 8`).
+    #[test]
+    fn every_kind_maps_to_a_distinct_status_documented_with_its_http_status() {
+        let header = include_str!("../../include/mws.h");
+        let mut seen = Vec::new();
+        for kind in ErrorKind::ALL {
+            let status = mws_status::of(kind);
+            assert!(!seen.contains(&status), "{kind:?} shares {status:?}");
+            seen.push(status);
+            let value = format!("{:?} = {},", status, status as u32);
+            let at = header
+                .find(&value)
+                .unwrap_or_else(|| panic!("{value} is not in include/mws.h"));
+            let doc = header[..at]
+                .rsplit("/**")
+                .next()
+                .unwrap_or_default()
+                .trim_start_matches(['\n', ' ', '*']);
+            let want = format!("{}:", kind.http_status());
+            assert!(
+                doc.starts_with(&want),
+                "{status:?} is documented as {doc:?}"
+            );
+        }
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::args::{handle, json_arg, opt_out_arg, opt_str_arg, out_arg};
 use crate::calls::with_body;
 use crate::failure::{Failure, FfiResult};
 use crate::gateway::mws_gateway;
-use crate::last_error::c_string;
+use crate::last_error::cstring_cut_at_nul;
 use crate::panic::{guard, guard_or};
 use crate::runtime::{block_on, drop_in_runtime};
 use crate::status::mws_status;
@@ -56,7 +56,10 @@ pub struct mws_stream {
 /// The event type and data C sees for one event.
 fn event_of(v: &Value, shape: Shape) -> (CString, CString) {
     let event_type = mws_core::egress::event_name(shape, v);
-    (c_string(event_type), c_string(&v.to_string()))
+    (
+        cstring_cut_at_nul(event_type),
+        cstring_cut_at_nul(&v.to_string()),
+    )
 }
 
 /// Starts a stream; on a gateway error writes its body to `out_error_json`.

@@ -74,7 +74,8 @@ async function main() {
     env.NAPI_TYPE_DEF_TMP_FOLDER = typeDefDir
     env[`NAPI_FORCE_BUILD_${CRATE.replace(/-/g, '_').toUpperCase()}`] = String(Date.now())
   }
-  const cargoArgs = ['build', '-p', CRATE, ...(profile === 'release' ? ['--release'] : [])]
+  // --locked: the versions in the workspace's Cargo.lock, the ones tested.
+  const cargoArgs = ['build', '--locked', '-p', CRATE, ...(profile === 'release' ? ['--release'] : [])]
   console.log(`building the addon: cargo ${cargoArgs.join(' ')}`)
   execFileSync('cargo', cargoArgs, { cwd: packageDir, env, stdio: 'inherit' })
 

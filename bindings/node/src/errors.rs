@@ -44,9 +44,6 @@ impl ErrorName {
             ErrorKind::Upstream => ErrorName::UpstreamError,
             ErrorKind::Overloaded => ErrorName::OverloadedError,
             ErrorKind::Timeout => ErrorName::GatewayTimeoutError,
-            // `ErrorKind` is non-exhaustive: a kind added later is internal here
-            // until it gets its own class.
-            _ => ErrorName::InternalServerError,
         }
     }
 }
@@ -122,4 +119,33 @@ impl Outcome {
 /// Request JSON text as a value; invalid JSON is the 400 HTTP would give.
 pub fn parse_body(body: &str) -> mws_core::Result<Value> {
     Ok(serde_json::from_str(body)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each kind is thrown as its own class, and `ts/errors.ts` documents that
+    /// class with the kind's HTTP status (`/** 429: ... */`).
+    #[test]
+    fn every_kind_maps_to_a_distinct_class_documented_with_its_http_status() {
+        let module = include_str!("../ts/errors.ts");
+        let mut seen = Vec::new();
+        for kind in ErrorKind::ALL {
+            let name = ErrorName::of(kind);
+            assert!(!seen.contains(&name), "{kind:?} shares {name:?}");
+            seen.push(name);
+            let class = format!("export class {name:?} extends MwsError");
+            let at = module
+                .find(&class)
+                .unwrap_or_else(|| panic!("{class} is not in ts/errors.ts"));
+            let doc = module[..at]
+                .rsplit("/**")
+                .next()
+                .unwrap_or_default()
+                .trim_start();
+            let want = format!("{}:", kind.http_status());
+            assert!(doc.starts_with(&want), "{name:?} is documented as {doc:?}");
+        }
+    }
 }

@@ -2,9 +2,21 @@
  * The admin operations in-process, without the admin token (the host process
  * is trusted). They return the admin API's JSON; errors are OpenAI-shaped.
  */
-import type { AdminOp, NativeGateway } from "./binding";
+import type { NativeGateway } from "./binding";
 import { toMwsError } from "./errors";
 import type { Account, CreatedKey, Key, KeyList, KeyThrottle, UsageReport } from "./types";
+
+/** The core's names of the admin operations (`AdminOp::name`) this class calls. */
+type AdminOp =
+  | "create_account"
+  | "account"
+  | "add_credits"
+  | "set_plan"
+  | "create_key"
+  | "list_keys"
+  | "set_key_throttle"
+  | "revoke_key"
+  | "usage";
 
 export class Admin {
   #native: NativeGateway;
@@ -16,7 +28,7 @@ export class Admin {
 
   /** Creates an account (no credits, no plan). */
   createAccount(name: string): Promise<Account> {
-    return this.#op("createAccount", "", { name });
+    return this.#op("create_account", "", { name });
   }
 
   account(accountId: string): Promise<Account> {
@@ -25,12 +37,12 @@ export class Admin {
 
   /** Adds credits: a positive number of USD with at most 9 decimals. */
   addCredits(accountId: string, amountUsd: number): Promise<Account> {
-    return this.#op("addCredits", accountId, { amount_usd: amountUsd });
+    return this.#op("add_credits", accountId, { amount_usd: amountUsd });
   }
 
   /** Sets a plan named in the config, or clears it with `null`. */
   setPlan(accountId: string, plan: string | null): Promise<Account> {
-    return this.#op("setPlan", accountId, { plan });
+    return this.#op("set_plan", accountId, { plan });
   }
 
   /**
@@ -39,22 +51,22 @@ export class Admin {
    * (else `InsufficientCreditsError`).
    */
   createKey(accountId: string, name: string, throttle: KeyThrottle = {}): Promise<CreatedKey> {
-    return this.#op("createKey", accountId, { name, rpm: throttle.rpm, tpm: throttle.tpm });
+    return this.#op("create_key", accountId, { name, rpm: throttle.rpm, tpm: throttle.tpm });
   }
 
   /** The account's keys, without secrets. */
   listKeys(accountId: string): Promise<KeyList> {
-    return this.#op("listKeys", accountId);
+    return this.#op("list_keys", accountId);
   }
 
   /** Sets a key's throttle: a number sets a limit, `null` clears it, a missing field keeps it. */
   setKeyThrottle(keyId: string, throttle: KeyThrottle): Promise<Key> {
-    return this.#op("setKeyThrottle", keyId, { rpm: throttle.rpm, tpm: throttle.tpm });
+    return this.#op("set_key_throttle", keyId, { rpm: throttle.rpm, tpm: throttle.tpm });
   }
 
   /** Revokes a key: requests with it get `AuthenticationError` from then on. */
   revokeKey(keyId: string): Promise<Key> {
-    return this.#op("revokeKey", keyId);
+    return this.#op("revoke_key", keyId);
   }
 
   /** The account's usage ledger rows and their totals. */

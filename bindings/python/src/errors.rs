@@ -60,8 +60,6 @@ fn class_name(kind: ErrorKind) -> &'static str {
         ErrorKind::Upstream => "UpstreamError",
         ErrorKind::Overloaded => "OverloadedError",
         ErrorKind::Timeout => "GatewayTimeoutError",
-        // ErrorKind is non-exhaustive: a kind added later is a server error until mapped.
-        _ => "InternalServerError",
     }
 }
 
@@ -107,22 +105,6 @@ pub fn internal(py: Python<'_>, message: impl Into<String>) -> PyErr {
     CallError::new(Error::internal(message), Shape::OpenAi).into_pyerr(py)
 }
 
-/// Every kind, for `exception_for_kind`.
-const KINDS: [ErrorKind; 12] = [
-    ErrorKind::InvalidRequest,
-    ErrorKind::Authentication,
-    ErrorKind::InsufficientCredits,
-    ErrorKind::PermissionDenied,
-    ErrorKind::NotFound,
-    ErrorKind::MethodNotAllowed,
-    ErrorKind::PayloadTooLarge,
-    ErrorKind::RateLimited,
-    ErrorKind::Internal,
-    ErrorKind::Upstream,
-    ErrorKind::Overloaded,
-    ErrorKind::Timeout,
-];
-
 /// The exception this module raises for the error kind named `kind` (as the
 /// core's logs name it, say "rate_limited") in `shape` ("anthropic" or
 /// "openai"). For the tests of the mapping: some kinds (403, 405) never arise
@@ -136,7 +118,7 @@ pub fn exception_for_kind<'py>(
     message: &str,
     param: Option<&str>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let kind = KINDS
+    let kind = ErrorKind::ALL
         .into_iter()
         .find(|k| k.as_str() == kind)
         .ok_or_else(|| PyValueError::new_err(format!("unknown error kind {kind:?}")))?;
@@ -150,4 +132,33 @@ pub fn exception_for_kind<'py>(
         error = error.with_param(p);
     }
     CallError::new(error, shape).to_exception(py)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each kind raises its own class, and `_errors.py` documents that class
+    /// with the kind's HTTP status (`"""429: ..."""`).
+    #[test]
+    fn every_kind_maps_to_a_distinct_class_documented_with_its_http_status() {
+        let module = include_str!("../python/mws_gateway/_errors.py");
+        let mut seen = Vec::new();
+        for kind in ErrorKind::ALL {
+            let class = class_name(kind);
+            assert!(!seen.contains(&class), "{kind:?} shares {class}");
+            seen.push(class);
+            let header = format!("class {class}(MwsError):\n    \"\"\"");
+            let at = module
+                .find(&header)
+                .unwrap_or_else(|| panic!("{class} is not an MwsError in _errors.py"));
+            let doc = &module[at + header.len()..];
+            let want = format!("{}:", kind.http_status());
+            assert!(
+                doc.starts_with(&want),
+                "{class} is documented as {:?}",
+                &doc[..doc.len().min(40)]
+            );
+        }
+    }
 }

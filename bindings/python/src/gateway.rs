@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use crate::completions::{spawn, Completions, Outcome, Task};
 use crate::convert::{to_json, to_py};
 use crate::errors::{self, CallError};
-use crate::ops::{self, AdminOp};
+use crate::ops;
 use crate::runtime::{runtime, ProcessBound};
 use crate::server::Server;
 use crate::stream::Stream;
@@ -127,7 +127,7 @@ impl Gateway {
         body: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
         let gw = self.core(py)?;
-        let op = AdminOp::parse(op)?;
+        let op = ops::admin_op(op)?;
         let body = body_json(body)?;
         let id = id.unwrap_or_default();
         let rt = rt(py)?;
@@ -189,7 +189,7 @@ impl Gateway {
         body: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Task> {
         let gw = self.core(py)?;
-        let op = AdminOp::parse(op)?;
+        let op = ops::admin_op(op)?;
         let body = body_json(body)?;
         let id = id.unwrap_or_default();
         spawn(py, completions, token, async move {

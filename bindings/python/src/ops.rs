@@ -1,6 +1,7 @@
 //! What a call does, once for the sync and the async paths: parse the names the
 //! Python side passes, and run the core's call.
 
+use mws_core::accounts::ops::AdminOp;
 use mws_core::Shape;
 use mws_core::{Endpoint, Gateway};
 use pyo3::exceptions::PyValueError;
@@ -53,55 +54,17 @@ pub async fn stream(
     }
 }
 
-/// The admin operations, named as the Python methods that call them.
-#[derive(Debug, Clone, Copy)]
-pub enum AdminOp {
-    CreateAccount,
-    Account,
-    AddCredits,
-    SetPlan,
-    CreateKey,
-    ListKeys,
-    SetKeyThrottle,
-    RevokeKey,
-    Usage,
-}
-
-impl AdminOp {
-    pub fn parse(name: &str) -> PyResult<Self> {
-        Ok(match name {
-            "create_account" => AdminOp::CreateAccount,
-            "account" => AdminOp::Account,
-            "add_credits" => AdminOp::AddCredits,
-            "set_plan" => AdminOp::SetPlan,
-            "create_key" => AdminOp::CreateKey,
-            "list_keys" => AdminOp::ListKeys,
-            "set_key_throttle" => AdminOp::SetKeyThrottle,
-            "revoke_key" => AdminOp::RevokeKey,
-            "usage" => AdminOp::Usage,
-            other => {
-                return Err(PyValueError::new_err(format!(
-                    "unknown admin operation {other:?}"
-                )))
-            }
-        })
-    }
+/// The admin operation the Python side names (`AdminOp::name`, as the Python
+/// methods are named).
+pub fn admin_op(name: &str) -> PyResult<AdminOp> {
+    AdminOp::from_name(name)
+        .ok_or_else(|| PyValueError::new_err(format!("unknown admin operation {name:?}")))
 }
 
 /// One admin operation: `id` names the account or key, `body` is the admin API's.
 /// Errors come in the OpenAI shape, as the admin API sends them.
 pub async fn admin(gw: &Gateway, op: AdminOp, id: &str, body: &Value) -> Result<Value, CallError> {
-    let a = gw.admin();
-    let out = match op {
-        AdminOp::CreateAccount => a.create_account(body).await,
-        AdminOp::Account => a.account(id).await,
-        AdminOp::AddCredits => a.add_credits(id, body).await,
-        AdminOp::SetPlan => a.set_plan(id, body).await,
-        AdminOp::CreateKey => a.create_key(id, body).await,
-        AdminOp::ListKeys => a.list_keys(id).await,
-        AdminOp::SetKeyThrottle => a.update_key(id, body).await,
-        AdminOp::RevokeKey => a.revoke_key(id).await,
-        AdminOp::Usage => a.usage(id).await,
-    };
-    out.map_err(|e| CallError::new(e, Shape::OpenAi))
+    op.run(&gw.admin(), id, body)
+        .await
+        .map_err(|e| CallError::new(e, Shape::OpenAi))
 }

@@ -5,6 +5,10 @@
 //! parent's runtime is dead there: the child builds its own on first use, and the
 //! objects made in the parent (whose tasks, connections and locks belong to the
 //! dead runtime) refuse to work and are leaked rather than dropped.
+#![expect(
+    unsafe_code,
+    reason = "the runtime is a leaked Box behind an AtomicPtr, swapped after a fork"
+)]
 
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, Ordering};

@@ -1,5 +1,7 @@
 """The type stubs pass `mypy --strict` on the installed package, on the examples
-and on these tests (which use the whole API); each example runs to completion."""
+and on these tests (which use the whole API); the hand-written stub of the
+native module matches the built module (mypy's stubtest); each example runs to
+completion."""
 
 from __future__ import annotations
 
@@ -30,6 +32,18 @@ def test_mypy_strict(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert users.returncode == 0, users.stdout + users.stderr
+
+
+def test_native_stub_matches_the_built_module(tmp_path: Path) -> None:
+    # stubtest imports the installed mws_gateway._native and checks every name,
+    # class, signature and default of _native.pyi against it.
+    out = subprocess.run(
+        [sys.executable, "-m", "mypy.stubtest", "--concise", "mws_gateway._native"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[e.name for e in EXAMPLES])

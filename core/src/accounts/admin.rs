@@ -10,7 +10,7 @@ use super::usage::{self, UsageQuery};
 use super::{Account, KeyRecord};
 use crate::call::unix_now;
 use crate::config::Config;
-use crate::ingress::Fields;
+use crate::json_fields::Fields;
 use crate::store::{Store, Throttle};
 use crate::{Error, ErrorKind, Result};
 

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod keys;
 pub mod money;
+pub mod ops;
 pub mod tiers;
 pub mod usage;
 

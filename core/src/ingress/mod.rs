@@ -9,4 +9,6 @@ pub mod openai;
 mod path;
 pub mod responses;
 
-pub use path::Fields;
+// The JSON reader lives below ingress (`crate::json_fields`); kept here for
+// the parsers that name it `ingress::Fields`.
+pub use crate::json_fields::Fields;

@@ -4,35 +4,39 @@
 use std::net::{IpAddr, SocketAddr};
 
 use axum::body::Body;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{ConnectInfo, Query, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Query, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post, put};
+use axum::routing::{on, MethodFilter};
 use axum::Router;
 use http::{HeaderMap, StatusCode};
 use serde_json::Value;
 
 use super::extract;
-use crate::accounts::admin::Admin;
 use crate::accounts::keys::{ct_eq, hash_key};
-use crate::accounts::usage::UsageQuery;
+use crate::accounts::ops::AdminOp;
 use crate::call::Shape;
 use crate::egress;
 use crate::limits::judge;
 use crate::state::Shared;
 use crate::{Error, ErrorKind, Result};
 
+/// One route per `AdminOp` (`AdminOp::method` on `AdminOp::path`; the
+/// operations that share a path share its method router), each behind the
+/// token check.
 pub fn router(gw: &Shared) -> Router<Shared> {
-    Router::new()
-        .route("/admin/accounts", post(create_account).get(list_accounts))
-        .route("/admin/accounts/{id}", get(account))
-        .route("/admin/accounts/{id}/credits", post(add_credits))
-        .route("/admin/accounts/{id}/plan", put(set_plan))
-        .route("/admin/accounts/{id}/keys", post(create_key).get(list_keys))
-        .route("/admin/keys/{id}", delete(revoke_key).patch(update_key))
-        .route("/admin/accounts/{id}/usage", get(usage))
-        .route_layer(axum::middleware::from_fn_with_state(gw.clone(), authorize))
+    let mut router = Router::new();
+    for op in AdminOp::ALL {
+        let handler = move |State(gw): State<Shared>, req: Request| async move {
+            serve_op(op, &gw, req).await
+        };
+        // Every method `AdminOp::method` returns has a filter (see the test).
+        let Ok(filter) = MethodFilter::try_from(op.method()) else {
+            continue;
+        };
+        router = router.route(op.path(), on(filter, handler));
+    }
+    router.route_layer(axum::middleware::from_fn_with_state(gw.clone(), authorize))
 }
 
 fn reply(status: StatusCode, outcome: Result<Value>) -> Response {
@@ -118,113 +122,49 @@ async fn json_body(gw: &Shared, body: Body) -> Result<Value> {
     crate::ingress::json::parse_body(&bytes, server)
 }
 
-/// Runs one admin call after the token check.
-async fn run<'a, F, Fut>(gw: &'a Shared, body: Option<Body>, status: StatusCode, f: F) -> Response
-where
-    F: FnOnce(Admin<'a>, Value) -> Fut,
-    Fut: std::future::Future<Output = Result<Value>>,
-{
-    let body = match body {
-        Some(b) => match json_body(gw, b).await {
+/// Runs one admin operation after the token check: its id from the path, its
+/// JSON body and its query string, as far as it takes them.
+async fn serve_op(op: AdminOp, gw: &Shared, req: Request) -> Response {
+    let status = StatusCode::from_u16(op.success_status()).unwrap_or(StatusCode::OK);
+    let (mut parts, body) = req.into_parts();
+    let id = match op.id() {
+        Some(_) => {
+            let Ok(extract::Param(id)) = extract::Param::from_request_parts(&mut parts, gw).await;
+            id
+        }
+        None => String::new(),
+    };
+    let body = if op.takes_body() {
+        match json_body(gw, body).await {
             Ok(v) => v,
             Err(e) => return reply(status, Err(e)),
-        },
-        None => Value::Null,
+        }
+    } else {
+        Value::Null
     };
-    reply(status, f(gw.admin(), body).await)
+    let query = if op.takes_query() {
+        match Query::<Vec<(String, String)>>::try_from_uri(&parts.uri) {
+            Ok(Query(pairs)) => pairs,
+            Err(e) => {
+                let e = Error::invalid(format!("invalid query string: {}", e.body_text()));
+                return reply(status, Err(e));
+            }
+        }
+    } else {
+        Vec::new()
+    };
+    let outcome = op.run_with_query(&gw.admin(), &id, &body, &query).await;
+    reply(status, outcome)
 }
 
-async fn create_account(State(gw): State<Shared>, body: Body) -> Response {
-    run(&gw, Some(body), StatusCode::CREATED, |a, b| async move {
-        a.create_account(&b).await
-    })
-    .await
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-async fn list_accounts(State(gw): State<Shared>) -> Response {
-    run(&gw, None, StatusCode::OK, |a, _| async move {
-        a.list_accounts().await
-    })
-    .await
-}
-
-async fn account(State(gw): State<Shared>, extract::Param(id): extract::Param) -> Response {
-    run(&gw, None, StatusCode::OK, |a, _| async move {
-        a.account(&id).await
-    })
-    .await
-}
-
-async fn add_credits(
-    State(gw): State<Shared>,
-    extract::Param(id): extract::Param,
-    body: Body,
-) -> Response {
-    run(&gw, Some(body), StatusCode::OK, |a, b| async move {
-        a.add_credits(&id, &b).await
-    })
-    .await
-}
-
-async fn set_plan(
-    State(gw): State<Shared>,
-    extract::Param(id): extract::Param,
-    body: Body,
-) -> Response {
-    run(&gw, Some(body), StatusCode::OK, |a, b| async move {
-        a.set_plan(&id, &b).await
-    })
-    .await
-}
-
-async fn create_key(
-    State(gw): State<Shared>,
-    extract::Param(id): extract::Param,
-    body: Body,
-) -> Response {
-    run(&gw, Some(body), StatusCode::CREATED, |a, b| async move {
-        a.create_key(&id, &b).await
-    })
-    .await
-}
-
-async fn list_keys(State(gw): State<Shared>, extract::Param(id): extract::Param) -> Response {
-    run(&gw, None, StatusCode::OK, |a, _| async move {
-        a.list_keys(&id).await
-    })
-    .await
-}
-
-async fn update_key(
-    State(gw): State<Shared>,
-    extract::Param(id): extract::Param,
-    body: Body,
-) -> Response {
-    run(&gw, Some(body), StatusCode::OK, |a, b| async move {
-        a.update_key(&id, &b).await
-    })
-    .await
-}
-
-async fn revoke_key(State(gw): State<Shared>, extract::Param(id): extract::Param) -> Response {
-    run(&gw, None, StatusCode::OK, |a, _| async move {
-        a.revoke_key(&id).await
-    })
-    .await
-}
-
-/// `?limit=&offset=&order=asc|desc&profile=&by=day&days=`, all optional;
-/// without any, the whole ledger as before.
-async fn usage(
-    State(gw): State<Shared>,
-    extract::Param(id): extract::Param,
-    query: std::result::Result<Query<Vec<(String, String)>>, QueryRejection>,
-) -> Response {
-    let query = query
-        .map_err(|e| Error::invalid(format!("invalid query string: {}", e.body_text())))
-        .and_then(|Query(pairs)| UsageQuery::from_pairs(&pairs));
-    run(&gw, None, StatusCode::OK, |a, _| async move {
-        a.usage_report(&id, &query?).await
-    })
-    .await
+    #[test]
+    fn every_operation_gets_a_route() {
+        for op in AdminOp::ALL {
+            assert!(MethodFilter::try_from(op.method()).is_ok(), "{op:?}");
+        }
+    }
 }

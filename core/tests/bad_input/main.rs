@@ -6,7 +6,12 @@
 //! The chat routes run against the built-in echo upstream and against the
 //! scripted mock as an OpenAI and as an Anthropic upstream, so bad input that
 //! gets past ingress also goes through translation.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers fail loudly"
+)]
 
 #[path = "../common/mod.rs"]
 mod common;

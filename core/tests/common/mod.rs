@@ -1,7 +1,10 @@
 //! Shared helpers for the HTTP integration tests: starting a gateway on port 0,
 //! sending requests, parsing SSE bodies, and checking the limit headers.
 // Each test binary uses a different part of this module.
-#![allow(dead_code)]
+#![expect(
+    dead_code,
+    reason = "each test crate uses only some of the shared helpers"
+)]
 
 use std::time::Duration;
 

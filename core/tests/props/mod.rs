@@ -1,7 +1,10 @@
 //! Strategies shared by the property tests of the translations
 //! (roundtrip_requests.rs, roundtrip_streams.rs).
 // Each test binary uses a different part of this module.
-#![allow(dead_code)]
+#![expect(
+    dead_code,
+    reason = "each test crate uses only some of the shared helpers"
+)]
 
 pub mod json;
 pub mod request;

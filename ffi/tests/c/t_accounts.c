@@ -136,3 +136,60 @@ void test_key_statuses(void) {
     free(account);
     mws_gateway_free(gw);
 }
+
+/* mws_admin: any operation by the name the Python and Node packages use, with
+ * the admin API's body; the same JSON and statuses as the typed functions. */
+void test_admin_by_name(void) {
+    mws_gateway *gw = accounts_gateway();
+    char *out = NULL;
+
+    CHECK_STATUS(mws_admin(gw, "create_account", NULL, "{\"name\":\"named\"}", &out), MWS_OK);
+    CHECK_HAS(out, "\"name\":\"named\"");
+    char *account = json_str(out, "id");
+    mws_string_free(out);
+
+    CHECK_STATUS(mws_admin(gw, "add_credits", account, "{\"amount_usd\":\"25.5\"}", &out),
+                 MWS_OK);
+    CHECK(json_num(out, "balance_usd") == 25.5);
+    mws_string_free(out);
+
+    CHECK_STATUS(mws_admin(gw, "list_accounts", NULL, NULL, &out), MWS_OK);
+    CHECK_HAS(out, "\"object\":\"list\"");
+    CHECK_HAS(out, account);
+    CHECK_HAS(out, "\"tier\":");
+    mws_string_free(out);
+
+    /* A NULL body is {}: a key named "default". */
+    CHECK_STATUS(mws_admin(gw, "create_key", account, NULL, &out), MWS_OK);
+    CHECK_HAS(out, "\"name\":\"default\"");
+    char *key_id = json_str(out, "id");
+    mws_string_free(out);
+    CHECK_STATUS(mws_admin(gw, "set_key_throttle", key_id, "{\"rpm\":9}", &out), MWS_OK);
+    CHECK(json_num(out, "rpm") == 9);
+    mws_string_free(out);
+
+    /* The core's own errors, with their body. */
+    CHECK_STATUS(mws_admin(gw, "account", "acct_doesnotexist", NULL, &out), MWS_NOT_FOUND);
+    CHECK_HAS(out, "\"error\"");
+    mws_string_free(out);
+    CHECK_STATUS(mws_admin(gw, "set_plan", account, "{}", &out), MWS_INVALID_REQUEST);
+    CHECK_HAS(mws_last_error(), "plan");
+    mws_string_free(out);
+
+    /* What the library refuses before the gateway sees it. */
+    CHECK_STATUS(mws_admin(gw, "drop_everything", NULL, NULL, &out), MWS_INVALID_ARGUMENT);
+    CHECK_HAS(mws_last_error(), "unknown admin operation");
+    CHECK(out == NULL);
+    CHECK_STATUS(mws_admin(gw, NULL, NULL, NULL, &out), MWS_INVALID_ARGUMENT);
+    CHECK_HAS(mws_last_error(), "op is NULL");
+    CHECK_STATUS(mws_admin(gw, "account", NULL, NULL, &out), MWS_INVALID_ARGUMENT);
+    CHECK_HAS(mws_last_error(), "id is NULL");
+    CHECK_STATUS(mws_admin(gw, "create_account", NULL, "{not json", &out), MWS_INVALID_ARGUMENT);
+    CHECK_HAS(mws_last_error(), "body_json is not valid JSON");
+    CHECK_STATUS(mws_admin(NULL, "list_accounts", NULL, NULL, &out), MWS_INVALID_ARGUMENT);
+    CHECK_HAS(mws_last_error(), "gateway is NULL");
+
+    free(key_id);
+    free(account);
+    mws_gateway_free(gw);
+}

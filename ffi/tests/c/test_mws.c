@@ -18,6 +18,7 @@ static const struct {
     T(test_models_and_not_found),
     T(test_admin_operations),
     T(test_key_statuses),
+    T(test_admin_by_name),
     T(test_upstream_failures),
     T(test_mid_stream_error_event),
     T(test_stopping_a_stream_cancels_the_upstream),

@@ -38,6 +38,7 @@ void test_models_and_not_found(void);
 
 void test_admin_operations(void);
 void test_key_statuses(void);
+void test_admin_by_name(void);
 
 void test_upstream_failures(void);
 void test_mid_stream_error_event(void);

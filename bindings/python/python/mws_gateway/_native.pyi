@@ -1,18 +1,30 @@
 """The Rust extension behind mws_gateway. Use the package's public classes; this
-module's API may change between releases."""
+module's API may change between releases. Written by hand and checked against
+the built module by mypy's stubtest (tests/test_typing_and_examples.py)."""
 
 import os
 from typing import Any, Mapping, final
 
 from ._errors import MwsError
 
+__all__ = [
+    "Gateway",
+    "Stream",
+    "Server",
+    "Completions",
+    "Task",
+    "run_cli",
+    "exception_for_kind",
+    "__version__",
+]
+
 __version__: str
 
 @final
 class Gateway:
-    def __init__(
-        self, config_path: str | os.PathLike[str] | None = None, config_toml: str | None = None
-    ) -> None: ...
+    def __new__(
+        cls, config_path: str | os.PathLike[str] | None = None, config_toml: str | None = None
+    ) -> Gateway: ...
     def call(
         self,
         endpoint: str,
