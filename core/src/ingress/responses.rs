@@ -140,7 +140,6 @@ const BUILT_IN_TOOLS: &[&str] = &[
     "shell",
     "apply_patch",
     "tool_search",
-    "namespace",
     "programmatic_tool_calling",
 ];
 
@@ -2094,7 +2093,7 @@ mod tests {
             assert_eq!(
                 e.message(),
                 format!(
-                    "tools.1.type: built-in tool {ty:?} is not supported: only function, custom and namespace tools are"
+                    "tools.1.type: built-in tool {ty:?} is not supported: only function, custom, namespace and client-executed tool_search tools are"
                 )
             );
         }
