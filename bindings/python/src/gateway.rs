@@ -81,17 +81,17 @@ impl Gateway {
         }
     }
 
-    #[pyo3(signature = (endpoint, body=None, api_key=None, model_id=None))]
+    #[pyo3(signature = (endpoint, body=None, api_key=None, id=None))]
     fn call(
         &self,
         py: Python<'_>,
         endpoint: &str,
         body: Option<&Bound<'_, PyAny>>,
         api_key: Option<String>,
-        model_id: Option<String>,
+        id: Option<String>,
     ) -> PyResult<Py<PyAny>> {
         let gw = self.core(py)?;
-        let endpoint = ops::endpoint(endpoint, model_id)?;
+        let endpoint = ops::endpoint(endpoint, id)?;
         let body = body_json(body)?;
         let rt = rt(py)?;
         let out = py.detach(|| rt.block_on(ops::call(&gw, endpoint, &body, api_key.as_deref())));
@@ -135,7 +135,7 @@ impl Gateway {
         json_result(py, out)
     }
 
-    #[pyo3(signature = (completions, token, endpoint, body=None, api_key=None, model_id=None))]
+    #[pyo3(signature = (completions, token, endpoint, body=None, api_key=None, id=None))]
     #[expect(
         clippy::too_many_arguments,
         reason = "mirrors the Python call: body, key, model id"
@@ -148,10 +148,10 @@ impl Gateway {
         endpoint: &str,
         body: Option<&Bound<'_, PyAny>>,
         api_key: Option<String>,
-        model_id: Option<String>,
+        id: Option<String>,
     ) -> PyResult<Task> {
         let gw = self.core(py)?;
-        let endpoint = ops::endpoint(endpoint, model_id)?;
+        let endpoint = ops::endpoint(endpoint, id)?;
         let body = body_json(body)?;
         spawn(py, completions, token, async move {
             Outcome::Json(ops::call(&gw, endpoint, &body, api_key.as_deref()).await)

@@ -11,15 +11,13 @@ use serde_json::Value;
 use crate::errors::CallError;
 use crate::stream::CoreStream;
 
-pub fn endpoint(name: &str, model_id: Option<String>) -> PyResult<Endpoint> {
-    Ok(match name {
-        "messages" => Endpoint::Messages,
-        "count_tokens" => Endpoint::CountTokens,
-        "chat_completions" => Endpoint::ChatCompletions,
-        "embeddings" => Endpoint::Embeddings,
-        "rerank" => Endpoint::Rerank,
-        "models" => model_id.map_or(Endpoint::Models, Endpoint::Model),
-        other => return Err(PyValueError::new_err(format!("unknown endpoint {other:?}"))),
+/// The endpoint the Python side names (`Endpoint::name`), with the id of its
+/// resource for the endpoints that take one.
+pub fn endpoint(name: &str, id: Option<String>) -> PyResult<Endpoint> {
+    Endpoint::from_name(name, id).ok_or_else(|| {
+        PyValueError::new_err(format!(
+            "unknown endpoint {name:?}, or one that needs the id of what it names"
+        ))
     })
 }
 

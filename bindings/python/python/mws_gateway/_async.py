@@ -142,6 +142,58 @@ class AsyncGateway:
         reply: JSONObject = await _aio.run(self._native.call_async, "rerank", body, api_key)
         return reply
 
+    async def responses(self, body: Body, *, api_key: Optional[str] = None) -> JSONObject:
+        reply: JSONObject = await _aio.run(self._native.call_async, "responses", body, api_key)
+        return reply
+
+    async def responses_stream(
+        self, body: Body, *, api_key: Optional[str] = None
+    ) -> AsyncStream:
+        return await self._stream("responses", body, api_key)
+
+    async def response(self, response_id: str, *, api_key: Optional[str] = None) -> JSONObject:
+        reply: JSONObject = await _aio.run(
+            self._native.call_async, "response", None, api_key, response_id
+        )
+        return reply
+
+    async def delete_response(
+        self, response_id: str, *, api_key: Optional[str] = None
+    ) -> JSONObject:
+        reply: JSONObject = await _aio.run(
+            self._native.call_async, "delete_response", None, api_key, response_id
+        )
+        return reply
+
+    async def response_input_items(
+        self,
+        response_id: str,
+        *,
+        limit: Optional[int] = None,
+        after: Optional[str] = None,
+        order: Optional[str] = None,
+        api_key: Optional[str] = None,
+    ) -> JSONObject:
+        query = {k: v for k, v in (("limit", limit), ("after", after), ("order", order)) if v is not None}
+        reply: JSONObject = await _aio.run(
+            self._native.call_async, "response_input_items", query, api_key, response_id
+        )
+        return reply
+
+    async def responses_input_tokens(
+        self, body: Body, *, api_key: Optional[str] = None
+    ) -> JSONObject:
+        reply: JSONObject = await _aio.run(
+            self._native.call_async, "responses_input_tokens", body, api_key
+        )
+        return reply
+
+    async def responses_compact(self, body: Body, *, api_key: Optional[str] = None) -> JSONObject:
+        reply: JSONObject = await _aio.run(
+            self._native.call_async, "responses_compact", body, api_key
+        )
+        return reply
+
     def serve(self, address: str = "127.0.0.1:0") -> Server:
         """Serves the HTTP API (binding is immediate); use ``async with`` on the
         server, or ``await server.aclose()``, to stop it without blocking the loop."""

@@ -14,7 +14,7 @@ from ._types import Body, JSONObject, PathLike
 class Stream(Iterator[JSONObject]):
     """The events of a streamed answer: for ``messages_stream`` each Anthropic
     event (its ``type`` says which), for ``chat_completions_stream`` each OpenAI
-    chunk (no ``[DONE]``). ``close()``, leaving a ``with`` block or dropping the
+    chunk (no ``[DONE]``), for ``responses_stream`` each Responses event. ``close()``, leaving a ``with`` block or dropping the
     stream stops it early and cancels the upstream request."""
 
     def __init__(self, native: _native.Stream) -> None:
@@ -145,6 +145,44 @@ class Gateway:
     def rerank(self, body: Body, *, api_key: Optional[str] = None) -> JSONObject:
         """POST /v1/rerank."""
         return self._native.call("rerank", body, api_key)
+
+    def responses(self, body: Body, *, api_key: Optional[str] = None) -> JSONObject:
+        """POST /v1/responses (the OpenAI Responses API): the ``response`` object,
+        stored for the caller unless ``"store": False``."""
+        return self._native.call("responses", body, api_key)
+
+    def responses_stream(self, body: Body, *, api_key: Optional[str] = None) -> Stream:
+        """POST /v1/responses streamed: the Responses events (each with its ``type``)."""
+        return Stream(self._native.stream("responses", body, api_key))
+
+    def response(self, response_id: str, *, api_key: Optional[str] = None) -> JSONObject:
+        """GET /v1/responses/{response_id}: a stored response of the caller."""
+        return self._native.call("response", None, api_key, response_id)
+
+    def delete_response(self, response_id: str, *, api_key: Optional[str] = None) -> JSONObject:
+        """DELETE /v1/responses/{response_id}: ``{"id", "object": "response.deleted", "deleted": true}``."""
+        return self._native.call("delete_response", None, api_key, response_id)
+
+    def response_input_items(
+        self,
+        response_id: str,
+        *,
+        limit: Optional[int] = None,
+        after: Optional[str] = None,
+        order: Optional[str] = None,
+        api_key: Optional[str] = None,
+    ) -> JSONObject:
+        """GET /v1/responses/{response_id}/input_items: one page of its input items."""
+        query = {k: v for k, v in (("limit", limit), ("after", after), ("order", order)) if v is not None}
+        return self._native.call("response_input_items", query, api_key, response_id)
+
+    def responses_input_tokens(self, body: Body, *, api_key: Optional[str] = None) -> JSONObject:
+        """POST /v1/responses/input_tokens: ``{"object": "response.input_tokens", "input_tokens": N}``."""
+        return self._native.call("responses_input_tokens", body, api_key)
+
+    def responses_compact(self, body: Body, *, api_key: Optional[str] = None) -> JSONObject:
+        """POST /v1/responses/compact: the conversation as one ``compaction`` item."""
+        return self._native.call("responses_compact", body, api_key)
 
     def serve(self, address: str = "127.0.0.1:0") -> Server:
         """Serves the HTTP API on ``address`` (port 0 picks a free port) until the

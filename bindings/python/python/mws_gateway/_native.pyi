@@ -30,7 +30,7 @@ class Gateway:
         endpoint: str,
         body: Mapping[str, Any] | None = None,
         api_key: str | None = None,
-        model_id: str | None = None,
+        id: str | None = None,
     ) -> dict[str, Any]: ...
     def stream(
         self, endpoint: str, body: Mapping[str, Any], api_key: str | None = None
@@ -45,7 +45,7 @@ class Gateway:
         endpoint: str,
         body: Mapping[str, Any] | None = None,
         api_key: str | None = None,
-        model_id: str | None = None,
+        id: str | None = None,
     ) -> Task: ...
     def stream_async(
         self,
