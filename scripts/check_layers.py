@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Checks that the module graph of core/src has no import loop.
+"""Checks that the module graph of core/src has no import loop, and that no
+`Drop` impl spawns on whatever runtime happens to be current.
 
 An edge goes from a file to the file that defines what it names (`use`
 paths and inline `crate::`/`super::` paths, outside `#[cfg(test)]` modules);
@@ -178,6 +179,22 @@ if os.environ.get("LAYERS_DEBUG"):
         print("::".join(m), "->", sorted("::".join(t) for t in edges[m]))
 for comp in loops:
     print("import loop:", " <-> ".join(comp))
-if loops:
+
+# A `Drop` that spawns with `tokio::spawn` or on `Handle::try_current()` does
+# nothing when dropped outside a runtime (a host thread dropping a stream):
+# what it meant to release leaks. A drop spawns on a handle it captured.
+bad_drops = []
+for m, (p, src) in files.items():
+    for found in re.finditer(r"impl(?:<[^>]*>)?\s+Drop\s+for\s+\w+[^{]*\{", src):
+        depth, i = 1, found.end()
+        while i < len(src) and depth:
+            depth += {"{": 1, "}": -1}.get(src[i], 0)
+            i += 1
+        body = src[found.end():i]
+        if "tokio::spawn" in body or "Handle::try_current" in body:
+            bad_drops.append(p)
+for p in bad_drops:
+    print(f"{p}: a Drop impl spawns with tokio::spawn or on Handle::try_current()")
+if loops or bad_drops:
     sys.exit(1)
 print(f"no import loop among the {len(files)} modules of {ROOT}")

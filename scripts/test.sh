@@ -101,6 +101,9 @@ step "cargo fmt --check"
 # (cargo fmt resolves nothing and takes no --locked.)
 cargo fmt --all --check
 
+step "module graph of core/src: no import loop, no spawn in Drop (scripts/check_layers.py)"
+python3 scripts/check_layers.py
+
 step "cargo clippy (-D warnings)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
