@@ -31,8 +31,41 @@ rpm = 100000
 tpm = 1000000000
 `;
 
+/** The echo as `dragon`, and `via-openai` / `via-anthropic` translated to an
+ * upstream gateway at `upstreamUrl` (its key in $MWS_UPSTREAM_KEY). */
+export function translatedProfiles(upstreamUrl) {
+  const profile = (id, upstream) => `
+[[profiles]]
+id = "${id}"
+upstream = "${upstream}"
+upstream_model = "dragon"
+context_window = 262144
+tokens_per_second = 189
+input_price_per_mtok = 0.48
+output_price_per_mtok = 1.08
+`;
+  return `
+[[upstreams]]
+name = "echo"
+kind = "echo"
+
+[[upstreams]]
+name = "oa"
+kind = "openai"
+base_url = "${upstreamUrl}/v1"
+api_key_env = "MWS_UPSTREAM_KEY"
+
+[[upstreams]]
+name = "an"
+kind = "anthropic"
+base_url = "${upstreamUrl}/v1"
+api_key_env = "MWS_UPSTREAM_KEY"
+${profile("dragon", "echo")}${profile("via-openai", "oa")}${profile("via-anthropic", "an")}`;
+}
+
 export class Gateway {
-  static async start() {
+  /** `extraConfig` is appended to the config; `extraEnv` joins the environment. */
+  static async start(extraConfig = "", extraEnv = {}) {
     const binary = process.env.MWS_GATEWAY_BIN;
     if (!binary) {
       throw new Error(
@@ -40,9 +73,9 @@ export class Gateway {
       );
     }
     const dir = mkdtempSync(path.join(tmpdir(), "mws-node-sdk-"));
-    writeFileSync(path.join(dir, "gateway.toml"), CONFIG);
+    writeFileSync(path.join(dir, "gateway.toml"), CONFIG + extraConfig);
     const token = `mws-node-test-${randomBytes(16).toString("hex")}`;
-    const env = { ...process.env, MWS_ADMIN_TOKEN: token };
+    const env = { ...process.env, ...extraEnv, MWS_ADMIN_TOKEN: token };
     delete env.MWS_CONFIG;
     const proc = spawn(binary, ["--config", "gateway.toml", "serve", "--listen", "127.0.0.1:0"], {
       cwd: dir,
