@@ -30,6 +30,9 @@ fn block_chars(block: &ContentBlock) -> usize {
         ContentBlock::ToolResult { content, .. } => content.iter().map(block_chars).sum(),
         ContentBlock::Thinking { thinking, .. } => thinking.chars().count(),
         ContentBlock::RedactedThinking { data } => data.len(),
+        // Base64 is 4 characters for 3 bytes: as many characters as the text a
+        // page of it holds, near enough for an estimate.
+        ContentBlock::Document { data, .. } => data.len(),
     }
 }
 

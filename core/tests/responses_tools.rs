@@ -149,3 +149,44 @@ fn tool_search_items_go_back_as_a_call_and_its_result() {
         matches!(&m[3].content[0], ContentBlock::ToolUse { name, .. } if name == "spawn_agent")
     );
 }
+
+#[test]
+fn a_pdf_input_file_is_a_document_for_every_upstream_kind() {
+    let body = json!({"model": "dragon", "input": [{"role": "user", "content": [
+        {"type": "input_file", "filename": "report.pdf", "file_data": "data:application/pdf;base64,JVBERi0xLjQ="},
+        {"type": "input_text", "text": "Summarize it."}
+    ]}]});
+    let r = parse_responses(&body).unwrap();
+    assert!(
+        matches!(&r.chat.messages[0].content[0], ContentBlock::Document { media_type, data, filename, .. }
+        if media_type == "application/pdf" && data == "JVBERi0xLjQ=" && filename.as_deref() == Some("report.pdf"))
+    );
+
+    let p = mws_core::route::Router::from_config(&mws_core::Config::default())
+        .unwrap()
+        .resolve("dragon")
+        .clone();
+    let target = p.target(100);
+    let anthropic: Value = serde_json::from_slice(
+        &mws_core::upstream::anthropic::request_body(&r.chat, &target, false).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        anthropic["messages"][0]["content"][0],
+        json!({"type": "document", "title": "report.pdf",
+               "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBERi0xLjQ="}})
+    );
+    let openai: Value = serde_json::from_slice(
+        &mws_core::upstream::openai::request_body(&r.chat, &target, false).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        openai["messages"][0]["content"][0],
+        json!({"type": "file", "file": {"filename": "report.pdf", "file_data": "data:application/pdf;base64,JVBERi0xLjQ="}})
+    );
+    let echo = mws_core::upstream::EchoUpstream::default().complete(&r.chat);
+    assert_eq!(
+        echo.content[0].plain_text(),
+        "Received a document (report.pdf).\nSummarize it."
+    );
+}

@@ -209,7 +209,8 @@ fn without_cache_control(b: &ContentBlock) -> ContentBlock {
         ContentBlock::Text { cache_control, .. }
         | ContentBlock::Image { cache_control, .. }
         | ContentBlock::ToolUse { cache_control, .. }
-        | ContentBlock::ToolResult { cache_control, .. } => *cache_control = None,
+        | ContentBlock::ToolResult { cache_control, .. }
+        | ContentBlock::Document { cache_control, .. } => *cache_control = None,
         ContentBlock::Thinking { .. } | ContentBlock::RedactedThinking { .. } => {}
     }
     b

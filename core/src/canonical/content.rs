@@ -37,6 +37,14 @@ pub enum ContentBlock {
         thinking: String,
         signature: Option<String>,
     },
+    /// A document the model reads (a PDF), inline as base64.
+    Document {
+        media_type: String,
+        data: String,
+        /// The file's name, as a title for the model.
+        filename: Option<String>,
+        cache_control: Option<Value>,
+    },
     RedactedThinking {
         data: String,
     },

@@ -115,7 +115,9 @@ impl<'a> BlockBody<'a> {
                 signature: signature.as_deref().unwrap_or(""),
             }),
             ContentBlock::RedactedThinking { data } => Some(BlockBody::RedactedThinking { data }),
-            ContentBlock::Image { .. } | ContentBlock::ToolResult { .. } => None,
+            ContentBlock::Image { .. }
+            | ContentBlock::ToolResult { .. }
+            | ContentBlock::Document { .. } => None,
         }
     }
 }

@@ -190,6 +190,7 @@ impl<'a> CompletionBody<'a> {
                 // No OpenAI counterpart in an assistant message.
                 ContentBlock::Image { .. }
                 | ContentBlock::ToolResult { .. }
+                | ContentBlock::Document { .. }
                 | ContentBlock::RedactedThinking { .. } => {}
             }
         }

@@ -588,7 +588,9 @@ fn items_of(req: &ResponsesRequest, resp: &ChatResponse, id: &str) -> Vec<Item> 
                 encrypted_content: Some(format!("{REDACTED_PREFIX}{data}")),
             },
             // No place in an answer.
-            ContentBlock::Image { .. } | ContentBlock::ToolResult { .. } => continue,
+            ContentBlock::Image { .. }
+            | ContentBlock::ToolResult { .. }
+            | ContentBlock::Document { .. } => continue,
         };
         items.push(item);
     }

@@ -1134,10 +1134,18 @@ fn input_file(p: &Fields) -> Result<ContentBlock> {
                 "expected a data URL of the form data:<media type>;base64,<data>",
             ));
         };
+        if media_type == "application/pdf" {
+            return Ok(ContentBlock::Document {
+                media_type: media_type.to_owned(),
+                data: data.trim().to_owned(),
+                filename: p.str("filename")?.map(str::to_owned),
+                cache_control: None,
+            });
+        }
         if !is_text_media(media_type) {
             return Err(Error::invalid_field(
                 path,
-                format!("documents are not supported yet ({media_type}); only text files are, and they are read as text"),
+                format!("files of type {media_type} are not supported: PDFs and text files are"),
             ));
         }
         let bytes = BASE64
@@ -1151,7 +1159,7 @@ fn input_file(p: &Fields) -> Result<ContentBlock> {
         if p.get(key).is_some() {
             return Err(Error::invalid_field(
                 p.path_of(key),
-                "documents are not supported yet; send a text file inline as file_data",
+                "files by reference are not supported: send the file inline as file_data (a PDF or a text file)",
             ));
         }
     }
@@ -1856,9 +1864,9 @@ mod tests {
                 "",
             ),
             (
-                with_input(json!([{"role": "user", "content": [{"type": "input_file", "filename": "a.pdf", "file_data": "data:application/pdf;base64,JVBERi0="}]}])),
+                with_input(json!([{"role": "user", "content": [{"type": "input_file", "filename": "a.zip", "file_data": "data:application/zip;base64,UEsD"}]}])),
                 "input.0.content.0.file_data",
-                "input.0.content.0.file_data: documents are not supported yet (application/pdf); only text files are, and they are read as text",
+                "input.0.content.0.file_data: files of type application/zip are not supported: PDFs and text files are",
             ),
             (
                 with_input(json!([{"role": "user", "content": [{"type": "input_file", "file_url": "https://x/a.pdf"}]}])),

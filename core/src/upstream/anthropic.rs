@@ -206,6 +206,19 @@ fn block_json(b: &ContentBlock) -> Value {
         } => {
             json!({"type": "thinking", "thinking": thinking, "signature": signature.clone().unwrap_or_default()})
         }
+        ContentBlock::Document {
+            media_type,
+            data,
+            filename,
+            cache_control,
+        } => {
+            let mut v = json!({"type": "document",
+                "source": {"type": "base64", "media_type": media_type, "data": data}});
+            if let Some(f) = filename {
+                v["title"] = json!(f);
+            }
+            with_cache(v, cache_control)
+        }
         ContentBlock::RedactedThinking { data } => {
             json!({"type": "redacted_thinking", "data": data})
         }

@@ -168,12 +168,23 @@ fn answer(req: &ChatRequest) -> Answer {
         .last()
         .filter(|m| m.role == Role::User)
         .or_else(|| req.last_user());
+    // Documents it cannot read are acknowledged, each on a line before the text.
     let user_text = last
         .map(|m| {
             m.content
                 .iter()
-                .filter(|b| matches!(b, ContentBlock::Text { .. }))
-                .map(ContentBlock::plain_text)
+                .filter_map(|b| match b {
+                    ContentBlock::Text { .. } => Some(b.plain_text()),
+                    ContentBlock::Document {
+                        media_type,
+                        filename,
+                        ..
+                    } => Some(format!(
+                        "Received a document ({}).",
+                        filename.as_deref().unwrap_or(media_type)
+                    )),
+                    _ => None,
+                })
                 .collect::<Vec<_>>()
                 .join("\n")
         })

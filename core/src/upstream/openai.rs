@@ -293,6 +293,18 @@ fn text_or_parts(blocks: &[&ContentBlock]) -> Value {
             .filter_map(|b| match b {
                 ContentBlock::Text { text, .. } => Some(json!({"type": "text", "text": text})),
                 ContentBlock::Image { source, .. } => Some(image_part(source)),
+                ContentBlock::Document {
+                    media_type,
+                    data,
+                    filename,
+                    ..
+                } => {
+                    let mut file = json!({"file_data": format!("data:{media_type};base64,{data}")});
+                    if let Some(f) = filename {
+                        file["filename"] = json!(f);
+                    }
+                    Some(json!({"type": "file", "file": file}))
+                }
                 _ => None,
             })
             .collect(),
@@ -337,7 +349,9 @@ fn user_messages(content: &[ContentBlock], out: &mut Vec<Value>) {
                         .filter(|c| matches!(c, ContentBlock::Image { .. })),
                 );
             }
-            ContentBlock::Text { .. } | ContentBlock::Image { .. } => rest.push(b),
+            ContentBlock::Text { .. }
+            | ContentBlock::Image { .. }
+            | ContentBlock::Document { .. } => rest.push(b),
             _ => {}
         }
     }
