@@ -266,11 +266,21 @@ impl Call<'_> {
                 }
             };
             let resp = settled(self.state, charge, &profile, resp, |r| r.usage).await?;
+            let render = Render::Responses {
+                req: &rr,
+                id: id.clone(),
+            };
+            let Some(k) = keeper else {
+                return Ok(egress::response_body(
+                    &render,
+                    &resp,
+                    created,
+                    self.ctx.wants_bytes,
+                ));
+            };
             let object = egress::responses::response_object(&rr, &resp, &id, created, unix_now());
-            if let Some(k) = keeper {
-                let output = egress::responses::output_items(&rr, &resp, &id);
-                k.keep(&id, object.clone(), output).await?;
-            }
+            let output = egress::responses::output_items(&rr, &resp, &id);
+            k.keep(&id, object.clone(), output).await?;
             return Ok(Body::of(&object, self.ctx.wants_bytes));
         }
         let events = match prewarm {
