@@ -139,13 +139,11 @@ impl Call<'_> {
     fn count_tokens(&mut self, body: &[u8]) -> Result<Body> {
         let req = ingress::anthropic::parse_count_tokens(&self.parse_json(body)?)?;
         self.routed(&req.model);
-        Ok(Body::Json(egress::extras::count_tokens(estimate_request(
-            &req,
-        ))))
+        Ok(Body::Json(egress::count_tokens(estimate_request(&req))))
     }
 
     async fn embeddings(&mut self, body: &[u8]) -> Result<Body> {
-        let req = ingress::extras::parse_embeddings(&self.parse_json(body)?)?;
+        let req = ingress::retrieval::parse_embeddings(&self.parse_json(body)?)?;
         let profile = self.routed(&req.model);
         let charge = self.reserve(&profile, req.input_estimate(), 0).await?;
         let outcome = profile.primary()?.embed(&req, &profile.target(0)).await;
@@ -153,13 +151,13 @@ impl Call<'_> {
             Usage::input_only(r.input_tokens)
         })
         .await?;
-        Ok(Body::Json(egress::extras::embeddings(
+        Ok(Body::Json(egress::retrieval::embeddings(
             &req, &resp, &req.model,
         )))
     }
 
     async fn rerank(&mut self, body: &[u8]) -> Result<Body> {
-        let req = ingress::extras::parse_rerank(&self.parse_json(body)?)?;
+        let req = ingress::retrieval::parse_rerank(&self.parse_json(body)?)?;
         let profile = self.routed(&req.model);
         let charge = self.reserve(&profile, req.input_estimate(), 0).await?;
         let outcome = profile.primary()?.rerank(&req, &profile.target(0)).await;
@@ -167,7 +165,7 @@ impl Call<'_> {
             Usage::input_only(r.input_tokens)
         })
         .await?;
-        Ok(Body::Json(egress::extras::rerank(
+        Ok(Body::Json(egress::retrieval::rerank(
             &req,
             &resp,
             &req.model,
@@ -306,10 +304,9 @@ impl Call<'_> {
     async fn responses_input_tokens(&mut self, body: &[u8]) -> Result<Body> {
         let (rr, _) = self.responses_request(body).await?;
         self.routed(rr.model());
-        Ok(Body::Json(json!({
-            "object": "response.input_tokens",
-            "input_tokens": estimate_request(&rr.chat),
-        })))
+        Ok(Body::Json(egress::responses::input_tokens_object(
+            estimate_request(&rr.chat),
+        )))
     }
 
     /// POST /v1/responses/compact: the conversation summarised by the profile's

@@ -2,18 +2,18 @@
 
 pub mod content;
 pub mod event;
-pub mod extras;
 pub mod request;
 pub mod response;
 pub mod responses;
+pub mod retrieval;
 
 pub use content::{ContentBlock, ImageSource};
 pub use event::{BlockStart, Delta, EventStream, StreamEvent};
-pub use extras::{
-    EmbeddingsRequest, EmbeddingsResponse, RerankRequest, RerankResponse, RerankResult,
-};
 pub use request::{ChatRequest, Message, ResponseFormat, Role, Tool, ToolChoice};
 pub use response::{ChatResponse, StopReason, Usage};
 pub use responses::{
     ItemReference, ReasoningConfig, ResponsesRequest, REDACTED_PREFIX, TOOL_SEARCH,
+};
+pub use retrieval::{
+    EmbeddingsRequest, EmbeddingsResponse, RerankRequest, RerankResponse, RerankResult,
 };

@@ -4,11 +4,12 @@
 //! rendering.
 
 pub mod anthropic;
-pub mod extras;
 pub mod headers;
 pub mod ids;
+pub mod models;
 pub mod openai;
 pub mod responses;
+pub mod retrieval;
 
 use serde_json::Value;
 
@@ -81,19 +82,24 @@ pub fn response_body(render: &Render<'_>, resp: &ChatResponse, created: i64, byt
     }
 }
 
+/// `{"input_tokens": N}`: a count_tokens answer.
+pub fn count_tokens(input_tokens: u64) -> Value {
+    serde_json::json!({ "input_tokens": input_tokens })
+}
+
 /// The profiles as a model list in a shape.
 pub fn model_list<'a>(shape: Shape, profiles: impl Iterator<Item = &'a Profile>) -> Value {
     match shape {
-        Shape::Anthropic => extras::anthropic_model_list(profiles),
-        Shape::OpenAi | Shape::Responses => extras::openai_model_list(profiles),
+        Shape::Anthropic => models::anthropic_model_list(profiles),
+        Shape::OpenAi | Shape::Responses => models::openai_model_list(profiles),
     }
 }
 
 /// One profile as a model entry in a shape.
 pub fn model(shape: Shape, profile: &Profile) -> Value {
     match shape {
-        Shape::Anthropic => extras::anthropic_model(profile),
-        Shape::OpenAi | Shape::Responses => extras::openai_model(profile),
+        Shape::Anthropic => models::anthropic_model(profile),
+        Shape::OpenAi | Shape::Responses => models::openai_model(profile),
     }
 }
 

@@ -1398,6 +1398,11 @@ impl StreamRenderer {
     }
 }
 
+/// The answer of POST /v1/responses/input_tokens.
+pub fn input_tokens_object(input_tokens: u64) -> Value {
+    json!({"object": "response.input_tokens", "input_tokens": input_tokens})
+}
+
 /// The answer of POST /v1/responses/compact: a `response.compaction` whose
 /// output is one `compaction` item carrying `encrypted_content` (which, sent
 /// back as input, stands for the conversation it summarises).

@@ -2,12 +2,12 @@
 
 pub mod anthropic;
 mod budget;
-pub mod extras;
 mod image;
 pub mod json;
 pub mod openai;
 mod path;
 pub mod responses;
+pub mod retrieval;
 
 // The JSON reader lives below ingress (`crate::json_fields`); kept here for
 // the parsers that name it `ingress::Fields`.

@@ -46,7 +46,7 @@ pub fn anthropic_ingress(data: &[u8]) {
         return;
     };
     if let Ok(req) = ingress::anthropic::parse_count_tokens(&body) {
-        egress::extras::count_tokens(estimate_request(&req));
+        egress::count_tokens(estimate_request(&req));
     }
     if let Ok(req) = ingress::anthropic::parse_messages(&body) {
         chat_request(req, Shape::Anthropic, body);
@@ -59,10 +59,10 @@ pub fn openai_ingress(data: &[u8]) {
     let Ok(body) = serde_json::from_slice::<Value>(data) else {
         return;
     };
-    if let Ok(req) = ingress::extras::parse_embeddings(&body) {
+    if let Ok(req) = ingress::retrieval::parse_embeddings(&body) {
         let _ = req.input_estimate();
     }
-    if let Ok(req) = ingress::extras::parse_rerank(&body) {
+    if let Ok(req) = ingress::retrieval::parse_rerank(&body) {
         let _ = req.input_estimate();
     }
     if let Ok(req) = ingress::openai::parse_chat(&body) {

@@ -4,7 +4,7 @@
 pub mod anthropic;
 mod counts;
 pub mod echo;
-mod echo_extras;
+mod echo_retrieval;
 pub mod http;
 pub mod openai;
 mod openai_response;
@@ -81,7 +81,7 @@ impl Upstream {
         target: &Target<'_>,
     ) -> Result<EmbeddingsResponse> {
         match self {
-            Upstream::Echo(_) => Ok(echo_extras::embed(req)),
+            Upstream::Echo(_) => Ok(echo_retrieval::embed(req)),
             Upstream::OpenAi(u) => u.embed(req, target).await,
             Upstream::Anthropic(u) => Err(cannot_serve(u.name(), "/v1/embeddings")),
         }
@@ -93,7 +93,7 @@ impl Upstream {
         _target: &Target<'_>,
     ) -> Result<RerankResponse> {
         match self {
-            Upstream::Echo(_) => Ok(echo_extras::rerank(req)),
+            Upstream::Echo(_) => Ok(echo_retrieval::rerank(req)),
             Upstream::OpenAi(u) => Err(cannot_serve(u.name(), "/v1/rerank")),
             Upstream::Anthropic(u) => Err(cannot_serve(u.name(), "/v1/rerank")),
         }

@@ -1,9 +1,7 @@
-//! Rendering for the endpoints beyond chat: models, embeddings, rerank, count_tokens.
+//! The profiles as model entries and lists, in OpenAI's and Anthropic's shapes.
 
-use base64::Engine;
 use serde_json::{json, Value};
 
-use crate::canonical::{EmbeddingsRequest, EmbeddingsResponse, RerankRequest, RerankResponse};
 use crate::route::Profile;
 
 /// When the catalogue was published; models report it as their creation time.
@@ -53,52 +51,4 @@ pub fn anthropic_model_list<'a>(profiles: impl Iterator<Item = &'a Profile>) -> 
     let first = data.first().map(|m| m["id"].clone()).unwrap_or(Value::Null);
     let last = data.last().map(|m| m["id"].clone()).unwrap_or(Value::Null);
     json!({"data": data, "has_more": false, "first_id": first, "last_id": last})
-}
-
-pub fn embeddings(req: &EmbeddingsRequest, resp: &EmbeddingsResponse, model: &str) -> Value {
-    let data: Vec<Value> = resp
-        .vectors
-        .iter()
-        .enumerate()
-        .map(|(index, v)| {
-            let embedding = if req.base64 {
-                let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
-                json!(base64::engine::general_purpose::STANDARD.encode(bytes))
-            } else {
-                json!(v)
-            };
-            json!({"object": "embedding", "index": index, "embedding": embedding})
-        })
-        .collect();
-    json!({
-        "object": "list",
-        "data": data,
-        "model": model,
-        "usage": {"prompt_tokens": resp.input_tokens, "total_tokens": resp.input_tokens},
-    })
-}
-
-pub fn rerank(req: &RerankRequest, resp: &RerankResponse, model: &str, id: &str) -> Value {
-    let results: Vec<Value> = resp
-        .results
-        .iter()
-        .map(|r| {
-            let mut v = json!({"index": r.index, "relevance_score": r.relevance_score});
-            if req.return_documents {
-                v["document"] = json!({"text": req.documents.get(r.index)});
-            }
-            v
-        })
-        .collect();
-    json!({
-        "id": id,
-        "model": model,
-        "results": results,
-        "usage": {"total_tokens": resp.input_tokens},
-        "meta": {"billed_units": {"search_units": 1}},
-    })
-}
-
-pub fn count_tokens(input_tokens: u64) -> Value {
-    json!({ "input_tokens": input_tokens })
 }
