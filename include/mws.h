@@ -5,10 +5,11 @@
  *
  * Statuses. Every function that can fail returns an mws_status: MWS_OK (0),
  * one value per error kind of the gateway, or MWS_INVALID_ARGUMENT for a NULL
- * pointer, text that is not UTF-8 or a request that is not JSON text. After a
- * failure, mws_last_error(), mws_last_error_type() and
- * mws_last_error_http_status() describe it; they are per thread and stay valid
- * until the next call on that thread of a function returning an mws_status.
+ * pointer, text that is not UTF-8, a request that is not JSON text or an
+ * unknown endpoint name. After a failure, mws_last_error(),
+ * mws_last_error_type() and mws_last_error_http_status() describe it; they are
+ * per thread and stay valid until the next call on that thread of a function
+ * returning an mws_status.
  *
  * Ownership. Arguments are borrowed for the duration of the call. Every
  * pointer the library hands out through an out-parameter is the caller's:
@@ -117,7 +118,8 @@ enum mws_status
   MWS_TIMEOUT = 12,
   /**
    * A NULL pointer, text that is not UTF-8, a request that is not JSON text,
-   * or a number out of range: nothing was sent to the gateway.
+   * an unknown endpoint or operation name, or a number out of range: nothing
+   * was sent to the gateway.
    */
   MWS_INVALID_ARGUMENT = 13,
 };
@@ -145,19 +147,23 @@ typedef struct mws_server mws_server;
 
 /**
  * An open stream of events, pulled with `mws_stream_next`. Opaque; made by
- * `mws_messages_stream_open` or `mws_chat_completions_stream_open`, freed by
- * `mws_stream_free`. Calls on one stream from several threads are serialised.
+ * `mws_messages_stream_open`, `mws_chat_completions_stream_open` or
+ * `mws_call_stream_open`, freed by `mws_stream_free`. Calls on one stream
+ * from several threads are serialised.
  */
 typedef struct mws_stream mws_stream;
 
 /**
  * Receives one event of a stream: `event_type` is the Anthropic event name
  * (`"message_start"`, `"content_block_delta"`, ..., `"error"`) for
- * `mws_messages_stream`, and `"chunk"` for each OpenAI chunk of
+ * `mws_messages_stream`, `"chunk"` for each OpenAI chunk of
  * `mws_chat_completions_stream` (`"error"` for a chunk that carries an
- * `error`); `data_json` is the event's JSON, exactly as the HTTP stream's
- * `data:` line (OpenAI streams end without `[DONE]`); `user` is the pointer
- * given to the call. Both strings are borrowed: valid only during the callback.
+ * `error`), and the Responses event's `type` (`"response.created"`,
+ * `"response.output_text.delta"`, ..., `"response.completed"`, `"error"`) for
+ * `mws_call_stream` on `responses`; `data_json` is the event's JSON, exactly
+ * as the HTTP stream's `data:` line (OpenAI and Responses streams end without
+ * `[DONE]`); `user` is the pointer given to the call. Both strings are
+ * borrowed: valid only during the callback.
  *
  * Return 0 to go on, anything else to stop the stream (the upstream request
  * is cancelled). The callback runs on the thread that called the stream
@@ -390,6 +396,37 @@ mws_status mws_models(const mws_gateway *gateway,
                       char **out_json);
 
 /**
+ * Any endpoint in-process, by the name the Python and Node packages call it
+ * by: `messages`, `count_tokens`, `chat_completions`, `embeddings`, `rerank`,
+ * `models` (with an `id`: one model), `model`, `responses`,
+ * `responses_input_tokens`, `responses_compact`, `response`,
+ * `delete_response`, `response_input_items`. `id` is the resource of the
+ * endpoints that have one (`models`, `model`, and a response id for
+ * `response`, `delete_response` and `response_input_items`), NULL for the
+ * others. `request_json` is the endpoint's JSON request; NULL for the GET and
+ * DELETE endpoints, where it is ignored, except for `response_input_items`,
+ * whose paging query it is (`{"limit","after","order"}`; NULL for the first
+ * page, newest first). Streaming endpoints answer whole here (without
+ * `stream: true`); see `mws_call_stream`. An unknown name, a missing id, an
+ * id for an endpoint that takes none, a NULL request of a POST endpoint or a
+ * request that is not JSON text is `MWS_INVALID_ARGUMENT`, naming it.
+ *
+ * Errors are in the endpoint's shape: Anthropic for `messages` and
+ * `count_tokens`, OpenAI's `{"error":{"message","type","param","code"}}` for
+ * the others (the Responses endpoints included). `api_key`, ownership,
+ * threading: as for `mws_messages`.
+ *
+ * # Safety
+ * As for `mws_messages`; `endpoint` and `id` are NULL or NUL-terminated.
+ */
+mws_status mws_call(const mws_gateway *gateway,
+                    const char *endpoint,
+                    const char *id,
+                    const char *request_json,
+                    const char *api_key,
+                    char **out_json);
+
+/**
  * Streams a Messages request (`POST /v1/messages` with `stream: true`)
  * in-process: each Anthropic event, from `message_start` to `message_stop`.
  *
@@ -439,6 +476,31 @@ mws_status mws_chat_completions_stream(const mws_gateway *gateway,
                                        char **out_error_json);
 
 /**
+ * Streams a request of any streaming endpoint in-process, by its name (as
+ * `mws_call` names it): `messages` (the Anthropic events), `chat_completions`
+ * (the OpenAI chunks) or `responses` (the Responses events, from
+ * `response.created` to one `response.completed`, `response.incomplete` or
+ * `response.failed`, each with its `sequence_number`; the callback's
+ * `event_type` is the event's `type`). Another name, or an endpoint that does
+ * not stream, is `MWS_INVALID_ARGUMENT` naming it.
+ *
+ * An error after the stream began arrives as an `"error"` event (for
+ * `responses`, followed by `response.failed`) and the call returns `MWS_OK`.
+ * `request_json`, `api_key`, `callback`, `user`, ownership, threading: as for
+ * `mws_messages_stream`.
+ *
+ * # Safety
+ * As for `mws_messages_stream`; `endpoint` is NULL or NUL-terminated.
+ */
+mws_status mws_call_stream(const mws_gateway *gateway,
+                           const char *endpoint,
+                           const char *request_json,
+                           const char *api_key,
+                           mws_event_callback callback,
+                           void *user,
+                           char **out_error_json);
+
+/**
  * Opens a Messages stream to pull Anthropic events from.
  *
  * The request has begun when this returns `MWS_OK`; read the events with
@@ -477,6 +539,24 @@ mws_status mws_chat_completions_stream_open(const mws_gateway *gateway,
                                             const char *api_key,
                                             mws_stream **out_stream,
                                             char **out_error_json);
+
+/**
+ * Opens a stream of any streaming endpoint, by its name (`messages`,
+ * `chat_completions` or `responses`, as for `mws_call_stream`), to pull its
+ * events from; `mws_stream_next` gives the same event types and data the
+ * callback of `mws_call_stream` would get.
+ *
+ * Arguments, ownership, threading: as for `mws_messages_stream_open`.
+ *
+ * # Safety
+ * As for `mws_messages_stream_open`; `endpoint` is NULL or NUL-terminated.
+ */
+mws_status mws_call_stream_open(const mws_gateway *gateway,
+                                const char *endpoint,
+                                const char *request_json,
+                                const char *api_key,
+                                mws_stream **out_stream,
+                                char **out_error_json);
 
 /**
  * Waits for the next event of a stream. On `MWS_OK`, either both

@@ -22,15 +22,19 @@ export declare class NativeGateway {
    * catalogue on the echo upstream with the memory store).
    */
   static open(configPath?: string | undefined | null, configToml?: string | undefined | null): NativeGateway | ErrorInfo
-  /** One call with its JSON reply, or its error. */
-  call(endpoint: CallEndpoint, body: string, apiKey?: string | undefined | null): Promise<Outcome>
-  /** The model list, or one model when `model_id` is given. */
-  models(modelId?: string | undefined | null, apiKey?: string | undefined | null): Promise<Outcome>
   /**
-   * A streaming call (`stream: true` is set for it): its events, or the
-   * error that came before any event.
+   * One call of the endpoint the core names `endpoint` (on the resource
+   * `id`, for the endpoints that have one) with its JSON `body` (`null` for
+   * the GET endpoints but `response_input_items`, whose body is the paging
+   * query): its JSON reply, or its error. A bad name or id throws.
    */
-  stream(endpoint: CallEndpoint, body: string, apiKey?: string | undefined | null): Promise<NativeStream | ErrorInfo>
+  call(endpoint: string, id: string | undefined | null, body: string, apiKey?: string | undefined | null): Promise<Outcome>
+  /**
+   * A streaming call of the endpoint the core names `endpoint`
+   * (`stream: true` is set for it): its events, or the error that came
+   * before any event. A bad name, or an endpoint that does not stream, throws.
+   */
+  stream(endpoint: string, body: string, apiKey?: string | undefined | null): Promise<NativeStream | ErrorInfo>
   /** Serves the HTTP API on `addr` (`127.0.0.1:0` picks a free port). */
   serve(addr: string): Promise<NativeServer | ErrorInfo>
 }
@@ -59,9 +63,6 @@ export declare class NativeStream {
    */
   close(): Promise<void>
 }
-
-/** The endpoints that take a request body. */
-export type CallEndpoint = 'messages' | 'countTokens' | 'chatCompletions' | 'embeddings' | 'rerank'
 
 /** What the TypeScript layer needs to throw the right class. */
 export interface ErrorInfo {

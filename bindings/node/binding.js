@@ -838,5 +838,4 @@ module.exports = nativeBinding
 module.exports.NativeGateway = nativeBinding.NativeGateway
 module.exports.NativeServer = nativeBinding.NativeServer
 module.exports.NativeStream = nativeBinding.NativeStream
-module.exports.CallEndpoint = nativeBinding.CallEndpoint
 module.exports.ErrorName = nativeBinding.ErrorName

@@ -62,14 +62,14 @@ class Gateway {
     }
     /** POST /v1/messages/count_tokens: the 4-characters-a-token estimate. */
     countTokens(request, options) {
-        return this.#call("countTokens", request, options);
+        return this.#call("count_tokens", request, options);
     }
     /** POST /v1/chat/completions (OpenAI Chat Completions). */
     chatCompletions(request, options) {
-        return this.#call("chatCompletions", request, options);
+        return this.#call("chat_completions", request, options);
     }
     async models(modelId, options) {
-        return unwrap(await this.#native.models(modelId ?? null, options?.apiKey ?? null));
+        return this.#callOn("models", modelId ?? null, null, options);
     }
     /** POST /v1/embeddings. */
     embeddings(request, options) {
@@ -85,7 +85,50 @@ class Gateway {
     }
     /** POST /v1/chat/completions with `stream: true`: the chunks, without `[DONE]`. */
     chatCompletionsStream(request, options) {
-        return this.#stream("chatCompletions", request, options);
+        return this.#stream("chat_completions", request, options);
+    }
+    /**
+     * POST /v1/responses (OpenAI Responses): the response object. Its text is
+     * in its `output` items (`output[0].content[0].text` for a plain answer);
+     * there is no `output_text` shortcut, which only the OpenAI SDKs add. Kept
+     * for `response(id)` and `previous_response_id` unless `store: false`.
+     */
+    responses(request, options) {
+        return this.#call("responses", request, options);
+    }
+    /**
+     * POST /v1/responses with `stream: true`: the Responses events, from
+     * `response.created` to one `response.completed` (or `response.incomplete`,
+     * `response.failed`), numbered by `sequence_number`; without `[DONE]`.
+     */
+    responsesStream(request, options) {
+        return this.#stream("responses", request, options);
+    }
+    /** GET /v1/responses/{responseId}: a stored response; `NotFoundError` once deleted. */
+    response(responseId, options) {
+        return this.#callOn("response", responseId, null, options);
+    }
+    /** DELETE /v1/responses/{responseId}: forgets a stored response. */
+    deleteResponse(responseId, options) {
+        return this.#callOn("delete_response", responseId, null, options);
+    }
+    /**
+     * GET /v1/responses/{responseId}/input_items: one page of the input items a
+     * stored response was given (newest first unless `order: "asc"`).
+     */
+    responseInputItems(responseId, query = {}, options) {
+        return this.#callOn("response_input_items", responseId, query, options);
+    }
+    /** POST /v1/responses/input_tokens: the 4-characters-a-token estimate of a request's input. */
+    responsesInputTokens(request, options) {
+        return this.#call("responses_input_tokens", request, options);
+    }
+    /**
+     * POST /v1/responses/compact: the conversation summarised into one
+     * `compaction` item, to send back as the input of a later request.
+     */
+    responsesCompact(request, options) {
+        return this.#call("responses_compact", request, options);
     }
     /**
      * Serves the HTTP API (/v1, /admin when the config names an admin token,
@@ -98,10 +141,14 @@ class Gateway {
             throw (0, errors_1.toMwsError)(served);
         return new server_1.Server(served);
     }
-    async #call(endpoint, request, options) {
+    #call(endpoint, request, options) {
+        return this.#callOn(endpoint, null, request, options);
+    }
+    /** A call of an endpoint on one resource (`id`; null for the endpoints on none). */
+    async #callOn(endpoint, id, request, options) {
         // The JSON text an HTTP client would send; parsed on the addon's threads.
         const body = JSON.stringify(request ?? null);
-        return unwrap(await this.#native.call(endpoint, body, options?.apiKey ?? null));
+        return unwrap(await this.#native.call(endpoint, id, body, options?.apiKey ?? null));
     }
     #stream(endpoint, request, options) {
         return new stream_1.EventStream(() => {

@@ -1,9 +1,10 @@
 //! Reading what C passes in and writing what it gets back: NULL checks, UTF-8
-//! and JSON checks, out-parameters. Each failure is `MWS_INVALID_ARGUMENT`
-//! naming the parameter.
+//! and JSON checks, endpoint names, out-parameters. Each failure is
+//! `MWS_INVALID_ARGUMENT` naming the parameter.
 
 use std::ffi::{c_char, CStr, CString};
 
+use mws_core::Endpoint;
 use serde_json::Value;
 
 use crate::failure::{Failure, FfiResult};
@@ -41,6 +42,36 @@ pub(crate) unsafe fn json_arg(p: *const c_char, name: &str) -> FfiResult<Value> 
     let text = unsafe { str_arg(p, name) }?;
     serde_json::from_str(text)
         .map_err(|e| Failure::argument(format!("{name} is not valid JSON text: {e}")))
+}
+
+/// The endpoint C names with the `endpoint` and `id` parameters: `name` is
+/// one of the core's names (`Endpoint::name`: `messages`, `chat_completions`,
+/// `responses`, `response`, ...), `id` the resource of the endpoints on one
+/// (`models` with an id is one model) and NULL for the others. An unknown
+/// name, a missing id or an id for an endpoint that takes none is a failure
+/// naming it.
+///
+/// # Safety
+/// As for `str_arg`, for both strings.
+pub(crate) unsafe fn endpoint_arg(name: *const c_char, id: *const c_char) -> FfiResult<Endpoint> {
+    // SAFETY: the caller's contract.
+    let name = unsafe { str_arg(name, "endpoint") }?;
+    // SAFETY: as above.
+    let id = unsafe { opt_str_arg(id, "id") }?;
+    let Some(known) = Endpoint::ALL.into_iter().find(|e| e.name() == name) else {
+        let names: Vec<&str> = Endpoint::ALL.iter().map(Endpoint::name).collect();
+        return Err(Failure::argument(format!(
+            "unknown endpoint {name:?}; the endpoints are {}",
+            names.join(", ")
+        )));
+    };
+    if id.is_some() && known.id().is_none() && known != Endpoint::Models {
+        return Err(Failure::argument(format!(
+            "the endpoint {name:?} takes no id"
+        )));
+    }
+    Endpoint::from_name(name, id.map(str::to_string))
+        .ok_or_else(|| Failure::argument(format!("the endpoint {name:?} needs an id")))
 }
 
 /// A handle passed by the caller.

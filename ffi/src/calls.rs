@@ -1,12 +1,13 @@
 //! In-process calls of the JSON endpoints: the request as JSON text, an
-//! optional API key, the response (or the error body) as JSON text.
+//! optional API key, the response (or the error body) as JSON text. Each
+//! endpoint by its name (`mws_call`), and the common ones by a function each.
 
 use std::ffi::c_char;
 
 use mws_core::{Endpoint, Error};
 use serde_json::Value;
 
-use crate::args::{handle, json_arg, opt_str_arg, out_arg, to_caller_json};
+use crate::args::{endpoint_arg, handle, json_arg, opt_str_arg, out_arg, to_caller_json};
 use crate::failure::{Failure, FfiResult};
 use crate::gateway::mws_gateway;
 use crate::panic::guard;
@@ -227,6 +228,51 @@ pub unsafe extern "C" fn mws_models(
             let id = opt_str_arg(model_id, "model_id")?;
             let endpoint = id.map_or(Endpoint::Models, |id| Endpoint::Model(id.to_string()));
             Ok((endpoint, Value::Null))
+        })
+    }
+}
+
+/// Any endpoint in-process, by the name the Python and Node packages call it
+/// by: `messages`, `count_tokens`, `chat_completions`, `embeddings`, `rerank`,
+/// `models` (with an `id`: one model), `model`, `responses`,
+/// `responses_input_tokens`, `responses_compact`, `response`,
+/// `delete_response`, `response_input_items`. `id` is the resource of the
+/// endpoints that have one (`models`, `model`, and a response id for
+/// `response`, `delete_response` and `response_input_items`), NULL for the
+/// others. `request_json` is the endpoint's JSON request; NULL for the GET and
+/// DELETE endpoints, where it is ignored, except for `response_input_items`,
+/// whose paging query it is (`{"limit","after","order"}`; NULL for the first
+/// page, newest first). Streaming endpoints answer whole here (without
+/// `stream: true`); see `mws_call_stream`. An unknown name, a missing id, an
+/// id for an endpoint that takes none, a NULL request of a POST endpoint or a
+/// request that is not JSON text is `MWS_INVALID_ARGUMENT`, naming it.
+///
+/// Errors are in the endpoint's shape: Anthropic for `messages` and
+/// `count_tokens`, OpenAI's `{"error":{"message","type","param","code"}}` for
+/// the others (the Responses endpoints included). `api_key`, ownership,
+/// threading: as for `mws_messages`.
+///
+/// # Safety
+/// As for `mws_messages`; `endpoint` and `id` are NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn mws_call(
+    gateway: *const mws_gateway,
+    endpoint: *const c_char,
+    id: *const c_char,
+    request_json: *const c_char,
+    api_key: *const c_char,
+    out_json: *mut *mut c_char,
+) -> mws_status {
+    // SAFETY: the contract above is the one `call` needs.
+    unsafe {
+        call(gateway, api_key, out_json, || {
+            let endpoint = endpoint_arg(endpoint, id)?;
+            let body = if request_json.is_null() && endpoint.method() != "POST" {
+                Value::Null
+            } else {
+                json_arg(request_json, "request_json")?
+            };
+            Ok((endpoint, body))
         })
     }
 }

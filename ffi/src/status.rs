@@ -42,7 +42,8 @@ pub enum mws_status {
     /// 504: the upstream did not answer in time.
     MWS_TIMEOUT = 12,
     /// A NULL pointer, text that is not UTF-8, a request that is not JSON text,
-    /// or a number out of range: nothing was sent to the gateway.
+    /// an unknown endpoint or operation name, or a number out of range: nothing
+    /// was sent to the gateway.
     MWS_INVALID_ARGUMENT = 13,
 }
 

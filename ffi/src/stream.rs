@@ -1,6 +1,7 @@
-//! Streaming calls: through a callback (`mws_*_stream`) or pulled one event at
-//! a time from an `mws_stream` handle. Stopping early, either way, drops the
-//! core's stream, which cancels the upstream request.
+//! Streaming calls: through a callback (`mws_*_stream`, `mws_call_stream` by
+//! the endpoint's name) or pulled one event at a time from an `mws_stream`
+//! handle. Stopping early, either way, drops the core's stream, which cancels
+//! the upstream request.
 
 use std::ffi::{c_char, c_int, c_void, CString};
 use std::pin::Pin;
@@ -11,7 +12,7 @@ use mws_core::Endpoint;
 use mws_core::Shape;
 use serde_json::Value;
 
-use crate::args::{handle, json_arg, opt_out_arg, opt_str_arg, out_arg};
+use crate::args::{endpoint_arg, handle, json_arg, opt_out_arg, opt_str_arg, out_arg, str_arg};
 use crate::calls::with_body;
 use crate::failure::{Failure, FfiResult};
 use crate::gateway::mws_gateway;
@@ -24,11 +25,14 @@ type Events = Pin<Box<dyn Stream<Item = mws_core::Result<Value>> + Send>>;
 
 /// Receives one event of a stream: `event_type` is the Anthropic event name
 /// (`"message_start"`, `"content_block_delta"`, ..., `"error"`) for
-/// `mws_messages_stream`, and `"chunk"` for each OpenAI chunk of
+/// `mws_messages_stream`, `"chunk"` for each OpenAI chunk of
 /// `mws_chat_completions_stream` (`"error"` for a chunk that carries an
-/// `error`); `data_json` is the event's JSON, exactly as the HTTP stream's
-/// `data:` line (OpenAI streams end without `[DONE]`); `user` is the pointer
-/// given to the call. Both strings are borrowed: valid only during the callback.
+/// `error`), and the Responses event's `type` (`"response.created"`,
+/// `"response.output_text.delta"`, ..., `"response.completed"`, `"error"`) for
+/// `mws_call_stream` on `responses`; `data_json` is the event's JSON, exactly
+/// as the HTTP stream's `data:` line (OpenAI and Responses streams end without
+/// `[DONE]`); `user` is the pointer given to the call. Both strings are
+/// borrowed: valid only during the callback.
 ///
 /// Return 0 to go on, anything else to stop the stream (the upstream request
 /// is cancelled). The callback runs on the thread that called the stream
@@ -44,8 +48,9 @@ pub type mws_event_callback = Option<
 >;
 
 /// An open stream of events, pulled with `mws_stream_next`. Opaque; made by
-/// `mws_messages_stream_open` or `mws_chat_completions_stream_open`, freed by
-/// `mws_stream_free`. Calls on one stream from several threads are serialised.
+/// `mws_messages_stream_open`, `mws_chat_completions_stream_open` or
+/// `mws_call_stream_open`, freed by `mws_stream_free`. Calls on one stream
+/// from several threads are serialised.
 #[expect(non_camel_case_types, reason = "the C name, as the header spells it")]
 pub struct mws_stream {
     /// `None` once the stream has ended.
@@ -89,13 +94,13 @@ unsafe fn open(
 }
 
 /// Runs a stream to its end (or until the callback says stop), calling `cb`
-/// for each event.
+/// for each event. `endpoint` gives the endpoint from the call's arguments.
 ///
 /// # Safety
 /// The pointers follow the contract of the public functions below.
 unsafe fn run_callback(
     gateway: *const mws_gateway,
-    endpoint: Endpoint,
+    endpoint: impl FnOnce() -> FfiResult<Endpoint>,
     request_json: *const c_char,
     api_key: *const c_char,
     callback: mws_event_callback,
@@ -105,6 +110,7 @@ unsafe fn run_callback(
     guard(|| {
         // SAFETY: the caller's contract for each pointer.
         let mut out_error = unsafe { opt_out_arg(out_error_json) };
+        let endpoint = endpoint()?;
         let cb = callback.ok_or_else(|| Failure::argument("callback is NULL"))?;
         let shape = endpoint.shape(false);
         // SAFETY: as above.
@@ -185,7 +191,7 @@ pub unsafe extern "C" fn mws_messages_stream(
     unsafe {
         run_callback(
             gateway,
-            Endpoint::Messages,
+            || Ok(Endpoint::Messages),
             request_json,
             api_key,
             callback,
@@ -215,7 +221,7 @@ pub unsafe extern "C" fn mws_chat_completions_stream(
     unsafe {
         run_callback(
             gateway,
-            Endpoint::ChatCompletions,
+            || Ok(Endpoint::ChatCompletions),
             request_json,
             api_key,
             callback,
@@ -225,13 +231,73 @@ pub unsafe extern "C" fn mws_chat_completions_stream(
     }
 }
 
-/// Opens a pull stream.
+/// The streaming endpoint C names: `messages`, `chat_completions` or
+/// `responses`; any other name is a failure naming it.
+///
+/// # Safety
+/// As for `endpoint_arg`.
+unsafe fn streaming_endpoint_arg(name: *const c_char) -> FfiResult<Endpoint> {
+    // SAFETY: the caller's contract.
+    let text = unsafe { str_arg(name, "endpoint") }?;
+    if Endpoint::ALL
+        .iter()
+        .any(|e| e.name() == text && !e.streams())
+    {
+        return Err(Failure::argument(format!(
+            "the endpoint {text:?} does not stream"
+        )));
+    }
+    // SAFETY: as above.
+    unsafe { endpoint_arg(name, std::ptr::null()) }
+}
+
+/// Streams a request of any streaming endpoint in-process, by its name (as
+/// `mws_call` names it): `messages` (the Anthropic events), `chat_completions`
+/// (the OpenAI chunks) or `responses` (the Responses events, from
+/// `response.created` to one `response.completed`, `response.incomplete` or
+/// `response.failed`, each with its `sequence_number`; the callback's
+/// `event_type` is the event's `type`). Another name, or an endpoint that does
+/// not stream, is `MWS_INVALID_ARGUMENT` naming it.
+///
+/// An error after the stream began arrives as an `"error"` event (for
+/// `responses`, followed by `response.failed`) and the call returns `MWS_OK`.
+/// `request_json`, `api_key`, `callback`, `user`, ownership, threading: as for
+/// `mws_messages_stream`.
+///
+/// # Safety
+/// As for `mws_messages_stream`; `endpoint` is NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn mws_call_stream(
+    gateway: *const mws_gateway,
+    endpoint: *const c_char,
+    request_json: *const c_char,
+    api_key: *const c_char,
+    callback: mws_event_callback,
+    user: *mut c_void,
+    out_error_json: *mut *mut c_char,
+) -> mws_status {
+    // SAFETY: the contract above is the one `run_callback` and
+    // `streaming_endpoint_arg` need.
+    unsafe {
+        run_callback(
+            gateway,
+            || streaming_endpoint_arg(endpoint),
+            request_json,
+            api_key,
+            callback,
+            user,
+            out_error_json,
+        )
+    }
+}
+
+/// Opens a pull stream. `endpoint` gives the endpoint from the call's arguments.
 ///
 /// # Safety
 /// The pointers follow the contract of the public functions below.
 unsafe fn open_handle(
     gateway: *const mws_gateway,
-    endpoint: Endpoint,
+    endpoint: impl FnOnce() -> FfiResult<Endpoint>,
     request_json: *const c_char,
     api_key: *const c_char,
     out_stream: *mut *mut mws_stream,
@@ -242,6 +308,7 @@ unsafe fn open_handle(
         let out = unsafe { out_arg(out_stream, "out_stream") }?;
         // SAFETY: as above.
         let out_error = unsafe { opt_out_arg(out_error_json) };
+        let endpoint = endpoint()?;
         let shape = endpoint.shape(false);
         // SAFETY: as above.
         let events = unsafe { open(gateway, endpoint, request_json, api_key, out_error) }?;
@@ -283,7 +350,7 @@ pub unsafe extern "C" fn mws_messages_stream_open(
     unsafe {
         open_handle(
             gateway,
-            Endpoint::Messages,
+            || Ok(Endpoint::Messages),
             request_json,
             api_key,
             out_stream,
@@ -310,7 +377,39 @@ pub unsafe extern "C" fn mws_chat_completions_stream_open(
     unsafe {
         open_handle(
             gateway,
-            Endpoint::ChatCompletions,
+            || Ok(Endpoint::ChatCompletions),
+            request_json,
+            api_key,
+            out_stream,
+            out_error_json,
+        )
+    }
+}
+
+/// Opens a stream of any streaming endpoint, by its name (`messages`,
+/// `chat_completions` or `responses`, as for `mws_call_stream`), to pull its
+/// events from; `mws_stream_next` gives the same event types and data the
+/// callback of `mws_call_stream` would get.
+///
+/// Arguments, ownership, threading: as for `mws_messages_stream_open`.
+///
+/// # Safety
+/// As for `mws_messages_stream_open`; `endpoint` is NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn mws_call_stream_open(
+    gateway: *const mws_gateway,
+    endpoint: *const c_char,
+    request_json: *const c_char,
+    api_key: *const c_char,
+    out_stream: *mut *mut mws_stream,
+    out_error_json: *mut *mut c_char,
+) -> mws_status {
+    // SAFETY: the contract above is the one `open_handle` and
+    // `streaming_endpoint_arg` need.
+    unsafe {
+        open_handle(
+            gateway,
+            || streaming_endpoint_arg(endpoint),
             request_json,
             api_key,
             out_stream,
@@ -404,5 +503,10 @@ mod tests {
         );
         let (t, _) = event_of(&serde_json::json!({"error": {}}), Shape::OpenAi);
         assert_eq!(t.to_str().unwrap(), "error");
+        let (t, _) = event_of(
+            &serde_json::json!({"type": "response.created", "sequence_number": 0}),
+            Shape::Responses,
+        );
+        assert_eq!(t.to_str().unwrap(), "response.created");
     }
 }

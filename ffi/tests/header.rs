@@ -68,6 +68,9 @@ fn header_names_every_exported_function() {
         "mws_stream_next",
         "mws_admin_usage",
         "mws_admin",
+        "mws_call",
+        "mws_call_stream",
+        "mws_call_stream_open",
     ] {
         assert!(
             header.contains(&format!("{name}(")),

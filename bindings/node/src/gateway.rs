@@ -3,33 +3,36 @@
 use mws_core::Shape;
 use mws_core::{Endpoint, Error, Gateway};
 use napi::bindgen_prelude::Either;
+use napi::Status;
 use napi_derive::napi;
 
 use crate::errors::{parse_body, ErrorInfo, Outcome};
 use crate::server::NativeServer;
 use crate::stream::NativeStream;
 
-/// The endpoints that take a request body.
-#[napi(string_enum = "camelCase")]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CallEndpoint {
-    Messages,
-    CountTokens,
-    ChatCompletions,
-    Embeddings,
-    Rerank,
+/// The endpoint a call names: the core's name (`Endpoint::name`: `messages`,
+/// `chat_completions`, `responses`, `response`, ...) with the id of the
+/// endpoints on one resource (`models` with an id is one model). An unknown
+/// name, a missing id, or an id for an endpoint that takes none, is a thrown
+/// error, as for an unknown admin operation.
+fn endpoint_named(name: &str, id: Option<String>) -> napi::Result<Endpoint> {
+    let Some(known) = Endpoint::ALL.into_iter().find(|e| e.name() == name) else {
+        let names: Vec<&str> = Endpoint::ALL.iter().map(Endpoint::name).collect();
+        return Err(invalid_arg(format!(
+            "unknown endpoint {name:?}; the endpoints are {}",
+            names.join(", ")
+        )));
+    };
+    let takes_id = known.id().is_some() || known == Endpoint::Models;
+    if id.is_some() && !takes_id {
+        return Err(invalid_arg(format!("the endpoint {name:?} takes no id")));
+    }
+    Endpoint::from_name(name, id)
+        .ok_or_else(|| invalid_arg(format!("the endpoint {name:?} needs an id")))
 }
 
-impl CallEndpoint {
-    fn endpoint(self) -> Endpoint {
-        match self {
-            CallEndpoint::Messages => Endpoint::Messages,
-            CallEndpoint::CountTokens => Endpoint::CountTokens,
-            CallEndpoint::ChatCompletions => Endpoint::ChatCompletions,
-            CallEndpoint::Embeddings => Endpoint::Embeddings,
-            CallEndpoint::Rerank => Endpoint::Rerank,
-        }
-    }
+fn invalid_arg(message: String) -> napi::Error {
+    napi::Error::new(Status::InvalidArg, message)
 }
 
 /// The shape replies and errors of an endpoint take (model listings are
@@ -69,15 +72,19 @@ impl NativeGateway {
         }
     }
 
-    /// One call with its JSON reply, or its error.
+    /// One call of the endpoint the core names `endpoint` (on the resource
+    /// `id`, for the endpoints that have one) with its JSON `body` (`null` for
+    /// the GET endpoints but `response_input_items`, whose body is the paging
+    /// query): its JSON reply, or its error. A bad name or id throws.
     #[napi(catch_unwind)]
     pub async fn call(
         &self,
-        endpoint: CallEndpoint,
+        endpoint: String,
+        id: Option<String>,
         body: String,
         api_key: Option<String>,
-    ) -> Outcome {
-        let endpoint = endpoint.endpoint();
+    ) -> napi::Result<Outcome> {
+        let endpoint = endpoint_named(&endpoint, id)?;
         let shape = shape_of(&endpoint);
         let reply = match parse_body(&body) {
             Ok(body) => {
@@ -87,40 +94,37 @@ impl NativeGateway {
             }
             Err(e) => Err(e),
         };
-        Outcome::new(reply, shape)
+        Ok(Outcome::new(reply, shape))
     }
 
-    /// The model list, or one model when `model_id` is given.
-    #[napi(catch_unwind)]
-    pub async fn models(&self, model_id: Option<String>, api_key: Option<String>) -> Outcome {
-        let endpoint = model_id.map_or(Endpoint::Models, Endpoint::Model);
-        let shape = shape_of(&endpoint);
-        let reply = self
-            .inner
-            .call_json(endpoint, &serde_json::Value::Null, api_key.as_deref())
-            .await;
-        Outcome::new(reply, shape)
-    }
-
-    /// A streaming call (`stream: true` is set for it): its events, or the
-    /// error that came before any event.
+    /// A streaming call of the endpoint the core names `endpoint`
+    /// (`stream: true` is set for it): its events, or the error that came
+    /// before any event. A bad name, or an endpoint that does not stream, throws.
     #[napi(catch_unwind)]
     pub async fn stream(
         &self,
-        endpoint: CallEndpoint,
+        endpoint: String,
         body: String,
         api_key: Option<String>,
-    ) -> Either<NativeStream, ErrorInfo> {
-        let endpoint = endpoint.endpoint();
+    ) -> napi::Result<Either<NativeStream, ErrorInfo>> {
+        if Endpoint::ALL
+            .iter()
+            .any(|e| e.name() == endpoint && !e.streams())
+        {
+            return Err(invalid_arg(format!(
+                "the endpoint {endpoint:?} does not stream"
+            )));
+        }
+        let endpoint = endpoint_named(&endpoint, None)?;
         let shape = shape_of(&endpoint);
         let events = match parse_body(&body) {
             Ok(body) => self.inner.stream(endpoint, &body, api_key.as_deref()).await,
             Err(e) => Err(e),
         };
-        match events {
+        Ok(match events {
             Ok(events) => Either::A(NativeStream::new(Box::pin(events), shape)),
             Err(e) => Either::B(ErrorInfo::new(&e, shape)),
-        }
+        })
     }
 
     /// Serves the HTTP API on `addr` (`127.0.0.1:0` picks a free port).

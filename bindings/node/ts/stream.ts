@@ -10,8 +10,8 @@ const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value:
  * The events of one streamed answer. The call starts at the first `next()`
  * (the first turn of a `for await` loop); an error before the first event is
  * thrown there as an `MwsError`. An error after the stream began arrives as
- * its last event, as over HTTP (an Anthropic `error` event, or an OpenAI chunk
- * carrying `error`).
+ * its last event, as over HTTP (an Anthropic `error` event, an OpenAI chunk
+ * carrying `error`, or a Responses `error` event and then `response.failed`).
  *
  * Leaving a `for await` loop early (`break`, `return`, a throw) calls
  * `return()`, which drops the stream inside the gateway and so cancels the

@@ -256,6 +256,249 @@ export interface RerankResponse {
   usage: { total_tokens: number };
 }
 
+// ---- OpenAI Responses ---------------------------------------------------
+
+/**
+ * An item of a Responses `input`: a message (`role` and `content`, `type`
+ * optional), or an item a response gave back (`function_call`, `reasoning`,
+ * `compaction`, ...) or answers one (`function_call_output` with its `call_id`).
+ */
+export interface ResponseInputItem extends Extra {
+  type?: string;
+  role?: "user" | "assistant" | "system" | "developer";
+  content?: string | Extra[];
+}
+
+/** A tool of a Responses request: `function` (with `parameters`), `custom`, ... */
+export interface ResponseTool extends Extra {
+  type: string;
+  name?: string;
+  description?: string;
+  parameters?: Extra;
+}
+
+export interface ResponsesRequest extends Extra {
+  model: string;
+  input: string | ResponseInputItem[];
+  instructions?: string | null;
+  /** Continues a stored response: its input and output come before this `input`. */
+  previous_response_id?: string | null;
+  tools?: ResponseTool[];
+  tool_choice?: "auto" | "none" | "required" | Extra;
+  max_output_tokens?: number | null;
+  /** Whether the response is kept for `response(id)` and `previous_response_id` (default true). */
+  store?: boolean;
+  /** `["reasoning.encrypted_content"]` gives reasoning items their `encrypted_content`. */
+  include?: string[];
+  reasoning?: Extra & { effort?: string | null; summary?: string | null };
+  temperature?: number;
+  metadata?: Record<string, string>;
+}
+
+export interface ResponseOutputText {
+  type: "output_text";
+  text: string;
+  annotations: unknown[];
+  logprobs: unknown[];
+}
+
+export interface ResponseRefusal {
+  type: "refusal";
+  refusal: string;
+}
+
+export type ResponseItemStatus = "in_progress" | "completed" | "incomplete";
+
+export interface ResponseOutputMessage {
+  type: "message";
+  id: string;
+  status: ResponseItemStatus;
+  role: "assistant";
+  content: (ResponseOutputText | ResponseRefusal)[];
+}
+
+export interface ResponseFunctionCall {
+  type: "function_call";
+  id: string;
+  status: ResponseItemStatus;
+  call_id: string;
+  name: string;
+  /** The arguments as JSON text. */
+  arguments: string;
+}
+
+export interface ResponseCustomToolCall {
+  type: "custom_tool_call";
+  id: string;
+  status: ResponseItemStatus;
+  call_id: string;
+  name: string;
+  input: string;
+}
+
+export interface ResponseReasoningItem {
+  type: "reasoning";
+  id: string;
+  status: ResponseItemStatus;
+  summary: { type: "summary_text"; text: string }[];
+  /** Only when the request's `include` names `reasoning.encrypted_content`. */
+  encrypted_content?: string;
+}
+
+/** An output item, in the order of the answer's parts. */
+export type ResponseOutputItem =
+  | ResponseOutputMessage
+  | ResponseFunctionCall
+  | ResponseCustomToolCall
+  | ResponseReasoningItem;
+
+export interface ResponseUsage extends Extra {
+  /** Cache reads and writes included. */
+  input_tokens: number;
+  input_tokens_details: { cached_tokens: number; cache_write_tokens?: number };
+  output_tokens: number;
+  output_tokens_details: { reasoning_tokens: number };
+  total_tokens: number;
+}
+
+export type ResponseStatus = "in_progress" | "completed" | "incomplete" | "failed";
+
+/** A response (`object: "response"`), with every setting of the request echoed beside these. */
+export interface ResponseObject extends Extra {
+  id: string;
+  object: "response";
+  created_at: number;
+  completed_at: number | null;
+  status: ResponseStatus;
+  incomplete_details: { reason: "max_output_tokens" | "content_filter" } | null;
+  /** The model string the request named. */
+  model: string;
+  previous_response_id: string | null;
+  instructions: string | null;
+  output: ResponseOutputItem[];
+  error: { code: string; message: string } | null;
+  usage: ResponseUsage | null;
+  store: boolean;
+  metadata: Record<string, string>;
+}
+
+/** The answer of `deleteResponse`. */
+export interface ResponseDeleted {
+  id: string;
+  object: "response.deleted";
+  deleted: true;
+}
+
+/** The paging query of `responseInputItems`: newest first (`desc`) unless `order: "asc"`. */
+export interface ResponseInputItemsQuery {
+  /** 1 to 100 items; 20 when not given. */
+  limit?: number;
+  /** Items after the one with this id. */
+  after?: string;
+  order?: "asc" | "desc";
+}
+
+/** One page of a stored response's input items, each with its `id`. */
+export interface ResponseInputItemList {
+  object: "list";
+  data: (ResponseInputItem & { id: string })[];
+  first_id: string | null;
+  last_id: string | null;
+  has_more: boolean;
+}
+
+export interface ResponseInputTokens {
+  object: "response.input_tokens";
+  input_tokens: number;
+}
+
+/** The answer of `responsesCompact`: one `compaction` item to send back as input. */
+export interface CompactedResponse {
+  id: string;
+  object: "response.compaction";
+  created_at: number;
+  output: { type: "compaction"; id: string; encrypted_content: string }[];
+  usage: ResponseUsage;
+}
+
+interface ResponseEventBase {
+  /** 0 for `response.created`, then one more for each event. */
+  sequence_number: number;
+}
+
+interface ResponseItemEventBase extends ResponseEventBase {
+  item_id: string;
+  output_index: number;
+}
+
+/**
+ * One event of a streamed Responses answer (no `[DONE]` marker): from
+ * `response.created` to exactly one `response.completed`, `response.incomplete`
+ * or `response.failed`, which carries the whole response.
+ */
+export type ResponseStreamEvent =
+  | (ResponseEventBase & {
+      type:
+        | "response.created"
+        | "response.in_progress"
+        | "response.completed"
+        | "response.incomplete"
+        | "response.failed";
+      response: ResponseObject;
+    })
+  | (ResponseEventBase & {
+      type: "response.output_item.added" | "response.output_item.done";
+      output_index: number;
+      item: ResponseOutputItem;
+    })
+  | (ResponseItemEventBase & {
+      type: "response.content_part.added" | "response.content_part.done";
+      content_index: number;
+      part: ResponseOutputText | ResponseRefusal;
+    })
+  | (ResponseItemEventBase & {
+      type: "response.output_text.delta";
+      content_index: number;
+      delta: string;
+    })
+  | (ResponseItemEventBase & {
+      type: "response.output_text.done";
+      content_index: number;
+      text: string;
+    })
+  | (ResponseItemEventBase & {
+      type: "response.function_call_arguments.delta" | "response.custom_tool_call_input.delta";
+      delta: string;
+    })
+  | (ResponseItemEventBase & {
+      type: "response.function_call_arguments.done";
+      name: string;
+      arguments: string;
+    })
+  | (ResponseItemEventBase & { type: "response.custom_tool_call_input.done"; input: string })
+  | (ResponseItemEventBase & {
+      type: "response.reasoning_summary_part.added" | "response.reasoning_summary_part.done";
+      summary_index: number;
+      part: { type: "summary_text"; text: string };
+    })
+  | (ResponseItemEventBase & {
+      type: "response.reasoning_summary_text.delta";
+      summary_index: number;
+      delta: string;
+    })
+  | (ResponseItemEventBase & {
+      type: "response.reasoning_summary_text.done";
+      summary_index: number;
+      text: string;
+    })
+  | (ResponseEventBase & {
+      type: "error";
+      code: string;
+      message: string;
+      param: string | null;
+      error: { type: string; code: string; message: string; param: string | null };
+    });
+
 // ---- Admin ---------------------------------------------------------------
 
 export interface Account {

@@ -27,6 +27,9 @@ static const struct {
     T(test_callback_may_call_back),
     T(test_pull_streams),
     T(test_stream_errors_before_start),
+    T(test_call_by_name),
+    T(test_call_stream_by_name),
+    T(test_unknown_endpoint_names),
     T(test_concurrent_threads),
     T(test_serve),
 #undef T

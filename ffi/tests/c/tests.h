@@ -50,6 +50,10 @@ void test_callback_may_call_back(void);
 void test_pull_streams(void);
 void test_stream_errors_before_start(void);
 
+void test_call_by_name(void);
+void test_call_stream_by_name(void);
+void test_unknown_endpoint_names(void);
+
 void test_concurrent_threads(void);
 
 void test_serve(void);
