@@ -186,8 +186,10 @@ impl Endpoint {
         Some(match (found, id) {
             (Endpoint::Models, Some(id)) => Endpoint::Model(id),
             (e, Some(id)) if e.id().is_some() => e.with_id(id),
+            // An id is the id of what the endpoint names: needed, or refused.
             (e, None) if e.id().is_some() => return None,
-            (e, _) => e,
+            (_, Some(_)) => return None,
+            (e, None) => e,
         })
     }
 
@@ -405,5 +407,7 @@ mod tests {
         );
         assert_eq!(Endpoint::from_path("/v1/models/"), None);
         assert_eq!(Endpoint::from_name("nope", None), None);
+        assert_eq!(Endpoint::from_name("response", None), None);
+        assert_eq!(Endpoint::from_name("messages", Some("x".into())), None);
     }
 }

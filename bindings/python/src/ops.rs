@@ -16,7 +16,7 @@ use crate::stream::CoreStream;
 pub fn endpoint(name: &str, id: Option<String>) -> PyResult<Endpoint> {
     Endpoint::from_name(name, id).ok_or_else(|| {
         PyValueError::new_err(format!(
-            "unknown endpoint {name:?}, or one that needs the id of what it names"
+            "unknown endpoint {name:?}, or an id missing where it names a resource, or given where it names none"
         ))
     })
 }
