@@ -140,6 +140,25 @@ async fn anthropic_request_to_openai_upstream_and_back() {
 }
 
 #[tokio::test]
+async fn anthropic_structured_output_reaches_an_openai_upstream_as_response_format() {
+    let mock = MockUpstream::start().await.unwrap();
+    let (h, url) = start(&config(&[("up", "openai", &mock.base_url())], "", &[])).await;
+    let schema =
+        json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]});
+    let body = json!({"model": "claude-sonnet-4-6", "max_tokens": 100,
+        "messages": [{"role": "user", "content": "Where?"}],
+        "output_config": {"format": {"type": "json_schema", "schema": schema}}});
+    let r = post(&url, "/v1/messages", &body).await;
+    assert_eq!(r.status(), 200);
+    let got = &mock.received()[0];
+    assert_eq!(
+        got.body["response_format"],
+        json!({"type": "json_schema", "json_schema": {"name": "response", "schema": schema, "strict": true}})
+    );
+    h.shutdown().await;
+}
+
+#[tokio::test]
 async fn anthropic_stream_from_openai_tool_call_chunks_with_trailing_usage() {
     let mock = MockUpstream::start().await.unwrap();
     let c = |delta: Value, finish: Value| json!({"id": "chatcmpl-9", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]});

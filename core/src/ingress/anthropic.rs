@@ -5,9 +5,11 @@ use std::collections::HashSet;
 
 use serde_json::Value;
 
-use super::path::{join, type_name};
+use super::path::{check_schema_members, join, type_name};
 use super::Fields;
-use crate::canonical::{ChatRequest, ContentBlock, ImageSource, Message, Role, Tool, ToolChoice};
+use crate::canonical::{
+    ChatRequest, ContentBlock, ImageSource, Message, ResponseFormat, Role, Tool, ToolChoice,
+};
 use crate::{Error, Result};
 
 /// Block types a message's content may hold.
@@ -162,12 +164,45 @@ fn parse(body: &Value, need_max_tokens: bool) -> Result<ChatRequest> {
         req.thinking = f.get("thinking").cloned();
     }
 
+    // Structured output: `output_config.format`, or the older beta
+    // `output_format`. Both stay in `extra` too, for an Anthropic upstream,
+    // which takes the body as sent; others get the typed `response_format`.
+    let mut buf = String::new();
+    if let Some(config) = f.object("output_config", &mut buf)? {
+        let mut format_buf = String::new();
+        if let Some(format) = config.object("format", &mut format_buf)? {
+            req.response_format = Some(output_format(&format)?);
+        }
+    }
+    let mut buf = String::new();
+    if let Some(format) = f.object("output_format", &mut buf)? {
+        req.response_format = Some(output_format(&format)?);
+    }
+
     for (key, value) in f.obj {
         if !MAPPED.contains(&key.as_str()) && !req.extra.contains_key(key) {
             req.extra.insert(key.clone(), value.clone());
         }
     }
     Ok(req)
+}
+
+/// An Anthropic structured-output format: a JSON schema the answer follows.
+fn output_format(f: &Fields<'_>) -> Result<ResponseFormat> {
+    f.one_of("type", &["json_schema"])?
+        .ok_or_else(|| f.missing("type"))?;
+    let mut buf = String::new();
+    let schema = f
+        .object("schema", &mut buf)?
+        .ok_or_else(|| f.missing("schema"))?;
+    check_schema_members(&schema)?;
+    Ok(ResponseFormat::JsonSchema {
+        name: "response".to_owned(),
+        description: None,
+        schema: f.get("schema").cloned().unwrap_or_default(),
+        // Anthropic's structured outputs always hold to the schema.
+        strict: Some(true),
+    })
 }
 
 /// Records an assistant message's tool_use ids in `seen`, and refuses a user
@@ -458,6 +493,42 @@ mod tests {
         assert_eq!(e.message(), message);
         let path = message.split(':').next().unwrap();
         assert_eq!(e.param(), Some(path));
+    }
+
+    #[test]
+    fn structured_output_becomes_the_typed_format_and_stays_for_anthropic() {
+        let schema = json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]});
+        let req = parse_messages(&with(
+            "output_config",
+            json!({"effort": "high", "format": {"type": "json_schema", "schema": schema}}),
+        ))
+        .unwrap();
+        assert_eq!(
+            req.response_format,
+            Some(ResponseFormat::JsonSchema {
+                name: "response".into(),
+                description: None,
+                schema: schema.clone(),
+                strict: Some(true),
+            })
+        );
+        assert_eq!(req.extra["output_config"]["effort"], "high");
+        // The older beta field.
+        let req = parse_messages(&with(
+            "output_format",
+            json!({"type": "json_schema", "schema": schema}),
+        ))
+        .unwrap();
+        assert!(matches!(
+            req.response_format,
+            Some(ResponseFormat::JsonSchema { .. })
+        ));
+        // A format the API does not define names its field.
+        let e =
+            parse_messages(&with("output_config", json!({"format": {"type": "xml"}}))).unwrap_err();
+        assert_eq!(e.param(), Some("output_config.format.type"));
+        let e = parse_messages(&with("output_format", json!({"type": "json_schema"}))).unwrap_err();
+        assert_eq!(e.param(), Some("output_format.schema"));
     }
 
     #[test]
