@@ -71,6 +71,17 @@ async fn counted(
     }
 }
 
+/// The key and its account, when `api_key` is a live key.
+pub async fn authenticate(
+    store: &dyn Store,
+    api_key: Option<&str>,
+) -> Result<Option<(KeyRecord, Account)>> {
+    match api_key {
+        Some(k) if looks_like_key(k) => store.authenticate(&hash_key(k)).await,
+        _ => Ok(None),
+    }
+}
+
 /// Checks the key and counts the request against its limits (when `count`).
 /// Requests without a valid key are counted per client IP (so guessing is
 /// throttled) and refused.
@@ -81,12 +92,9 @@ pub async fn admit(
     ip: Option<IpAddr>,
     count: bool,
 ) -> Admitted {
-    let found = match api_key {
-        Some(k) if looks_like_key(k) => match store.authenticate(&hash_key(k)).await {
-            Ok(found) => found,
-            Err(e) => return Admitted::refused(None, e),
-        },
-        _ => None,
+    let found = match authenticate(store, api_key).await {
+        Ok(found) => found,
+        Err(e) => return Admitted::refused(None, e),
     };
     let Some((key, account)) = found else {
         let Some(ip) = ip else {

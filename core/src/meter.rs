@@ -30,19 +30,14 @@ pub(crate) fn render_stream(
 ) -> FrameStream {
     Box::pin(async_stream::stream! {
         let mut out = Vec::new();
-        let mut ended = false;
         loop {
-            let ev = match events.next().await {
-                Some(ev) => ev,
-                None if ended => break,
-                None => {
-                    ended = true;
-                    StreamEvent::Error(Error::new(
-                        ErrorKind::Upstream,
-                        "the upstream stream ended before the message was complete",
-                    ))
-                }
-            };
+            // An end without `MessageStop` is an error event, the stream's last.
+            let ev = events.next().await.unwrap_or_else(|| {
+                StreamEvent::Error(Error::new(
+                    ErrorKind::Upstream,
+                    "the upstream stream ended before the message was complete",
+                ))
+            });
             meter.observe(&ev);
             let last = matches!(ev, StreamEvent::MessageStop | StreamEvent::Error(_));
             if last {

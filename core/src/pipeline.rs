@@ -12,8 +12,8 @@ use crate::billing::{self, Caller, Charge};
 use crate::call::{unix_now, Body, CallContext, Endpoint, Reply, Shape};
 use crate::canonical::request::Source;
 use crate::canonical::{
-    ChatResponse, ContentBlock, EventStream, Message, ResponsesRequest, Role, StopReason,
-    StreamEvent, Usage,
+    ChatRequest, ChatResponse, ContentBlock, EventStream, Message, ResponsesRequest, Role,
+    StopReason, StreamEvent, Usage,
 };
 use crate::egress::{self, Render, StreamRenderer};
 use crate::ingress;
@@ -24,7 +24,7 @@ use crate::state::State;
 use crate::store::StoredResponse;
 use crate::stored::{self, KeepIn, Keeper};
 use crate::tokens::estimate_request;
-use crate::upstream::Upstream;
+use crate::upstream::{Target, Upstream};
 use crate::{Error, ErrorKind, Result};
 
 /// What the model is asked to write for POST /v1/responses/compact.
@@ -144,13 +144,13 @@ impl Call<'_> {
 
     async fn embeddings(&mut self, body: &[u8]) -> Result<Body> {
         let req = ingress::retrieval::parse_embeddings(&self.parse_json(body)?)?;
-        let profile = self.routed(&req.model);
-        let charge = self.reserve(&profile, req.input_estimate(), 0).await?;
-        let outcome = profile.primary()?.embed(&req, &profile.target(0)).await;
-        let resp = settled(self.state, charge, &profile, outcome, |r| {
-            Usage::input_only(r.input_tokens)
-        })
-        .await?;
+        let b = self
+            .budget(&req.model, req.input_estimate(), |_| 0, true)
+            .await?;
+        let outcome = b.profile.primary()?.embed(&req, &b.target()).await;
+        let resp = b
+            .settled(self.state, outcome, |r| Usage::input_only(r.input_tokens))
+            .await?;
         Ok(Body::Json(egress::retrieval::embeddings(
             &req, &resp, &req.model,
         )))
@@ -158,13 +158,13 @@ impl Call<'_> {
 
     async fn rerank(&mut self, body: &[u8]) -> Result<Body> {
         let req = ingress::retrieval::parse_rerank(&self.parse_json(body)?)?;
-        let profile = self.routed(&req.model);
-        let charge = self.reserve(&profile, req.input_estimate(), 0).await?;
-        let outcome = profile.primary()?.rerank(&req, &profile.target(0)).await;
-        let resp = settled(self.state, charge, &profile, outcome, |r| {
-            Usage::input_only(r.input_tokens)
-        })
-        .await?;
+        let b = self
+            .budget(&req.model, req.input_estimate(), |_| 0, true)
+            .await?;
+        let outcome = b.profile.primary()?.rerank(&req, &b.target()).await;
+        let resp = b
+            .settled(self.state, outcome, |r| Usage::input_only(r.input_tokens))
+            .await?;
         Ok(Body::Json(egress::retrieval::rerank(
             &req,
             &resp,
@@ -185,17 +185,9 @@ impl Call<'_> {
             body: Arc::new(value),
         });
         req.anthropic_beta = self.ctx.anthropic_beta.clone();
-        let profile = self.routed(&req.model);
-        let input = estimate_request(&req);
-        let max_output = profile.output_budget(req.max_tokens, input);
-        let charge = self.reserve(&profile, input, max_output).await?;
-        let target = profile.target(max_output);
+        let b = self.chat_budget(&req, true).await?;
         if !req.stream {
-            let resp = with_fallbacks(self.state, &profile, |up| {
-                Box::pin(up.complete(&req, &target))
-            })
-            .await;
-            let resp = settled(self.state, charge, &profile, resp, |r| r.usage).await?;
+            let resp = b.answer(self.state, &req).await?;
             return Ok(egress::response_body(
                 &Render::chat(self.shape, &req),
                 &resp,
@@ -203,19 +195,8 @@ impl Call<'_> {
                 self.ctx.wants_bytes,
             ));
         }
-        // A failure before the first event drops the charge, which releases it.
-        let events = with_fallbacks(self.state, &profile, |up| {
-            Box::pin(up.stream(&req, &target))
-        })
-        .await?;
-        let meter = Meter::new(
-            self.state.clone(),
-            self.endpoint.clone(),
-            self.ctx.request_id.clone(),
-            profile.clone(),
-            charge,
-            input,
-        );
+        let events = b.events(self.state, &req).await?;
+        let meter = self.meter(b);
         let renderer = StreamRenderer::new(Render::chat(self.shape, &req), unix_now());
         Ok(Body::Stream(render_stream(renderer, events, meter, None)))
     }
@@ -224,19 +205,12 @@ impl Call<'_> {
     /// when it names one) to the profile's upstreams, streamed or whole, and
     /// stored for its caller unless `store: false`.
     async fn responses(&mut self, body: &[u8]) -> Result<Body> {
-        let (mut rr, input_items) = self.responses_request(body).await?;
-        let profile = self.routed(rr.model());
+        let (mut rr, conversation) = self.responses_request(body).await?;
         rr.chat.stream = rr.stream;
         // `generate: false` (a WebSocket client warming up) answers at once
         // with no output: nothing goes upstream and nothing is charged.
         let prewarm = rr.unknown.get("generate") == Some(&Value::Bool(false));
-        let input = estimate_request(&rr.chat);
-        let max_output = profile.output_budget(rr.chat.max_tokens, input);
-        let charge = match prewarm {
-            true => None,
-            false => self.reserve(&profile, input, max_output).await?,
-        };
-        let target = profile.target(max_output);
+        let b = self.chat_budget(&rr.chat, !prewarm).await?;
         let id = egress::responses::new_response_id();
         let created = unix_now();
         let keep_in = match (&self.ctx.connection, rr.store) {
@@ -250,20 +224,13 @@ impl Call<'_> {
             created_at: created,
             retention_secs: self.state.config.responses.retention_secs(),
             max_per_account: self.state.config.responses.max_per_account,
-            input_items,
+            input_items: conversation.input_items(&rr),
         });
-        let req = &rr.chat;
         if !rr.stream {
             let resp = match prewarm {
-                true => Ok(empty_answer()),
-                false => {
-                    with_fallbacks(self.state, &profile, |up| {
-                        Box::pin(up.complete(req, &target))
-                    })
-                    .await
-                }
+                true => empty_answer(),
+                false => b.answer(self.state, &rr.chat).await?,
             };
-            let resp = settled(self.state, charge, &profile, resp, |r| r.usage).await?;
             let render = Render::Responses {
                 req: &rr,
                 id: id.clone(),
@@ -283,18 +250,9 @@ impl Call<'_> {
         }
         let events = match prewarm {
             true => empty_answer_events(),
-            false => {
-                with_fallbacks(self.state, &profile, |up| Box::pin(up.stream(req, &target))).await?
-            }
+            false => b.events(self.state, &rr.chat).await?,
         };
-        let meter = Meter::new(
-            self.state.clone(),
-            self.endpoint.clone(),
-            self.ctx.request_id.clone(),
-            profile.clone(),
-            charge,
-            input,
-        );
+        let meter = self.meter(b);
         let renderer = StreamRenderer::new(Render::Responses { req: &rr, id }, created);
         Ok(Body::Stream(render_stream(renderer, events, meter, keeper)))
     }
@@ -313,7 +271,6 @@ impl Call<'_> {
     /// model into one `compaction` item that can be sent back as input.
     async fn responses_compact(&mut self, body: &[u8]) -> Result<Body> {
         let (mut rr, _) = self.responses_request(body).await?;
-        let profile = self.routed(rr.model());
         let req = &mut rr.chat;
         req.stream = false;
         req.tools.clear();
@@ -323,16 +280,8 @@ impl Call<'_> {
             role: Role::User,
             content: vec![ContentBlock::text(COMPACT_PROMPT)],
         });
-        let input = estimate_request(req);
-        let max_output = profile.output_budget(req.max_tokens, input);
-        let charge = self.reserve(&profile, input, max_output).await?;
-        let target = profile.target(max_output);
-        let req = &rr.chat;
-        let resp = with_fallbacks(self.state, &profile, |up| {
-            Box::pin(up.complete(req, &target))
-        })
-        .await;
-        let resp = settled(self.state, charge, &profile, resp, |r| r.usage).await?;
+        let b = self.chat_budget(&rr.chat, true).await?;
+        let resp = b.answer(self.state, &rr.chat).await?;
         let summary: String = resp
             .content
             .iter()
@@ -349,14 +298,15 @@ impl Call<'_> {
     }
 
     /// A Responses request made whole: the stored conversation it continues
-    /// (`previous_response_id`) and the items it references put in, with the
-    /// conversation's input items (what a stored response keeps).
-    async fn responses_request(&mut self, body: &[u8]) -> Result<(ResponsesRequest, Vec<Value>)> {
+    /// (`previous_response_id`) and the items it references put in.
+    async fn responses_request(
+        &mut self,
+        body: &[u8],
+    ) -> Result<(ResponsesRequest, stored::Conversation)> {
         let value = self.parse_json(body)?;
         let mut rr = ingress::responses::parse_responses(&value)?;
         if !rr.needs_context() {
-            let input = stored::with_ids(rr.input.clone());
-            return Ok((rr, input));
+            return Ok((rr, stored::Conversation::default()));
         }
         let history = match rr.previous_response_id.clone() {
             Some(prev) => {
@@ -374,8 +324,8 @@ impl Call<'_> {
         let input = ingress::responses::build_chat(&mut rr, &history, |id| {
             stored::find_item(&history, id)
         })?;
-        let items = history.into_iter().chain(stored::with_ids(input)).collect();
-        Ok((rr, items))
+        let resolved = Some(input);
+        Ok((rr, stored::Conversation { history, resolved }))
     }
 
     /// A stored response of the caller's account, or 404.
@@ -399,6 +349,53 @@ impl Call<'_> {
             return Ok(json!({}));
         }
         self.parse_json(body)
+    }
+
+    /// Routes `model` and reserves `input` plus the output budget the profile
+    /// gives (when `charged`): what every call to an upstream starts with.
+    async fn budget(
+        &mut self,
+        model: &str,
+        input: u64,
+        max_output: impl FnOnce(&Profile) -> u64,
+        charged: bool,
+    ) -> Result<Budgeted> {
+        let profile = self.routed(model);
+        let max_output = max_output(&profile);
+        let charge = match charged {
+            true => self.reserve(&profile, input, max_output).await?,
+            false => None,
+        };
+        Ok(Budgeted {
+            profile,
+            input,
+            max_output,
+            charge,
+        })
+    }
+
+    /// `budget` for a chat request: its input estimate and output budget.
+    async fn chat_budget(&mut self, req: &ChatRequest, charged: bool) -> Result<Budgeted> {
+        let input = estimate_request(req);
+        self.budget(
+            &req.model,
+            input,
+            |p| p.output_budget(req.max_tokens, input),
+            charged,
+        )
+        .await
+    }
+
+    /// The meter of a stream this call answers with.
+    fn meter(&self, b: Budgeted) -> Meter {
+        Meter::new(
+            self.state.clone(),
+            self.endpoint.clone(),
+            self.ctx.request_id.clone(),
+            b.profile,
+            b.charge,
+            b.input,
+        )
     }
 
     /// Reserves the worst case for an authenticated caller (none in-process).
@@ -439,6 +436,46 @@ impl Call<'_> {
         let p = self.state.router.resolve(model).clone();
         self.profile = Some(p.id.clone());
         p
+    }
+}
+
+/// A routed call with its budget reserved.
+struct Budgeted {
+    profile: Arc<Profile>,
+    input: u64,
+    max_output: u64,
+    charge: Option<Charge>,
+}
+
+impl Budgeted {
+    fn target(&self) -> Target<'_> {
+        self.profile.target(self.max_output)
+    }
+
+    /// The whole answer from the profile's upstreams, settled.
+    async fn answer(self, state: &State, req: &ChatRequest) -> Result<ChatResponse> {
+        let target = self.target();
+        let resp = with_fallbacks(state, &self.profile, |up| {
+            Box::pin(up.complete(req, &target))
+        })
+        .await;
+        self.settled(state, resp, |r| r.usage).await
+    }
+
+    /// The answer's events from the profile's upstreams; a failure before the
+    /// first event drops the charge, which releases it.
+    async fn events(&self, state: &State, req: &ChatRequest) -> Result<EventStream> {
+        let target = self.target();
+        with_fallbacks(state, &self.profile, |up| Box::pin(up.stream(req, &target))).await
+    }
+
+    async fn settled<T>(
+        self,
+        state: &State,
+        outcome: Result<T>,
+        usage: impl Fn(&T) -> Usage,
+    ) -> Result<T> {
+        settled(state, self.charge, &self.profile, outcome, usage).await
     }
 }
 

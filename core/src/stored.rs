@@ -9,6 +9,7 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 use crate::call::ConnectionResponses;
+use crate::canonical::ResponsesRequest;
 use crate::store::{Store, StoredResponse};
 use crate::{Error, ErrorKind, Result};
 
@@ -76,6 +77,26 @@ pub fn with_ids(items: Vec<Value>) -> Vec<Value> {
             item
         })
         .collect()
+}
+
+/// What a Responses request continues: the stored conversation before it
+/// (`previous_response_id`), and its input with `item_reference`s resolved
+/// (`None`: the input as sent).
+#[derive(Debug, Default)]
+pub struct Conversation {
+    pub history: Vec<Value>,
+    pub resolved: Option<Vec<Value>>,
+}
+
+impl Conversation {
+    /// The input items a stored response keeps: the history, then the input,
+    /// each with an id. Built only for a response that is kept.
+    pub fn input_items(self, req: &ResponsesRequest) -> Vec<Value> {
+        let input = self.resolved.unwrap_or_else(|| req.input.clone());
+        let mut items = self.history;
+        items.extend(with_ids(input));
+        items
+    }
 }
 
 /// Where a finished response is kept: the store, or only its connection.

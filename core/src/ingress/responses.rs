@@ -920,7 +920,8 @@ impl<'r> Converter<'r> {
         push(&mut self.req.messages, Role::Assistant, vec![block]);
     }
 
-    fn output(&mut self, it: &Fields) -> Result<()> {
+    /// The `call_id` a tool output answers: a call made earlier in the conversation.
+    fn answered_call<'a>(&self, it: &Fields<'a>) -> Result<&'a str> {
         it.str("id")?;
         let call_id = it.req_str("call_id")?;
         if let Some(calls) = &self.calls {
@@ -931,6 +932,11 @@ impl<'r> Converter<'r> {
                 ));
             }
         }
+        Ok(call_id)
+    }
+
+    fn output(&mut self, it: &Fields) -> Result<()> {
+        let call_id = self.answered_call(it)?;
         let content =
             content_blocks(it, "output", PartKind::User)?.ok_or_else(|| it.missing("output"))?;
         let block = ContentBlock::ToolResult {
@@ -945,16 +951,7 @@ impl<'r> Converter<'r> {
 
     /// The tools a client-run search found, as the text of the call's result.
     fn tool_search_output(&mut self, it: &Fields) -> Result<()> {
-        it.str("id")?;
-        let call_id = it.req_str("call_id")?;
-        if let Some(calls) = &self.calls {
-            if !calls.contains(call_id) {
-                return Err(Error::invalid_field(
-                    it.path_of("call_id"),
-                    format!("no tool call found for output with call_id {call_id:?}"),
-                ));
-            }
-        }
+        let call_id = self.answered_call(it)?;
         let tools = it.get("tools").cloned().unwrap_or_else(|| json!([]));
         let block = ContentBlock::ToolResult {
             tool_use_id: call_id.to_owned(),

@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 
 use super::extract;
 use super::reply::error_response;
-use crate::accounts::keys::{hash_key, looks_like_key};
+use crate::billing;
 use crate::call::{new_request_id, Body, CallContext, ConnectionResponses, Endpoint, Shape};
 use crate::egress::responses::websocket_error;
 use crate::pipeline;
@@ -49,11 +49,7 @@ pub async fn upgrade(
 }
 
 async fn authenticated(gw: &Shared, key: Option<&str>) -> crate::Result<()> {
-    let found = match key {
-        Some(k) if looks_like_key(k) => gw.store.authenticate(&hash_key(k)).await?,
-        _ => None,
-    };
-    match (found, key) {
+    match (billing::authenticate(gw.store.as_ref(), key).await?, key) {
         (Some(_), _) => Ok(()),
         (None, None) => Err(Error::new(
             ErrorKind::Authentication,
