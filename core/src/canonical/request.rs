@@ -83,6 +83,11 @@ pub struct ChatRequest {
     /// OpenAI `top_logprobs`.
     pub top_logprobs: Option<u32>,
     pub response_format: Option<ResponseFormat>,
+    /// OpenAI `reasoning_effort`, the Responses API's `reasoning.effort`.
+    pub reasoning_effort: Option<String>,
+    /// OpenAI's `prompt_cache_key`: sent by the client, or derived by the
+    /// pipeline for upstreams that take one (see `pipeline::cache_key`).
+    pub prompt_cache_key: Option<String>,
     /// Fields of the ingress shape the canonical model has no slot for, passed
     /// through untouched to an upstream of the same kind.
     pub extra: Map<String, Value>,
@@ -121,6 +126,8 @@ impl ChatRequest {
             logprobs: false,
             top_logprobs: None,
             response_format: None,
+            reasoning_effort: None,
+            prompt_cache_key: None,
             extra: Map::new(),
             source: None,
             anthropic_beta: Vec::new(),

@@ -44,6 +44,8 @@ const MAPPED: &[&str] = &[
     "logprobs",
     "top_logprobs",
     "response_format",
+    "reasoning_effort",
+    "prompt_cache_key",
 ];
 
 const ROLES: &[&str] = &["system", "developer", "user", "assistant", "tool"];
@@ -136,6 +138,9 @@ pub fn parse_chat(body: &Value) -> Result<ChatRequest> {
     if let Some(format) = f.object("response_format", &mut format_path)? {
         req.response_format = Some(parse_response_format(&format)?);
     }
+
+    req.reasoning_effort = f.str("reasoning_effort")?.map(str::to_owned);
+    req.prompt_cache_key = f.str("prompt_cache_key")?.map(str::to_owned);
 
     for (key, value) in f.obj {
         if !MAPPED.contains(&key.as_str()) {
@@ -784,8 +789,9 @@ mod tests {
         let extra = Value::Object(req.extra);
         assert_eq!(
             extra,
-            json!({"seed": 7, "reasoning_effort": "low", "x-custom": [1, 2]})
+            json!({"seed": 7, "x-custom": [1, 2]})
         );
+        assert_eq!(req.reasoning_effort.as_deref(), Some("low"));
 
         let req = parse_chat(&json!({
             "model": "m", "messages": [{"role": "user", "content": "x"}],

@@ -280,6 +280,7 @@ pub fn parse_responses(body: &Value) -> Result<ResponsesRequest> {
     r.safety_identifier = f.str("safety_identifier")?.map(str::to_owned);
     r.chat.user = r.safety_identifier.clone().or_else(|| r.user.clone());
     r.prompt_cache_key = f.str("prompt_cache_key")?.map(str::to_owned);
+    r.chat.prompt_cache_key = r.prompt_cache_key.clone();
     r.service_tier = f.one_of("service_tier", SERVICE_TIERS)?.map(str::to_owned);
 
     parse_tools(&f, &mut r)?;
@@ -468,6 +469,7 @@ fn parse_reasoning(f: &Fields, r: &mut ResponsesRequest) -> Result<()> {
     // `generate_summary` is the older name of `summary`.
     let older = g.one_of("generate_summary", SUMMARIES)?;
     let summary = g.one_of("summary", SUMMARIES)?.or(older).map(str::to_owned);
+    r.chat.reasoning_effort = effort.clone();
     r.reasoning = Some(ReasoningConfig { effort, summary });
     Ok(())
 }
