@@ -212,6 +212,9 @@ pub struct CallContext {
     pub anthropic_version: bool,
     /// The `anthropic-beta` values the client sent.
     pub anthropic_beta: Vec<String>,
+    /// Claude Code's `x-claude-code-session-id`: one conversation's requests,
+    /// for the prompt cache key of upstreams that take one.
+    pub session_id: Option<String>,
     pub request_id: String,
     /// The caller sends the answer on as bytes (HTTP): a non-streamed answer
     /// comes back serialized (`Body::Raw`) instead of as a `Value`.

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod billing;
+mod cache_key;
 pub mod call;
 pub mod canonical;
 pub mod cli;
@@ -17,6 +18,7 @@ pub mod limits;
 mod meter;
 pub mod metrics;
 pub mod pipeline;
+mod relay;
 pub mod route;
 pub mod server;
 pub mod state;

@@ -102,7 +102,7 @@ impl Meter {
         }
     }
 
-    fn observe(&mut self, ev: &StreamEvent) {
+    pub(crate) fn observe(&mut self, ev: &StreamEvent) {
         match ev {
             StreamEvent::BlockDelta { delta, .. } => {
                 if !self.first_token {
@@ -144,7 +144,7 @@ impl Meter {
         })
     }
 
-    async fn settle(&mut self) {
+    pub(crate) async fn settle(&mut self) {
         if self.failed_empty() {
             // Failed before any content: nothing to charge, as for a call that
             // failed before its stream began.

@@ -5,10 +5,13 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use bytes::Bytes;
+
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
 use crate::billing::{self, Caller, Charge};
+use crate::cache_key;
 use crate::call::{unix_now, Body, CallContext, Endpoint, Reply, Shape};
 use crate::canonical::request::Source;
 use crate::canonical::{
@@ -24,7 +27,8 @@ use crate::state::State;
 use crate::store::StoredResponse;
 use crate::stored::{self, KeepIn, Keeper};
 use crate::tokens::estimate_request;
-use crate::upstream::{Target, Upstream};
+use crate::relay;
+use crate::upstream::{self, Target, Upstream};
 use crate::{Error, ErrorKind, Result};
 
 /// What the model is asked to write for POST /v1/responses/compact.
@@ -186,6 +190,10 @@ impl Call<'_> {
         });
         req.anthropic_beta = self.ctx.anthropic_beta.clone();
         let b = self.chat_budget(&req, true).await?;
+        if req.prompt_cache_key.is_none() && b.relays() {
+            let session = self.ctx.session_id.as_deref();
+            req.prompt_cache_key = Some(cache_key::derive(self.owner(), session, &req));
+        }
         if !req.stream {
             let resp = b.answer(self.state, &req).await?;
             return Ok(egress::response_body(
@@ -203,7 +211,8 @@ impl Call<'_> {
 
     /// POST /v1/responses: the conversation (continued from a stored response
     /// when it names one) to the profile's upstreams, streamed or whole, and
-    /// stored for its caller unless `store: false`.
+    /// stored for its caller unless `store: false`. An `openai-responses`
+    /// upstream gets the body as sent (`relay.rs`); the others its translation.
     async fn responses(&mut self, body: &[u8]) -> Result<Body> {
         let (mut rr, conversation) = self.responses_request(body).await?;
         rr.chat.stream = rr.stream;
@@ -213,6 +222,10 @@ impl Call<'_> {
         let b = self.chat_budget(&rr.chat, !prewarm).await?;
         let id = egress::responses::new_response_id();
         let created = unix_now();
+        let relay_body = match prewarm {
+            true => None,
+            false => self.relay_body(&rr, &conversation, &b)?,
+        };
         let keep_in = match (&self.ctx.connection, rr.store) {
             (_, true) => Some(KeepIn::Store(self.state.store.clone())),
             (Some(c), false) => Some(KeepIn::Connection(c.clone())),
@@ -226,10 +239,26 @@ impl Call<'_> {
             max_per_account: self.state.config.responses.max_per_account,
             input_items: conversation.input_items(&rr),
         });
+        let owned = relay::Owned {
+            id: id.clone(),
+            model: rr.model().to_owned(),
+            previous_response_id: rr.previous_response_id.clone(),
+        };
         if !rr.stream {
-            let resp = match prewarm {
-                true => empty_answer(),
-                false => b.answer(self.state, &rr.chat).await?,
+            let answer = match (prewarm, relay_body) {
+                (true, _) => Answer::Whole(empty_answer()),
+                (false, relayed) => b.answer_responses(self.state, &rr, relayed).await?,
+            };
+            let resp = match answer {
+                Answer::Whole(resp) => resp,
+                Answer::Relayed(mut object) => {
+                    owned.apply(&mut object);
+                    if let Some(k) = keeper {
+                        k.keep(&id, object.clone(), relay::output_of(&object))
+                            .await?;
+                    }
+                    return Ok(Body::of(&object, self.ctx.wants_bytes));
+                }
             };
             let render = Render::Responses {
                 req: &rr,
@@ -248,13 +277,51 @@ impl Call<'_> {
             k.keep(&id, object.clone(), output).await?;
             return Ok(Body::of(&object, self.ctx.wants_bytes));
         }
-        let events = match prewarm {
-            true => empty_answer_events(),
-            false => b.events(self.state, &rr.chat).await?,
+        let events = match (prewarm, relay_body) {
+            (true, _) => Streamed::Events(empty_answer_events()),
+            (false, relayed) => b.events_responses(self.state, &rr, relayed).await?,
         };
+        let input = b.input;
         let meter = self.meter(b);
-        let renderer = StreamRenderer::new(Render::Responses { req: &rr, id }, created);
-        Ok(Body::Stream(render_stream(renderer, events, meter, keeper)))
+        match events {
+            Streamed::Events(events) => {
+                let renderer = StreamRenderer::new(Render::Responses { req: &rr, id }, created);
+                Ok(Body::Stream(render_stream(renderer, events, meter, keeper)))
+            }
+            Streamed::Relayed(batches) => Ok(Body::Stream(relay::stream(
+                batches, owned, input, meter, keeper,
+            ))),
+        }
+    }
+
+    /// The body an `openai-responses` upstream of the profile gets (`None`
+    /// when it has none): the client's, with the conversation the gateway
+    /// completed (its own `previous_response_id`, resolved item references)
+    /// as the whole `input`.
+    fn relay_body(
+        &self,
+        rr: &ResponsesRequest,
+        conversation: &stored::Conversation,
+        b: &Budgeted,
+    ) -> Result<Option<Bytes>> {
+        let source = rr.chat.source.as_ref().filter(|s| s.shape == Shape::Responses);
+        let Some(body) = source.and_then(|s| s.body.as_object()) else {
+            return Ok(None);
+        };
+        if !b.relays() {
+            return Ok(None);
+        }
+        let input = conversation.resolved.as_ref().map(|resolved| {
+            Value::Array(
+                conversation
+                    .history
+                    .iter()
+                    .chain(resolved)
+                    .cloned()
+                    .collect(),
+            )
+        });
+        upstream::responses::relay_body(body, b.target().model, input).map(Some)
     }
 
     /// POST /v1/responses/input_tokens: the 4-characters estimate of the whole
@@ -271,6 +338,7 @@ impl Call<'_> {
     /// model into one `compaction` item that can be sent back as input.
     async fn responses_compact(&mut self, body: &[u8]) -> Result<Body> {
         let (mut rr, _) = self.responses_request(body).await?;
+        translatable(&rr)?;
         let req = &mut rr.chat;
         req.stream = false;
         req.tools.clear();
@@ -305,6 +373,10 @@ impl Call<'_> {
     ) -> Result<(ResponsesRequest, stored::Conversation)> {
         let value = self.parse_json(body)?;
         let mut rr = ingress::responses::parse_responses(&value)?;
+        rr.chat.source = Some(Source {
+            shape: Shape::Responses,
+            body: Arc::new(value),
+        });
         if !rr.needs_context() {
             return Ok((rr, stored::Conversation::default()));
         }
@@ -452,6 +524,14 @@ impl Budgeted {
         self.profile.target(self.max_output)
     }
 
+    /// Whether an upstream of the profile speaks the Responses API.
+    fn relays(&self) -> bool {
+        self.profile
+            .upstreams
+            .iter()
+            .any(|u| matches!(**u, Upstream::Responses(_)))
+    }
+
     /// The whole answer from the profile's upstreams, settled.
     async fn answer(self, state: &State, req: &ChatRequest) -> Result<ChatResponse> {
         let target = self.target();
@@ -460,6 +540,63 @@ impl Budgeted {
         })
         .await;
         self.settled(state, resp, |r| r.usage).await
+    }
+
+    /// A Responses request's whole answer: relayed by `openai-responses`
+    /// upstreams (given `relayed`, the body they take), translated for the others.
+    async fn answer_responses(
+        self,
+        state: &State,
+        rr: &ResponsesRequest,
+        relayed: Option<Bytes>,
+    ) -> Result<Answer> {
+        let target = self.target();
+        let relayed = relayed.as_ref();
+        let outcome = with_fallbacks(state, &self.profile, |up| {
+            Box::pin(async move {
+                match (up, relayed) {
+                    (Upstream::Responses(u), Some(body)) => {
+                        u.relay(body.clone()).await.map(Answer::Relayed)
+                    }
+                    _ => {
+                        translatable(rr)?;
+                        up.complete(&rr.chat, &target).await.map(Answer::Whole)
+                    }
+                }
+            })
+        })
+        .await;
+        let input = self.input;
+        self.settled(state, outcome, |a| match a {
+            Answer::Whole(r) => r.usage,
+            Answer::Relayed(object) => relay::usage_of(object, input),
+        })
+        .await
+    }
+
+    /// `answer_responses`, streamed.
+    async fn events_responses(
+        &self,
+        state: &State,
+        rr: &ResponsesRequest,
+        relayed: Option<Bytes>,
+    ) -> Result<Streamed> {
+        let target = self.target();
+        let relayed = relayed.as_ref();
+        with_fallbacks(state, &self.profile, |up| {
+            Box::pin(async move {
+                match (up, relayed) {
+                    (Upstream::Responses(u), Some(body)) => {
+                        u.relay_stream(body.clone()).await.map(Streamed::Relayed)
+                    }
+                    _ => {
+                        translatable(rr)?;
+                        up.stream(&rr.chat, &target).await.map(Streamed::Events)
+                    }
+                }
+            })
+        })
+        .await
     }
 
     /// The answer's events from the profile's upstreams; a failure before the
@@ -500,6 +637,25 @@ async fn settled<T>(
         (Err(_), None) => {}
     }
     outcome
+}
+
+/// A Responses request's answer: translated back from canonical, or the
+/// response object of an upstream that relayed it.
+enum Answer {
+    Whole(ChatResponse),
+    Relayed(Value),
+}
+
+/// A Responses request's stream: canonical events, or the upstream's own.
+enum Streamed {
+    Events(EventStream),
+    Relayed(upstream::responses::SseBatches),
+}
+
+/// A Responses request can go to a translating upstream unless it holds a
+/// built-in tool (which only an `openai-responses` upstream runs).
+fn translatable(rr: &ResponsesRequest) -> Result<()> {
+    rr.built_in.clone().map_or(Ok(()), Err)
 }
 
 /// The answer of a call that asks for no generation.

@@ -134,7 +134,11 @@ pub struct AdminConfig {
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum UpstreamKind {
+    /// Chat Completions.
     Openai,
+    /// The Responses API (POST {base_url}/responses).
+    #[serde(rename = "openai-responses")]
+    OpenaiResponses,
     Anthropic,
     Echo,
 }

@@ -173,6 +173,11 @@ fn parse(body: &Value, need_max_tokens: bool) -> Result<ChatRequest> {
         if let Some(format) = config.object("format", &mut format_buf)? {
             req.response_format = Some(output_format(&format)?);
         }
+        // Not checked against today's levels: an Anthropic upstream judges
+        // them. `max` is OpenAI's `high`, the top level every reasoning model takes.
+        req.reasoning_effort = config
+            .str("effort")?
+            .map(|e| if e == "max" { "high" } else { e }.to_owned());
     }
     let mut buf = String::new();
     if let Some(format) = f.object("output_format", &mut buf)? {
@@ -513,6 +518,7 @@ mod tests {
             })
         );
         assert_eq!(req.extra["output_config"]["effort"], "high");
+        assert_eq!(req.reasoning_effort.as_deref(), Some("high"));
         // The older beta field.
         let req = parse_messages(&with(
             "output_format",

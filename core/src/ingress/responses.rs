@@ -297,6 +297,9 @@ pub fn parse_responses(body: &Value) -> Result<ResponsesRequest> {
     let paired = !r.needs_context();
     let mut conv = Converter::new(&mut r.chat, paired, true);
     conv.items(r.input.iter().enumerate(), "input")?;
+    if let Some(e) = conv.built_in {
+        defer_built_in(&mut r.built_in, e);
+    }
 
     for (key, value) in f.obj {
         if !KNOWN.contains(&key.as_str()) {
@@ -330,6 +333,9 @@ pub fn build_chat(
     let mut conv = Converter::new(chat, true, false);
     conv.items(history.iter().enumerate(), "previous_response_id")?;
     conv.items(input.iter().enumerate(), "input")?;
+    if let Some(e) = conv.built_in {
+        defer_built_in(&mut req.built_in, e);
+    }
     Ok(input)
 }
 
@@ -362,7 +368,14 @@ pub fn resolve_references(
 /// `req.messages`. Tool outputs must answer a call made earlier in `req` or in
 /// `items`; `item_reference` items must have been resolved (`resolve_references`).
 pub fn items_to_messages(items: &[Value], path: &str, req: &mut ChatRequest) -> Result<()> {
-    Converter::new(req, true, false).items(items.iter().enumerate(), path)
+    let mut conv = Converter::new(req, true, false);
+    conv.items(items.iter().enumerate(), path)?;
+    conv.built_in.map_or(Ok(()), Err)
+}
+
+/// Keeps the first built-in met: the one a translating upstream names.
+fn defer_built_in(slot: &mut Option<Error>, e: Error) {
+    slot.get_or_insert(e);
 }
 
 fn is_reference(item: &Value) -> bool {
@@ -502,14 +515,17 @@ fn parse_tools(f: &Fields, r: &mut ResponsesRequest) -> Result<()> {
             for (j, tool) in inner.iter().enumerate() {
                 let path = join(&inner_path, j);
                 let t = Fields::of(tool, &path)?;
-                let canonical = tool_of(&t, r)?;
+                let Some(canonical) = tool_of(&t, r)? else {
+                    continue;
+                };
                 add_tool(&t, canonical.clone(), &mut names, r)?;
                 r.namespaces.insert(canonical.name, namespace.clone());
             }
             continue;
         }
-        let canonical = tool_of(&t, r)?;
-        add_tool(&t, canonical, &mut names, r)?;
+        if let Some(canonical) = tool_of(&t, r)? {
+            add_tool(&t, canonical, &mut names, r)?;
+        }
     }
     r.tools = tools.clone();
     Ok(())
@@ -531,46 +547,53 @@ fn add_tool(
     Ok(())
 }
 
-/// A `function` or `custom` tool as a canonical one; built-in tools are refused.
-fn tool_of(t: &Fields, r: &mut ResponsesRequest) -> Result<Tool> {
+/// A `function` or `custom` tool as a canonical one; a built-in tool is none
+/// (`r.built_in` remembers it: only a Responses upstream can run it).
+fn tool_of(t: &Fields, r: &mut ResponsesRequest) -> Result<Option<Tool>> {
     let cache_control = t.get("cache_control").cloned();
     match t.req_str("type")? {
         "function" => {
             t.bool("strict")?;
-            Ok(Tool {
+            Ok(Some(Tool {
                 name: tool_name(t)?,
                 description: t.str("description")?.map(str::to_owned),
                 input_schema: parameters(t)?,
                 cache_control,
-            })
+            }))
         }
         "custom" => {
             let name = tool_name(t)?;
             r.custom_tools.insert(name.clone());
-            Ok(Tool {
+            Ok(Some(Tool {
                 name,
                 description: custom_description(t)?,
                 input_schema: custom_tool_schema(),
                 cache_control,
-            })
+            }))
         }
         // Run by the client (Codex's discovery of deferred tools): to the
         // model a function like any other, its calls `tool_search_call` items.
         "tool_search" if t.str("execution")? == Some("client") => {
             r.tool_search = true;
-            Ok(Tool {
+            Ok(Some(Tool {
                 name: TOOL_SEARCH.to_owned(),
                 description: t.str("description")?.map(str::to_owned),
                 input_schema: parameters(t)?,
                 cache_control,
-            })
+            }))
         }
-        other if BUILT_IN_TOOLS.contains(&other) => Err(Error::invalid_field(
-            t.path_of("type"),
-            format!(
-                "built-in tool {other:?} is not supported: only function, custom, namespace and client-executed tool_search tools are"
-            ),
-        )),
+        other if BUILT_IN_TOOLS.contains(&other) => {
+            defer_built_in(
+                &mut r.built_in,
+                Error::invalid_field(
+                    t.path_of("type"),
+                    format!(
+                        "built-in tool {other:?} is not supported: only function, custom, namespace and client-executed tool_search tools are (an openai-responses upstream takes them all)"
+                    ),
+                ),
+            );
+            Ok(None)
+        }
         other => Err(Error::invalid_field(
             t.path_of("type"),
             format!("expected one of function, custom, namespace, got {other:?}"),
@@ -630,10 +653,12 @@ fn parse_tool_choice(f: &Fields, r: &mut ResponsesRequest) -> Result<()> {
                 }
                 "allowed_tools" => allowed_tools(&c, r)?,
                 other if BUILT_IN_TOOLS.contains(&other) => {
-                    return Err(Error::invalid_field(
+                    let e = Error::invalid_field(
                         c.path_of("type"),
-                        format!("built-in tool {other:?} is not supported"),
-                    ))
+                        format!("built-in tool {other:?} is not supported (an openai-responses upstream takes it)"),
+                    );
+                    defer_built_in(&mut r.built_in, e);
+                    return Ok(());
                 }
                 other => {
                     return Err(Error::invalid_field(
@@ -784,6 +809,8 @@ struct Converter<'r> {
     calls: Option<HashSet<String>>,
     /// Whether `item_reference` items are skipped (else they are an error).
     skip_references: bool,
+    /// The first built-in item met (see `ResponsesRequest::built_in`).
+    built_in: Option<Error>,
 }
 
 impl<'r> Converter<'r> {
@@ -802,6 +829,7 @@ impl<'r> Converter<'r> {
             req,
             calls,
             skip_references,
+            built_in: None,
         }
     }
 
@@ -874,10 +902,14 @@ impl<'r> Converter<'r> {
                     ))
                 }
             }
-            other if BUILT_IN_ITEMS.contains(&other) => Err(Error::invalid_field(
-                it.path_of("type"),
-                format!("{other:?} items belong to built-in tools, which are not supported"),
-            )),
+            other if BUILT_IN_ITEMS.contains(&other) => {
+                let e = Error::invalid_field(
+                    it.path_of("type"),
+                    format!("{other:?} items belong to built-in tools, which are not supported (an openai-responses upstream takes them)"),
+                );
+                defer_built_in(&mut self.built_in, e);
+                Ok(())
+            }
             other => Err(Error::invalid_field(
                 it.path_of("type"),
                 format!("expected one of {}, got {other:?}", ITEM_TYPES.join(", ")),
@@ -1208,8 +1240,13 @@ mod tests {
         parse_responses(&body).unwrap_or_else(|e| panic!("{body}: {e}"))
     }
 
+    /// The 400 of a body: from parsing, or the one a translating upstream
+    /// gives for the built-in tool it holds.
     fn err(body: Value) -> Error {
-        parse_responses(&body).expect_err(&body.to_string())
+        match parse_responses(&body) {
+            Ok(r) => r.built_in.expect(&body.to_string()),
+            Err(e) => e,
+        }
     }
 
     fn with_input(input: Value) -> Value {
@@ -1818,7 +1855,7 @@ mod tests {
             (
                 with_input(json!([{"type": "web_search_call", "id": "ws_1"}])),
                 "input.0.type",
-                "input.0.type: \"web_search_call\" items belong to built-in tools, which are not supported",
+                "input.0.type: \"web_search_call\" items belong to built-in tools, which are not supported (an openai-responses upstream takes them)",
             ),
             (
                 with_input(json!([{"type": "message", "role": "tool", "content": "x"}])),
@@ -1998,7 +2035,7 @@ mod tests {
             ("tool_choice", json!(3), "tool_choice", "tool_choice: expected a string or an object, got number"),
             ("tool_choice", json!({"type": "function", "name": "missing"}), "tool_choice.name", "tool_choice.name: no function tool named \"missing\" in tools"),
             ("tool_choice", json!({"type": "function"}), "tool_choice.name", ""),
-            ("tool_choice", json!({"type": "file_search"}), "tool_choice.type", "tool_choice.type: built-in tool \"file_search\" is not supported"),
+            ("tool_choice", json!({"type": "file_search"}), "tool_choice.type", "tool_choice.type: built-in tool \"file_search\" is not supported (an openai-responses upstream takes it)"),
             ("tool_choice", json!({"type": "bogus"}), "tool_choice.type", ""),
             ("tool_choice", json!({"type": "allowed_tools", "tools": []}), "tool_choice.tools", ""),
             ("tool_choice", json!({"type": "allowed_tools", "mode": "auto", "tools": [{"type": "function", "name": "missing"}]}), "tool_choice.tools.0.name", ""),
@@ -2100,7 +2137,7 @@ mod tests {
             assert_eq!(
                 e.message(),
                 format!(
-                    "tools.1.type: built-in tool {ty:?} is not supported: only function, custom, namespace and client-executed tool_search tools are"
+                    "tools.1.type: built-in tool {ty:?} is not supported: only function, custom, namespace and client-executed tool_search tools are (an openai-responses upstream takes them all)"
                 )
             );
         }

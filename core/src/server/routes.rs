@@ -120,6 +120,10 @@ async fn handle(
             .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty())
             .collect(),
+        session_id: headers
+            .get("x-claude-code-session-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
         request_id: new_request_id(),
         wants_bytes: true,
         connection: None,

@@ -11,6 +11,9 @@ mod openai_response;
 mod openai_stream;
 mod openai_wire;
 mod passthrough;
+pub mod responses;
+pub(crate) mod responses_stream;
+pub(crate) mod responses_wire;
 pub mod sse;
 pub mod target;
 pub mod tool_ids;
@@ -27,6 +30,7 @@ use crate::{Error, ErrorKind, Result};
 pub use anthropic::AnthropicUpstream;
 pub use echo::EchoUpstream;
 pub use openai::OpenAiUpstream;
+pub use responses::ResponsesUpstream;
 pub use target::{output_budget, Target};
 
 /// A configured upstream, by kind.
@@ -35,6 +39,7 @@ pub enum Upstream {
     Echo(EchoUpstream),
     OpenAi(OpenAiUpstream),
     Anthropic(AnthropicUpstream),
+    Responses(ResponsesUpstream),
 }
 
 impl Upstream {
@@ -45,6 +50,9 @@ impl Upstream {
             })),
             UpstreamKind::Openai => Ok(Upstream::OpenAi(OpenAiUpstream::new(cfg)?)),
             UpstreamKind::Anthropic => Ok(Upstream::Anthropic(AnthropicUpstream::new(cfg)?)),
+            UpstreamKind::OpenaiResponses => {
+                Ok(Upstream::Responses(ResponsesUpstream::new(cfg)?))
+            }
         }
     }
 
@@ -53,7 +61,7 @@ impl Upstream {
     pub fn output_cap(&self) -> Option<u64> {
         match self {
             Upstream::Anthropic(_) => Some(anthropic::DEFAULT_MAX_TOKENS),
-            Upstream::Echo(_) | Upstream::OpenAi(_) => None,
+            Upstream::Echo(_) | Upstream::OpenAi(_) | Upstream::Responses(_) => None,
         }
     }
 
@@ -62,6 +70,7 @@ impl Upstream {
             Upstream::Echo(e) => Ok(e.complete(req)),
             Upstream::OpenAi(u) => u.complete(req, target).await,
             Upstream::Anthropic(u) => u.complete(req, target).await,
+            Upstream::Responses(u) => u.complete(req, target).await,
         }
     }
 
@@ -71,6 +80,7 @@ impl Upstream {
             Upstream::Echo(e) => return Ok(e.stream(req, target.tokens_per_second)),
             Upstream::OpenAi(u) => u.stream(req, target).await?,
             Upstream::Anthropic(u) => u.stream(req, target).await?,
+            Upstream::Responses(u) => u.stream(req, target).await?,
         };
         first_event(events).await
     }
@@ -84,6 +94,7 @@ impl Upstream {
             Upstream::Echo(_) => Ok(echo_retrieval::embed(req)),
             Upstream::OpenAi(u) => u.embed(req, target).await,
             Upstream::Anthropic(u) => Err(cannot_serve(u.name(), "/v1/embeddings")),
+            Upstream::Responses(u) => Err(cannot_serve(u.name(), "/v1/embeddings")),
         }
     }
 
@@ -96,6 +107,7 @@ impl Upstream {
             Upstream::Echo(_) => Ok(echo_retrieval::rerank(req)),
             Upstream::OpenAi(u) => Err(cannot_serve(u.name(), "/v1/rerank")),
             Upstream::Anthropic(u) => Err(cannot_serve(u.name(), "/v1/rerank")),
+            Upstream::Responses(u) => Err(cannot_serve(u.name(), "/v1/rerank")),
         }
     }
 }
