@@ -11,6 +11,11 @@ mod openai_response;
 mod openai_stream;
 mod openai_wire;
 mod passthrough;
+// Until `upstream::responses` (the HTTP side) uses them, only tests do.
+#[cfg_attr(not(test), expect(dead_code, reason = "wired by upstream::responses"))]
+mod responses_stream;
+#[cfg_attr(not(test), expect(dead_code, reason = "wired by upstream::responses"))]
+pub(crate) mod responses_wire;
 pub mod sse;
 pub mod target;
 pub mod tool_ids;
