@@ -47,7 +47,11 @@ mod tests {
         let mut r = ChatRequest::new("m");
         r.system.push(ContentBlock::text("You are terse."));
         for (i, t) in turns.iter().enumerate() {
-            let role = if i % 2 == 0 { Role::User } else { Role::Assistant };
+            let role = if i % 2 == 0 {
+                Role::User
+            } else {
+                Role::Assistant
+            };
             r.messages.push(Message {
                 role,
                 content: vec![ContentBlock::text(*t)],

@@ -22,12 +22,12 @@ use crate::egress::{self, Render, StreamRenderer};
 use crate::ingress;
 use crate::limits::LimitSnapshot;
 use crate::meter::{finish, record_usage, render_stream, Meter};
+use crate::relay;
 use crate::route::Profile;
 use crate::state::State;
 use crate::store::StoredResponse;
 use crate::stored::{self, KeepIn, Keeper};
 use crate::tokens::estimate_request;
-use crate::relay;
 use crate::upstream::{self, Target, Upstream};
 use crate::{Error, ErrorKind, Result};
 
@@ -304,7 +304,11 @@ impl Call<'_> {
         conversation: &stored::Conversation,
         b: &Budgeted,
     ) -> Result<Option<Bytes>> {
-        let source = rr.chat.source.as_ref().filter(|s| s.shape == Shape::Responses);
+        let source = rr
+            .chat
+            .source
+            .as_ref()
+            .filter(|s| s.shape == Shape::Responses);
         let Some(body) = source.and_then(|s| s.body.as_object()) else {
             return Ok(None);
         };

@@ -235,7 +235,8 @@ fn failed(latest: &mut Value, owned: &Owned, e: &Error, sequence_number: u64) ->
     owned.apply(latest);
     latest["status"] = json!("failed");
     latest["error"] = json!({"code": "server_error", "message": e.message()});
-    let data = json!({"type": "response.failed", "sequence_number": sequence_number, "response": latest});
+    let data =
+        json!({"type": "response.failed", "sequence_number": sequence_number, "response": latest});
     SseFrame {
         event: Some("response.failed"),
         data: data.to_string(),
@@ -298,7 +299,8 @@ mod tests {
 
     #[test]
     fn a_broken_stream_fails_with_the_latest_response() {
-        let mut latest = json!({"id": "resp_up", "object": "response", "status": "in_progress", "output": []});
+        let mut latest =
+            json!({"id": "resp_up", "object": "response", "status": "in_progress", "output": []});
         let e = Error::new(ErrorKind::Upstream, "cut");
         let frame = failed(&mut latest, &owned(), &e, 7);
         let v: Value = serde_json::from_str(&frame.data).unwrap();

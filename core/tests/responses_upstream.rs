@@ -164,9 +164,15 @@ async fn a_responses_request_is_relayed_as_sent_and_kept_under_the_gateways_id()
     assert!(id.starts_with("resp_") && id != "resp_upstream_1", "{id}");
     assert_eq!(first["model"], "dragon");
     assert_eq!(first["output"][0], search);
-    assert_eq!(first["output"][1]["content"][0]["text"], "Dragons are myths.");
+    assert_eq!(
+        first["output"][1]["content"][0]["text"],
+        "Dragons are myths."
+    );
     assert_eq!(first["usage"]["input_tokens_details"]["cached_tokens"], 20);
-    assert_eq!(get(&base, &key, &format!("/v1/responses/{id}")).await, first);
+    assert_eq!(
+        get(&base, &key, &format!("/v1/responses/{id}")).await,
+        first
+    );
 
     // The gateway's id continues the conversation: the upstream gets it whole.
     mock.push(MockReply::json(response(
@@ -303,7 +309,9 @@ async fn claude_code_through_a_responses_upstream_with_a_reasoning_tool_round_tr
     assert!(sent["instructions"].as_str().unwrap().len() > 100);
     let tools = sent["tools"].as_array().unwrap();
     assert_eq!(tools.len(), 12);
-    assert!(tools.iter().all(|t| t["type"] == "function" && t["strict"] == false));
+    assert!(tools
+        .iter()
+        .all(|t| t["type"] == "function" && t["strict"] == false));
     let key_sent = sent["prompt_cache_key"].as_str().unwrap();
     assert!(key_sent.starts_with("mws-"), "{key_sent}");
 
@@ -368,7 +376,10 @@ async fn claude_code_through_a_responses_upstream_with_a_reasoning_tool_round_tr
     assert_eq!(answer["usage"]["input_tokens"], 100);
     assert_eq!(answer["usage"]["cache_read_input_tokens"], 1200);
     let sent = &mock.received()[1].body;
-    assert_eq!(sent["prompt_cache_key"], key_sent, "one conversation, one cache key");
+    assert_eq!(
+        sent["prompt_cache_key"], key_sent,
+        "one conversation, one cache key"
+    );
     let input = sent["input"].as_array().unwrap();
     let n = input.len();
     assert_eq!(

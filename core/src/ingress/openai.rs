@@ -787,10 +787,7 @@ mod tests {
         assert!(req.include_usage);
         assert_eq!(req.response_format, Some(ResponseFormat::JsonObject));
         let extra = Value::Object(req.extra);
-        assert_eq!(
-            extra,
-            json!({"seed": 7, "x-custom": [1, 2]})
-        );
+        assert_eq!(extra, json!({"seed": 7, "x-custom": [1, 2]}));
         assert_eq!(req.reasoning_effort.as_deref(), Some("low"));
 
         let req = parse_chat(&json!({

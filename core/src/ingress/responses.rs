@@ -1244,7 +1244,7 @@ mod tests {
     /// gives for the built-in tool it holds.
     fn err(body: Value) -> Error {
         match parse_responses(&body) {
-            Ok(r) => r.built_in.expect(&body.to_string()),
+            Ok(r) => r.built_in.unwrap_or_else(|| panic!("{body} parsed")),
             Err(e) => e,
         }
     }

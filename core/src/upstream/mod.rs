@@ -50,9 +50,7 @@ impl Upstream {
             })),
             UpstreamKind::Openai => Ok(Upstream::OpenAi(OpenAiUpstream::new(cfg)?)),
             UpstreamKind::Anthropic => Ok(Upstream::Anthropic(AnthropicUpstream::new(cfg)?)),
-            UpstreamKind::OpenaiResponses => {
-                Ok(Upstream::Responses(ResponsesUpstream::new(cfg)?))
-            }
+            UpstreamKind::OpenaiResponses => Ok(Upstream::Responses(ResponsesUpstream::new(cfg)?)),
         }
     }
 

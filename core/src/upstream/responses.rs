@@ -53,7 +53,11 @@ impl ResponsesUpstream {
     pub async fn stream(&self, req: &ChatRequest, target: &Target<'_>) -> Result<EventStream> {
         let resp = self
             .http
-            .post("/responses", request_body(req, target, true)?, &HeaderMap::new())
+            .post(
+                "/responses",
+                request_body(req, target, true)?,
+                &HeaderMap::new(),
+            )
             .await?;
         Ok(sse::translated(
             sse::events(self.http.chunks(resp)),
@@ -63,7 +67,10 @@ impl ResponsesUpstream {
 
     /// A Responses body as is; the whole response object.
     pub async fn relay(&self, body: Bytes) -> Result<Value> {
-        let resp = self.http.post("/responses", body, &HeaderMap::new()).await?;
+        let resp = self
+            .http
+            .post("/responses", body, &HeaderMap::new())
+            .await?;
         let answer = self.http.json(resp).await?;
         if answer.get("object").and_then(Value::as_str) != Some("response") {
             return Err(Error::new(
@@ -80,7 +87,10 @@ impl ResponsesUpstream {
     /// A streamed Responses body as is: its events once the first has come
     /// (a stream that fails before it is a failed call, as in `first_event`).
     pub async fn relay_stream(&self, body: Bytes) -> Result<SseBatches> {
-        let resp = self.http.post("/responses", body, &HeaderMap::new()).await?;
+        let resp = self
+            .http
+            .post("/responses", body, &HeaderMap::new())
+            .await?;
         let mut batches: SseBatches = Box::pin(sse::events(self.http.chunks(resp)));
         match batches.next().await {
             Some(Ok(first)) => Ok(Box::pin(

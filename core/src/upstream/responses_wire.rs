@@ -19,9 +19,10 @@
 //!   the model's default, `disabled` (or no thinking) sends no `reasoning`.
 //!   Whenever reasoning is asked for (an effort other than `none`),
 //!   `summary: auto` makes summaries stream back as thinking;
-//! - always `store: false` (the gateway never relies on state kept upstream)
-//!   and `include: ["reasoning.encrypted_content"]` (that state rides in
-//!   signatures instead); function tools are sent `strict: false`, since the
+//! - always `store: false` (the gateway never relies on state kept upstream),
+//!   and `include: ["reasoning.encrypted_content"]` whenever reasoning is asked
+//!   for or carried in the input (that state rides in signatures instead;
+//!   models that do not reason refuse it); function tools are sent `strict: false`, since the
 //!   API makes them strict by default and strict mode rejects ordinary schemas;
 //! - `max_tokens` below OpenAI's minimum of 16 is raised to 16;
 //! - dropped, as they cannot change the answer: `top_k`, `cache_control`,
@@ -122,11 +123,21 @@ pub fn translate(req: &ChatRequest, model: &str) -> Result<Map<String, Value>> {
         body.insert("prompt_cache_key".into(), json!(k));
     }
     body.insert("store".into(), json!(false));
-    let mut include = vec![ENCRYPTED];
+    // Models that do not reason refuse `include` of encrypted reasoning: it
+    // is asked for only where reasoning is (asked for, or carried in input).
+    let mut include = Vec::new();
+    let carried = body["input"]
+        .as_array()
+        .is_some_and(|items| items.iter().any(|i| i["type"] == "reasoning"));
+    if body.contains_key("reasoning") || carried {
+        include.push(ENCRYPTED);
+    }
     if req.logprobs || req.top_logprobs.is_some() {
         include.push(LOGPROBS);
     }
-    body.insert("include".into(), json!(include));
+    if !include.is_empty() {
+        body.insert("include".into(), json!(include));
+    }
     Ok(body)
 }
 
@@ -620,8 +631,11 @@ mod tests {
             .collect();
         assert_eq!(body["instructions"], system.join("\n\n"));
         assert_eq!(body["max_output_tokens"], 32000);
-        // `thinking: adaptive` leaves the effort to the model.
-        assert_eq!(body["reasoning"], json!({"summary": "auto"}));
+        // `thinking: adaptive` leaves the effort to `output_config.effort`.
+        assert_eq!(
+            body["reasoning"],
+            json!({"effort": "high", "summary": "auto"})
+        );
         assert_eq!(body["store"], false);
         assert_eq!(body["include"], json!(["reasoning.encrypted_content"]));
 
@@ -698,8 +712,7 @@ mod tests {
                            "strict": false}],
                 "parallel_tool_calls": false,
                 "tool_choice": {"type": "function", "name": "get_weather"},
-                "store": false,
-                "include": ["reasoning.encrypted_content"]
+                "store": false
             })
         );
     }
@@ -991,7 +1004,7 @@ mod tests {
                 "tool_choice": "required",
                 "prompt_cache_key": "key-1",
                 "store": false,
-                "include": ["reasoning.encrypted_content", "message.output_text.logprobs"]
+                "include": ["message.output_text.logprobs"]
             })
         );
         // Without tools, only `none` is a choice worth sending.
