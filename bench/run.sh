@@ -53,6 +53,11 @@ name = "ant"
 kind = "anthropic"
 base_url = "http://$MOCK/v1"
 max_retries = 0
+[[upstreams]]
+name = "resp"
+kind = "openai-responses"
+base_url = "http://$MOCK/v1"
+max_retries = 0
 [[profiles]]
 id = "dragon"
 upstream = "oai"
@@ -63,6 +68,13 @@ output_price_per_mtok = 1.08
 [[profiles]]
 id = "dragon-anthropic"
 upstream = "ant"
+context_window = 262144
+tokens_per_second = 189
+input_price_per_mtok = 0.48
+output_price_per_mtok = 1.08
+[[profiles]]
+id = "dragon-responses"
+upstream = "resp"
 context_window = 262144
 tokens_per_second = 189
 input_price_per_mtok = 0.48
@@ -91,15 +103,22 @@ BODY[openai-stream]="{\"model\":\"dragon\",\"stream\":true,$MSG}"
 BODY[anthropic-to-openai]="{\"model\":\"dragon\",\"max_tokens\":64,$MSG}"
 BODY[anthropic-stream]="{\"model\":\"dragon\",\"max_tokens\":64,\"stream\":true,$MSG}"
 BODY[pass-through]="{\"model\":\"dragon-anthropic\",\"max_tokens\":64,$MSG}"
+# Anthropic in, translated to a Responses-kind upstream (the same mock).
+BODY[anthropic-to-responses]="{\"model\":\"dragon-responses\",\"max_tokens\":64,$MSG}"
+BODY[anthropic-to-responses-stream]="{\"model\":\"dragon-responses\",\"max_tokens\":64,\"stream\":true,$MSG}"
 BODY[bare-proxy]="${BODY[openai-chat]}"
 # The Responses API translated to the same Chat Completions mock (store: false,
 # so the rows compare translation, not the stored-response write).
 RESP='"input":"Write one short sentence about dragons.","store":false'
 BODY[responses-to-openai]="{\"model\":\"dragon\",$RESP}"
 BODY[responses-stream]="{\"model\":\"dragon\",\"stream\":true,$RESP}"
-PATHS=([bare-proxy]=/v1/chat/completions [openai-chat]=/v1/chat/completions [openai-stream]=/v1/chat/completions [anthropic-to-openai]=/v1/messages [anthropic-stream]=/v1/messages [pass-through]=/v1/messages [responses-to-openai]=/v1/responses [responses-stream]=/v1/responses)
+# What a Responses-kind upstream is asked for those rows, sent to the mock directly.
+RESP_UP='"input":[{"role":"user","content":"Write one short sentence about dragons."}],"max_output_tokens":64,"store":false'
+RESP_DIRECT="{\"model\":\"dragon\",$RESP_UP}"
+RESP_DIRECT_STREAM="{\"model\":\"dragon\",\"stream\":true,$RESP_UP}"
+PATHS=([bare-proxy]=/v1/chat/completions [openai-chat]=/v1/chat/completions [openai-stream]=/v1/chat/completions [anthropic-to-openai]=/v1/messages [anthropic-stream]=/v1/messages [pass-through]=/v1/messages [responses-to-openai]=/v1/responses [responses-stream]=/v1/responses [anthropic-to-responses]=/v1/messages [anthropic-to-responses-stream]=/v1/messages)
 # What the mock itself is asked in the same scenario, for the side-by-side figure.
-DIRECT=([openai-chat]="/v1/chat/completions|${BODY[openai-chat]}" [openai-stream]="/v1/chat/completions|${BODY[openai-stream]}" [anthropic-to-openai]="/v1/chat/completions|${BODY[openai-chat]}" [anthropic-stream]="/v1/chat/completions|${BODY[openai-stream]}" [pass-through]="/v1/messages|${BODY[anthropic-to-openai]}" [bare-proxy]="/v1/chat/completions|${BODY[openai-chat]}" [responses-to-openai]="/v1/chat/completions|${BODY[openai-chat]}" [responses-stream]="/v1/chat/completions|${BODY[openai-stream]}")
+DIRECT=([openai-chat]="/v1/chat/completions|${BODY[openai-chat]}" [openai-stream]="/v1/chat/completions|${BODY[openai-stream]}" [anthropic-to-openai]="/v1/chat/completions|${BODY[openai-chat]}" [anthropic-stream]="/v1/chat/completions|${BODY[openai-stream]}" [pass-through]="/v1/messages|${BODY[anthropic-to-openai]}" [bare-proxy]="/v1/chat/completions|${BODY[openai-chat]}" [responses-to-openai]="/v1/chat/completions|${BODY[openai-chat]}" [responses-stream]="/v1/chat/completions|${BODY[openai-stream]}" [anthropic-to-responses]="/v1/responses|$RESP_DIRECT" [anthropic-to-responses-stream]="/v1/responses|$RESP_DIRECT_STREAM")
 
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 run_oha() { # url body conc -> json file
@@ -110,7 +129,7 @@ run_oha() { # url body conc -> json file
 echo "| scenario | conc | gateway rps | mock rps | ratio | p50 ms | p99 ms | p50 overhead us | CPU us/req |"
 echo "|---|---|---|---|---|---|---|---|---|"
 # MWS_BENCH_SCENARIOS and MWS_BENCH_CONC narrow a run (for profiling one case).
-for s in ${MWS_BENCH_SCENARIOS:-openai-chat openai-stream anthropic-to-openai anthropic-stream responses-to-openai responses-stream pass-through bare-proxy}; do
+for s in ${MWS_BENCH_SCENARIOS:-openai-chat openai-stream anthropic-to-openai anthropic-stream anthropic-to-responses anthropic-to-responses-stream responses-to-openai responses-stream pass-through bare-proxy}; do
   url=$GW pid=$GW_PID
   if [ "$s" = bare-proxy ]; then url=$BARE pid=$BARE_PID; fi
   for c in ${MWS_BENCH_CONC:-1 64}; do
