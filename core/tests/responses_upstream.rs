@@ -417,7 +417,7 @@ async fn chat_completions_through_a_responses_upstream() {
         json!({"type": "response.incomplete", "response": cut}),
     ]));
     let body = json!({"model": "dragon", "stream": true, "stream_options": {"include_usage": true},
-        "max_tokens": 5, "prompt_cache_key": "mine", "reasoning_effort": "low",
+        "max_tokens": 50, "prompt_cache_key": "mine", "reasoning_effort": "low",
         "response_format": {"type": "json_schema", "json_schema": {"name": "story", "schema": {"type": "object"}, "strict": true}},
         "messages": [{"role": "system", "content": "Tell stories."}, {"role": "user", "content": "A story"}]});
     let r = post(&base, &key, "/v1/chat/completions", &body).await;
@@ -447,7 +447,7 @@ async fn chat_completions_through_a_responses_upstream() {
         sent["input"],
         json!([{"type": "message", "role": "user", "content": [{"type": "input_text", "text": "A story"}]}])
     );
-    assert_eq!(sent["max_output_tokens"], 5);
+    assert_eq!(sent["max_output_tokens"], 50);
     assert_eq!(sent["prompt_cache_key"], "mine");
     assert_eq!(sent["reasoning"]["effort"], "low");
     assert_eq!(
