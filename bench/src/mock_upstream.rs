@@ -1,5 +1,5 @@
 //! A fast mock upstream for the load benchmark and the end-to-end tests:
-//! answers both APIs (a fixed short reply unless scripted through its
+//! answers the three APIs (a fixed short reply unless scripted through its
 //! `/_mock/*` control routes) and prints `listening on ADDR` once bound.
 //!
 //! Usage: `mock-upstream [--record]`; with `--record` it keeps every request
