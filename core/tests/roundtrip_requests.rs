@@ -14,6 +14,7 @@
 
 mod props;
 
+use mws_core::canonical::reasoning::thinking_for_effort;
 use mws_core::canonical::{ChatRequest, ContentBlock, Message, Role, ToolChoice};
 use mws_core::ingress::{anthropic::parse_messages, openai::parse_chat};
 use mws_core::route::Profile;
@@ -43,15 +44,20 @@ fn profile(model: &str) -> Profile {
 /// The Messages body an Anthropic upstream receives.
 fn anthropic_body(req: &ChatRequest) -> Value {
     let p = profile(&req.model);
-    let budget = output_budget(
-        req.max_tokens,
-        estimate_request(req),
-        p.context_window,
-        Some(anthropic::DEFAULT_MAX_TOKENS),
-    );
+    let budget = anthropic_budget(req);
     let bytes = anthropic::request_body(req, &p.target(budget), req.stream)
         .unwrap_or_else(|e| panic!("to Anthropic: {e}\n{req:#?}"));
     serde_json::from_slice(&bytes).unwrap()
+}
+
+/// The `max_tokens` an Anthropic upstream is sent.
+fn anthropic_budget(req: &ChatRequest) -> u64 {
+    output_budget(
+        req.max_tokens,
+        estimate_request(req),
+        profile(&req.model).context_window,
+        Some(anthropic::DEFAULT_MAX_TOKENS),
+    )
 }
 
 /// The Chat Completions body an OpenAI upstream receives.
@@ -101,6 +107,12 @@ fn same_meaning(mut r: ChatRequest) -> ChatRequest {
 /// request, by design: thinking without a signature is left out, since Anthropic
 /// refuses a thinking block it cannot verify (and allows leaving thinking out).
 fn through_anthropic(mut r: ChatRequest) -> ChatRequest {
+    // An effort level is sent as a thinking budget (`canonical::reasoning`).
+    if r.thinking.is_none() {
+        let budget = anthropic_budget(&r);
+        r.thinking = r.effort().and_then(|e| thinking_for_effort(e, budget));
+    }
+    r.reasoning_effort = None;
     for m in &mut r.messages {
         m.content.retain(|b| {
             !matches!(b, ContentBlock::Thinking { signature, .. } if signature.as_deref().unwrap_or("").is_empty())
@@ -132,6 +144,8 @@ fn joined(blocks: &[ContentBlock], sep: &str) -> Option<ContentBlock> {
 /// - text blocks join with the separators above; thinking joins with nothing.
 fn through_openai(mut r: ChatRequest) -> ChatRequest {
     r.top_k = None;
+    // A thinking setting is sent as its effort level (`canonical::reasoning`).
+    r.reasoning_effort = r.effort().map(str::to_owned);
     r.thinking = None;
     r.system = joined(&r.system, SYSTEM_SEP).into_iter().collect();
     for t in &mut r.tools {

@@ -635,3 +635,54 @@ async fn a_client_that_goes_away_mid_stream_cancels_the_upstream_request() {
     );
     h.shutdown().await;
 }
+
+/// Reasoning controls across shapes (`canonical::reasoning`): a thinking
+/// budget reaches a Chat Completions upstream as its effort level, an effort
+/// level an Anthropic upstream as a thinking budget within `max_tokens`.
+#[tokio::test]
+async fn reasoning_controls_cross_shapes() {
+    let mock = MockUpstream::start().await.unwrap();
+    let (h, url) = start(&config(&[("up", "openai", &mock.base_url())], "", &[])).await;
+    let body = json!({"model": "dragon", "max_tokens": 20000,
+        "thinking": {"type": "enabled", "budget_tokens": 10000},
+        "messages": [{"role": "user", "content": "think"}]});
+    assert_eq!(post(&url, "/v1/messages", &body).await.status(), 200);
+    let got = &mock.received()[0].body;
+    assert_eq!(got["reasoning_effort"], "medium");
+    assert!(got.get("thinking").is_none());
+    let disabled = json!({"model": "dragon", "max_tokens": 100, "thinking": {"type": "disabled"},
+        "output_config": {"effort": "high"}, "messages": [{"role": "user", "content": "x"}]});
+    assert_eq!(post(&url, "/v1/messages", &disabled).await.status(), 200);
+    assert!(mock.received()[1].body.get("reasoning_effort").is_none());
+    h.shutdown().await;
+
+    let mock = MockUpstream::start().await.unwrap();
+    let (h, url) = start(&config(&[("up", "anthropic", &mock.base_url())], "", &[])).await;
+    for (effort, max_tokens, thinking) in [
+        (
+            "low",
+            4000,
+            json!({"type": "enabled", "budget_tokens": 2048}),
+        ),
+        (
+            "high",
+            4000,
+            json!({"type": "enabled", "budget_tokens": 3999}),
+        ),
+        ("minimal", 4000, Value::Null),
+    ] {
+        let body = json!({"model": "dragon", "max_tokens": max_tokens, "reasoning_effort": effort,
+            "messages": [{"role": "user", "content": "think"}]});
+        assert_eq!(
+            post(&url, "/v1/chat/completions", &body).await.status(),
+            200
+        );
+        let got = mock.received().pop().unwrap().body;
+        assert_eq!(
+            got.get("thinking").cloned().unwrap_or(Value::Null),
+            thinking,
+            "{effort}"
+        );
+    }
+    h.shutdown().await;
+}

@@ -2,6 +2,7 @@
 
 pub mod content;
 pub mod event;
+pub mod reasoning;
 pub mod request;
 pub mod response;
 pub mod responses;
@@ -9,6 +10,7 @@ pub mod retrieval;
 
 pub use content::{ContentBlock, ImageSource};
 pub use event::{BlockStart, Delta, EventStream, StreamEvent};
+pub use reasoning::Reasoning;
 pub use request::{ChatRequest, Message, ResponseFormat, Role, Tool, ToolChoice};
 pub use response::{ChatResponse, StopReason, Usage};
 pub use responses::{

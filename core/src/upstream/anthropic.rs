@@ -12,6 +12,7 @@ use super::passthrough::WithOverrides;
 use super::sse::{self, SseEvent};
 use super::target::Target;
 use crate::call::Shape;
+use crate::canonical::reasoning::thinking_for_effort;
 use crate::canonical::{
     BlockStart, ChatRequest, ChatResponse, ContentBlock, Delta, EventStream, ImageSource,
     ResponseFormat, Role, StopReason, StreamEvent, ToolChoice, Usage,
@@ -302,8 +303,13 @@ pub fn translate(req: &ChatRequest, target: &Target<'_>) -> Result<Map<String, V
     if let Some(u) = &req.user {
         body.insert("metadata".into(), json!({"user_id": u}));
     }
-    if let Some(t) = &req.thinking {
-        body.insert("thinking".into(), t.clone());
+    let thinking = match (&req.thinking, req.effort()) {
+        (Some(t), _) => Some(t.clone()),
+        (None, Some(effort)) => thinking_for_effort(effort, target.max_output),
+        (None, None) => None,
+    };
+    if let Some(t) = thinking {
+        body.insert("thinking".into(), t);
     }
     if let Some(format) = req.response_format.as_ref().and_then(output_format) {
         body.insert("output_config".into(), json!({"format": format}));

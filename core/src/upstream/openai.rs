@@ -242,7 +242,7 @@ pub fn translate(req: &ChatRequest, model: &str) -> Result<Map<String, Value>> {
     if let Some(f) = &req.response_format {
         body.insert("response_format".into(), response_format_json(f));
     }
-    if let Some(e) = &req.reasoning_effort {
+    if let Some(e) = req.effort() {
         body.insert("reasoning_effort".into(), json!(e));
     }
     if let Some(k) = &req.prompt_cache_key {

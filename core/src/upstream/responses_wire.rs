@@ -35,8 +35,8 @@ use serde_json::{json, Map, Value};
 use super::counts::token_count;
 use super::openai_wire::{bad_answer, parse_arguments};
 use crate::canonical::{
-    ChatRequest, ChatResponse, ContentBlock, ImageSource, ResponseFormat, Role, StopReason, Tool,
-    ToolChoice, Usage,
+    ChatRequest, ChatResponse, ContentBlock, ImageSource, Reasoning, ResponseFormat, Role,
+    StopReason, Tool, ToolChoice, Usage,
 };
 use crate::{Error, ErrorKind, Result};
 
@@ -302,16 +302,9 @@ fn text_format(f: &ResponseFormat) -> Value {
 
 /// `reasoning`, as the module doc describes; `None` when none is asked for.
 fn reasoning(req: &ChatRequest) -> Option<Value> {
-    let thinking = req.thinking.as_ref();
-    let kind = thinking.and_then(|t| t.get("type")).and_then(Value::as_str);
-    let effort = match (req.reasoning_effort.as_deref(), kind) {
-        (Some(e), _) => Some(e),
-        (None, Some("enabled")) => thinking
-            .and_then(|t| t.get("budget_tokens"))
-            .and_then(Value::as_u64)
-            .map(effort_for_budget),
-        (None, Some("adaptive")) => None,
-        (None, _) => return None,
+    let effort = match req.reasoning()? {
+        Reasoning::Effort(e) => Some(e),
+        Reasoning::ModelDefault => None,
     };
     let mut r = Map::new();
     if let Some(e) = effort {
@@ -321,14 +314,6 @@ fn reasoning(req: &ChatRequest) -> Option<Value> {
         r.insert("summary".into(), json!("auto"));
     }
     Some(Value::Object(r))
-}
-
-fn effort_for_budget(budget_tokens: u64) -> &'static str {
-    match budget_tokens {
-        0..4096 => "low",
-        4096..16384 => "medium",
-        _ => "high",
-    }
 }
 
 /// How a `reasoning` output item's `id` and `encrypted_content` ride in a
@@ -904,10 +889,11 @@ mod tests {
                 Some("minimal"),
                 Some(json!({"effort": "minimal", "summary": "auto"})),
             ),
+            // Without a budget, the least one Anthropic takes.
             (
                 Some(json!({"type": "enabled"})),
                 None,
-                Some(json!({"summary": "auto"})),
+                Some(json!({"effort": "low", "summary": "auto"})),
             ),
             (
                 Some(json!({"type": "adaptive"})),
