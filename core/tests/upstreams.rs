@@ -686,3 +686,36 @@ async fn reasoning_controls_cross_shapes() {
     }
     h.shutdown().await;
 }
+
+/// Token-id inputs (LangChain's default) reach an OpenAI upstream as token
+/// arrays, with `dimensions` and `user`; the echo embeds their decimal text.
+#[tokio::test]
+async fn embeddings_of_token_ids_go_up_as_token_ids() {
+    let mock = MockUpstream::start().await.unwrap();
+    mock.push(MockReply::json(
+        json!({"object": "list", "model": "up", "data": [
+        {"object": "embedding", "index": 0, "embedding": [1.0, 0.0]},
+        {"object": "embedding", "index": 1, "embedding": [0.0, 1.0]}],
+        "usage": {"prompt_tokens": 3, "total_tokens": 3}}),
+    ));
+    let (h, url) = start(&config(&[("up", "openai", &mock.base_url())], "", &[])).await;
+    let body = json!({"model": "dragon", "input": [[15339, 1917], [9906]], "dimensions": 2, "user": "u-9"});
+    let r = post(&url, "/v1/embeddings", &body).await;
+    assert_eq!(r.status(), 200);
+    let answer: Value = r.json().await.unwrap();
+    assert_eq!(answer["data"][1]["embedding"], json!([0.0, 1.0]));
+    assert_eq!(answer["usage"]["prompt_tokens"], 3);
+    let got = &mock.received()[0].body;
+    assert_eq!(
+        got,
+        &json!({"model": "up-model", "input": [[15339, 1917], [9906]], "encoding_format": "float",
+            "dimensions": 2, "user": "u-9"})
+    );
+    let bad = json!({"model": "dragon", "input": [[1, 2.5]]});
+    let r = post(&url, "/v1/embeddings", &bad).await;
+    assert_eq!(r.status(), 400);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["error"]["param"], "input.0.1");
+    assert_eq!(mock.calls(), 1);
+    h.shutdown().await;
+}

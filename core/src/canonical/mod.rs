@@ -17,5 +17,6 @@ pub use responses::{
     ItemReference, ReasoningConfig, ResponsesRequest, REDACTED_PREFIX, TOOL_SEARCH,
 };
 pub use retrieval::{
-    EmbeddingsRequest, EmbeddingsResponse, RerankRequest, RerankResponse, RerankResult,
+    EmbeddingInput, EmbeddingsRequest, EmbeddingsResponse, RerankRequest, RerankResponse,
+    RerankResult,
 };

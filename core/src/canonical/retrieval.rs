@@ -1,11 +1,45 @@
 //! The non-chat endpoints: embeddings and rerank.
 
+use serde::Serialize;
+
 use crate::tokens::estimate_text;
+
+/// One input to embed: text, or the token ids a client already tokenized it
+/// into (LangChain's `OpenAIEmbeddings` sends those by default).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum EmbeddingInput {
+    Text(String),
+    Tokens(Vec<u32>),
+}
+
+impl EmbeddingInput {
+    /// Its tokens: counted for token ids, estimated for text.
+    pub fn tokens(&self) -> u64 {
+        match self {
+            EmbeddingInput::Text(t) => estimate_text(t),
+            EmbeddingInput::Tokens(ids) => ids.len() as u64,
+        }
+    }
+
+    /// The text an upstream without a tokenizer embeds: token ids as their decimal text.
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            EmbeddingInput::Text(t) => t.into(),
+            EmbeddingInput::Tokens(ids) => ids
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(" ")
+                .into(),
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct EmbeddingsRequest {
     pub model: String,
-    pub input: Vec<String>,
+    pub input: Vec<EmbeddingInput>,
     pub dimensions: Option<u32>,
     /// `float` (default) or `base64` of little-endian f32s.
     pub base64: bool,
@@ -13,9 +47,9 @@ pub struct EmbeddingsRequest {
 }
 
 impl EmbeddingsRequest {
-    /// Input tokens by the 4-characters estimate.
+    /// Input tokens: token ids counted, text by the 4-characters estimate.
     pub fn input_estimate(&self) -> u64 {
-        self.input.iter().map(|t| estimate_text(t)).sum()
+        self.input.iter().map(EmbeddingInput::tokens).sum()
     }
 }
 

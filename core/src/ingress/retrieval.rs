@@ -3,30 +3,38 @@
 use serde_json::Value;
 
 use super::path::{join, type_name, Fields};
-use crate::canonical::{EmbeddingsRequest, RerankRequest};
+use crate::canonical::{EmbeddingInput, EmbeddingsRequest, RerankRequest};
 use crate::{Error, Result};
 
 /// Largest `dimensions` an embeddings request may ask for.
 const MAX_DIMENSIONS: u32 = 8192;
 
-/// OpenAI embeddings: `input` is a string, an array of strings, or token arrays
-/// (which the echo embeds by their decimal text).
+/// OpenAI embeddings: `input` is a string, an array of strings, an array of
+/// token ids, or an array of token-id arrays (kept as ids for the upstream).
 pub fn parse_embeddings(body: &Value) -> Result<EmbeddingsRequest> {
     let f = Fields::of(body, "")?;
     let model = f.req_str("model")?.to_string();
     let input = match f.get("input") {
         None => return Err(f.missing("input")),
-        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::String(s)) => vec![EmbeddingInput::Text(s.clone())],
         Some(Value::Array(items)) if items.is_empty() => {
             return Err(Error::invalid_field("input", "expected at least one input"))
         }
-        Some(Value::Array(items)) if items.iter().all(Value::is_number) => vec![tokens_text(items)],
+        Some(Value::Array(items)) if items.iter().all(Value::is_number) => {
+            vec![EmbeddingInput::Tokens(token_ids(items, "input")?)]
+        }
         Some(Value::Array(items)) => items
             .iter()
             .enumerate()
             .map(|(i, item)| match item {
-                Value::String(s) => Ok(s.clone()),
-                Value::Array(toks) if toks.iter().all(Value::is_number) => Ok(tokens_text(toks)),
+                Value::String(s) => Ok(EmbeddingInput::Text(s.clone())),
+                Value::Array(toks) if !toks.is_empty() => {
+                    token_ids(toks, &join("input", i)).map(EmbeddingInput::Tokens)
+                }
+                Value::Array(_) => Err(Error::invalid_field(
+                    join("input", i),
+                    "expected at least one token id",
+                )),
                 other => Err(Error::invalid_field(
                     join("input", i),
                     format!(
@@ -65,12 +73,22 @@ pub fn parse_embeddings(body: &Value) -> Result<EmbeddingsRequest> {
     })
 }
 
-fn tokens_text(tokens: &[Value]) -> String {
+/// Token ids: integers from 0 to 2^32 - 1; anything else is a 400 naming it.
+fn token_ids(tokens: &[Value], path: &str) -> Result<Vec<u32>> {
     tokens
         .iter()
-        .map(Value::to_string)
-        .collect::<Vec<_>>()
-        .join(" ")
+        .enumerate()
+        .map(|(j, t)| {
+            t.as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or_else(|| {
+                    Error::invalid_field(
+                        join(path, j),
+                        format!("expected a token id (an integer of at least 0), got {t}"),
+                    )
+                })
+        })
+        .collect()
 }
 
 /// Cohere/Jina rerank: documents are strings or objects with a `text` field.
@@ -127,10 +145,30 @@ mod tests {
     fn embeddings_inputs() {
         let r = parse_embeddings(&json!({"model":"m","input":"hi","encoding_format":"base64"}))
             .unwrap();
-        assert_eq!(r.input, vec!["hi"]);
+        assert_eq!(r.input, vec![EmbeddingInput::Text("hi".into())]);
         assert!(r.base64);
         let r = parse_embeddings(&json!({"model":"m","input":[[1,2],[3]]})).unwrap();
-        assert_eq!(r.input, vec!["1 2", "3"]);
+        assert_eq!(
+            r.input,
+            vec![
+                EmbeddingInput::Tokens(vec![1, 2]),
+                EmbeddingInput::Tokens(vec![3])
+            ]
+        );
+        assert_eq!(r.input[0].text(), "1 2");
+        assert_eq!(r.input_estimate(), 3);
+        let r = parse_embeddings(&json!({"model":"m","input":[5,6,7]})).unwrap();
+        assert_eq!(r.input, vec![EmbeddingInput::Tokens(vec![5, 6, 7])]);
+        for (input, param) in [
+            (json!([1, 2.5]), "input.1"),
+            (json!([[1], [2, -3]]), "input.1.1"),
+            (json!([[1], []]), "input.1"),
+            (json!([[1, "2"]]), "input.0.1"),
+            (json!([4294967296u64]), "input.0"),
+        ] {
+            let e = parse_embeddings(&json!({"model": "m", "input": input})).unwrap_err();
+            assert_eq!(e.param(), Some(param), "{input}");
+        }
         let e = parse_embeddings(&json!({"model":"m","input":["a",{"a":1}]})).unwrap_err();
         assert_eq!(e.param(), Some("input.1"));
         let e = parse_embeddings(&json!({"model":"m"})).unwrap_err();

@@ -39,7 +39,11 @@ pub fn embed_text(text: &str, dims: u32) -> Vec<f32> {
 pub fn embed(req: &EmbeddingsRequest) -> EmbeddingsResponse {
     let dims = req.dimensions.unwrap_or(DEFAULT_DIMENSIONS);
     EmbeddingsResponse {
-        vectors: req.input.iter().map(|t| embed_text(t, dims)).collect(),
+        vectors: req
+            .input
+            .iter()
+            .map(|t| embed_text(&t.text(), dims))
+            .collect(),
         input_tokens: req.input_estimate(),
     }
 }

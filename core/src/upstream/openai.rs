@@ -22,7 +22,7 @@ use crate::canonical::{
     ImageSource, ResponseFormat, Role, ToolChoice,
 };
 use crate::config::{ToolIdStyle, UpstreamConfig};
-use crate::tokens::{estimate_request, estimate_text};
+use crate::tokens::estimate_request;
 use crate::{Error, Result};
 
 /// OpenAI accepts at most this many stop sequences.
@@ -141,7 +141,7 @@ impl OpenAiUpstream {
             .collect::<Result<_>>()?;
         data.sort_by_key(|(i, _)| *i);
         let input_tokens = token_count(value.pointer("/usage/prompt_tokens"))
-            .unwrap_or_else(|| req.input.iter().map(|t| estimate_text(t)).sum());
+            .unwrap_or_else(|| req.input_estimate());
         Ok(EmbeddingsResponse {
             vectors: data.into_iter().map(|(_, v)| v).collect(),
             input_tokens,
