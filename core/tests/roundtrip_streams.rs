@@ -104,6 +104,11 @@ fn openai_message_view(m: &Value) -> Value {
         .iter()
         .map(|k| ((*k).to_owned(), obj.get(*k).cloned().unwrap_or(Value::Null)))
         .collect();
+    // Streams open with `content: ""` as OpenAI's do, so an answer without text
+    // accumulates to "" where the whole answer says null: the same to a reader.
+    if view["content"] == "" {
+        view["content"] = Value::Null;
+    }
     for call in view["tool_calls"].as_array_mut().into_iter().flatten() {
         // A delta's position; the message's tool call type has no such field.
         call.as_object_mut().unwrap().remove("index");

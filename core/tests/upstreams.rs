@@ -544,7 +544,7 @@ async fn fields_an_anthropic_upstream_cannot_express_are_refused() {
 }
 
 #[tokio::test]
-async fn anthropic_beta_is_forwarded_only_where_allowed() {
+async fn anthropic_beta_is_forwarded_unless_an_allow_list_restricts_it() {
     let anthropic = MockUpstream::start().await.unwrap();
     let openai = MockUpstream::start().await.unwrap();
     let cfg = config(
@@ -569,6 +569,29 @@ async fn anthropic_beta_is_forwarded_only_where_allowed() {
         "context-1m-2025-08-07"
     );
     assert!(!openai.received()[0].headers.contains_key("anthropic-beta"));
+    h.shutdown().await;
+
+    // Without an allow list, Claude Code's betas go up with the body they belong to.
+    let anthropic = MockUpstream::start().await.unwrap();
+    let (h, url) = start(&config(
+        &[("a", "anthropic", &anthropic.base_url())],
+        "",
+        &[],
+    ))
+    .await;
+    let r = reqwest::Client::new()
+        .post(format!("{url}/v1/messages"))
+        .bearer_auth(&url.key)
+        .header("anthropic-beta", "interleaved-thinking-2025-05-14,context-1m-2025-08-07")
+        .json(&json!({"model": "dragon", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        anthropic.received()[0].headers["anthropic-beta"],
+        "interleaved-thinking-2025-05-14,context-1m-2025-08-07"
+    );
     h.shutdown().await;
 }
 

@@ -171,9 +171,10 @@ pub struct UpstreamConfig {
     /// OpenAI only: the tool-call ids the upstream accepts; others are mapped and restored.
     #[serde(default)]
     pub tool_id_style: ToolIdStyle,
-    /// Anthropic only: the `anthropic-beta` values clients may pass on (`"*"` for any).
+    /// Anthropic only: the `anthropic-beta` values clients may pass on (`"*"`
+    /// for any); unset, every value goes on, as the body it belongs to does.
     #[serde(default)]
-    pub anthropic_beta_allow: Vec<String>,
+    pub anthropic_beta_allow: Option<Vec<String>>,
     #[serde(default = "default_connect_timeout")]
     pub connect_timeout_secs: f64,
     #[serde(default = "default_first_byte_timeout")]
@@ -206,7 +207,7 @@ impl UpstreamConfig {
             api_key_env: None,
             simulate_speed: false,
             headers: BTreeMap::new(),
-            anthropic_beta_allow: Vec::new(),
+            anthropic_beta_allow: None,
             tool_id_style: ToolIdStyle::Verbatim,
             connect_timeout_secs: default_connect_timeout(),
             first_byte_timeout_secs: default_first_byte_timeout(),

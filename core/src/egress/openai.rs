@@ -344,10 +344,12 @@ impl StreamRenderer {
     fn ensure_started(&mut self, out: &mut Vec<SseFrame>) {
         if !self.started {
             self.started = true;
-            // `content: null` until text comes (as OpenAI starts an answer that
-            // opens with a tool call), so an answer without text folds into the
-            // same `content: null` the complete response has.
-            out.push(self.chunk(json!({"role": "assistant", "content": null}), None));
+            // As OpenAI opens a stream: clients that accumulate deltas start
+            // from this empty text (and the refusal slot).
+            out.push(self.chunk(
+                json!({"role": "assistant", "content": "", "refusal": null}),
+                None,
+            ));
         }
     }
 
@@ -616,7 +618,7 @@ mod tests {
         vec![
             chunk(
                 u,
-                json!({"role": "assistant", "content": null}),
+                json!({"role": "assistant", "content": "", "refusal": null}),
                 Value::Null,
             ),
             chunk(u, json!({"content": "Checking"}), Value::Null),
@@ -705,7 +707,7 @@ mod tests {
         let want = vec![
             chunk(
                 false,
-                json!({"role": "assistant", "content": null}),
+                json!({"role": "assistant", "content": "", "refusal": null}),
                 Value::Null,
             ),
             chunk(false, json!({"reasoning_content": "hmm"}), Value::Null),
@@ -754,7 +756,7 @@ mod tests {
         let want = vec![
             chunk(
                 true,
-                json!({"role": "assistant", "content": null}),
+                json!({"role": "assistant", "content": "", "refusal": null}),
                 Value::Null,
             ),
             chunk(true, json!({"content": "par"}), Value::Null),

@@ -413,8 +413,7 @@ fn tool_calls(f: &Fields) -> Result<Vec<ContentBlock>> {
                     format!("expected a JSON object encoded as a string, got invalid JSON ({e})"),
                 )
             })?,
-            // Some clients send the arguments already decoded.
-            Some(v @ Value::Object(_)) => v.clone(),
+            // An object is refused as OpenAI refuses it: the API takes a string.
             Some(v) => {
                 return Err(Error::invalid_field(
                     func.path_of("arguments"),
@@ -874,6 +873,12 @@ mod tests {
                     {"id": "c", "type": "function", "function": {"name": "f", "arguments": "[1]"}}]}])),
                 "messages.1.tool_calls.0.function.arguments",
                 "messages.1.tool_calls.0.function.arguments: expected a JSON object, got array",
+            ),
+            (
+                base(json!([{"role": "user", "content": "x"}, {"role": "assistant", "tool_calls": [
+                    {"id": "c", "type": "function", "function": {"name": "f", "arguments": {"a": 1}}}]}])),
+                "messages.1.tool_calls.0.function.arguments",
+                "messages.1.tool_calls.0.function.arguments: expected a string, got object",
             ),
             (
                 base(json!([{"role": "user", "content": "q"}, {"role": "assistant", "tool_calls": [

@@ -29,7 +29,8 @@ pub const DEFAULT_MAX_TOKENS: u64 = 8192;
 pub struct AnthropicUpstream {
     http: HttpClient,
     version: HeaderMap,
-    beta_allow: Vec<String>,
+    /// `None`: every value the client sent.
+    beta_allow: Option<Vec<String>>,
 }
 
 impl AnthropicUpstream {
@@ -62,7 +63,11 @@ impl AnthropicUpstream {
         let allowed: Vec<&str> = req
             .anthropic_beta
             .iter()
-            .filter(|b| self.beta_allow.iter().any(|a| a == "*" || a == *b))
+            .filter(|b| {
+                self.beta_allow
+                    .as_ref()
+                    .is_none_or(|allow| allow.iter().any(|a| a == "*" || a == *b))
+            })
             .map(String::as_str)
             .collect();
         if let (false, Ok(v)) = (

@@ -161,6 +161,11 @@ fn split(text: &str, n: usize) -> Vec<String> {
     out
 }
 
+/// A block Claude Code adds to a user turn for the model, not typed by the user.
+fn is_reminder(text: &str) -> bool {
+    text.trim_start().starts_with("<system-reminder>")
+}
+
 fn answer(req: &ChatRequest) -> Answer {
     let input_tokens = estimate_request(req);
     let last = req
@@ -168,13 +173,16 @@ fn answer(req: &ChatRequest) -> Answer {
         .last()
         .filter(|m| m.role == Role::User)
         .or_else(|| req.last_user());
-    // Documents it cannot read are acknowledged, each on a line before the text.
+    // The user's own words: the turn's text blocks but `<system-reminder>`s
+    // (Claude Code puts several before the prompt); documents it cannot read
+    // are acknowledged, each on a line before the text.
+    let own =
+        |b: &&ContentBlock| matches!(b, ContentBlock::Text { text, .. } if !is_reminder(text));
     let user_text = last
         .map(|m| {
             m.content
                 .iter()
                 .filter_map(|b| match b {
-                    ContentBlock::Text { .. } => Some(b.plain_text()),
                     ContentBlock::Document {
                         media_type,
                         filename,
@@ -183,21 +191,17 @@ fn answer(req: &ChatRequest) -> Answer {
                         "Received a document ({}).",
                         filename.as_deref().unwrap_or(media_type)
                     )),
+                    b if own(&b) => Some(b.plain_text()),
                     _ => None,
                 })
                 .collect::<Vec<_>>()
                 .join("\n")
         })
         .unwrap_or_default();
-    // Tools are matched against the user's last text block only: clients such as
-    // Claude Code put reminders naming every tool in earlier blocks of the turn.
+    // Tools are matched against the last of those words only: clients such
+    // as Claude Code put reminders naming every tool in other blocks.
     let ask = last
-        .and_then(|m| {
-            m.content
-                .iter()
-                .rev()
-                .find(|b| matches!(b, ContentBlock::Text { .. }))
-        })
+        .and_then(|m| m.content.iter().rev().find(own))
         .map(ContentBlock::plain_text)
         .unwrap_or_default();
     let results: Vec<String> = last
@@ -417,6 +421,21 @@ mod tests {
         assert_eq!(r.stop_reason, Some(StopReason::EndTurn));
         assert_eq!(r.usage.input_tokens, 3);
         assert_eq!(r.usage.output_tokens, 3);
+    }
+
+    #[test]
+    fn echoes_the_users_own_words_not_reminders() {
+        let mut req = ChatRequest::new("dragon");
+        req.messages.push(Message {
+            role: Role::User,
+            content: vec![
+                ContentBlock::text("<system-reminder>\nSkills: Bash, Read\n</system-reminder>"),
+                ContentBlock::text("Say hi"),
+                ContentBlock::text("  <system-reminder>today is Tuesday</system-reminder>"),
+            ],
+        });
+        let r = EchoUpstream::default().complete(&req);
+        assert_eq!(r.content, vec![ContentBlock::text("Say hi")]);
     }
 
     #[test]
