@@ -335,3 +335,80 @@ async fn metrics_count_requests_by_route_profile_and_status() {
     assert!(text.contains("mws_tokens_total"));
     s.stop().await;
 }
+
+/// `[server] cors_allow_origins`: the listed origins get preflights answered
+/// and CORS headers on /v1 answers; others, and every origin by default, none.
+#[tokio::test]
+async fn cors_for_the_listed_origins_only() {
+    let s = Server::with_config(&format!(
+        "[server]\ncors_allow_origins = [\"https://app.example\"]\n{LIMITS}"
+    ))
+    .await;
+    let preflight = |origin: &'static str| {
+        s.client
+            .request(reqwest::Method::OPTIONS, s.url("/v1/chat/completions"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization, content-type, x-stainless-os",
+            )
+            .send()
+    };
+    let r = preflight("https://app.example").await.unwrap();
+    assert_eq!(r.status(), 200);
+    let h = r.headers();
+    assert_eq!(h["access-control-allow-origin"], "https://app.example");
+    assert!(h["access-control-allow-methods"]
+        .to_str()
+        .unwrap()
+        .contains("POST"));
+    assert_eq!(
+        h["access-control-allow-headers"],
+        "authorization, content-type, x-stainless-os"
+    );
+    let r = preflight("https://evil.example").await.unwrap();
+    assert!(!r.headers().contains_key("access-control-allow-origin"));
+
+    let r = s
+        .client
+        .post(s.url("/v1/chat/completions"))
+        .header("origin", "https://app.example")
+        .json(&openai_request("dragon", "hi"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "https://app.example"
+    );
+    let exposed = r.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap();
+    assert!(exposed.contains("x-ratelimit-remaining-tokens") && exposed.contains("request-id"));
+    s.stop().await;
+
+    let s = Server::builtin().await;
+    let r = s
+        .client
+        .post(s.url("/v1/chat/completions"))
+        .header("origin", "https://app.example")
+        .json(&openai_request("dragon", "hi"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(!r.headers().contains_key("access-control-allow-origin"));
+    s.stop().await;
+}
+
+#[test]
+fn a_cors_origin_with_a_path_names_the_field() {
+    let e = mws_core::Gateway::from_toml_str(
+        "[server]\ncors_allow_origins = [\"https://ok.example\", \"https://app.example/path\"]\n",
+    )
+    .err()
+    .unwrap();
+    assert!(e.to_string().contains("server.cors_allow_origins.1"), "{e}");
+}

@@ -44,6 +44,9 @@ pub struct ServerConfig {
     /// answer, the client's next request) is taken without waking an idle
     /// CPU. It costs CPU only while requests come; 0 turns it off.
     pub busy_poll_us: u64,
+    /// Origins (`https://app.example`, or `*`) whose browser pages may call
+    /// the /v1 routes: answered with CORS headers and preflights. None by default.
+    pub cors_allow_origins: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -61,6 +64,7 @@ impl Default for ServerConfig {
             write_timeout_secs: 60.0,
             shutdown_grace_secs: 30,
             busy_poll_us: 200,
+            cors_allow_origins: Vec::new(),
         }
     }
 }
@@ -107,6 +111,21 @@ impl ServerConfig {
                 self.busy_poll_us
             );
             return field("busy_poll_us", msg);
+        }
+        for (i, origin) in self.cors_allow_origins.iter().enumerate() {
+            let host = origin
+                .strip_prefix("https://")
+                .or_else(|| origin.strip_prefix("http://"));
+            let ok = origin == "*"
+                || host.is_some_and(|h| {
+                    !h.is_empty() && !h.contains('/') && http::HeaderValue::from_str(h).is_ok()
+                });
+            if !ok {
+                let msg = format!(
+                    "expected an origin such as https://app.example (scheme and host, no path) or \"*\", got {origin:?}"
+                );
+                return field(&format!("cors_allow_origins.{i}"), msg);
+            }
         }
         if self.request_timeout_secs == 0 {
             return field(

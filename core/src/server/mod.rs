@@ -3,6 +3,7 @@
 
 mod admin;
 mod busy_poll;
+mod cors;
 mod dashboard;
 mod extract;
 mod guard;

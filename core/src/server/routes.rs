@@ -65,9 +65,15 @@ pub fn router(gw: Shared) -> Router {
             methods.get(super::websocket::upgrade),
         );
     }
-    let router = paths
+    let mut router = paths
         .into_iter()
         .fold(Router::new(), |r, (path, methods)| r.route(path, methods));
+    if let Some(cors) = super::cors::layer(&gw.config().server.cors_allow_origins) {
+        // The 405 fallback first, so the layer wraps it too and answers preflights.
+        router = router
+            .method_not_allowed_fallback(method_not_allowed)
+            .layer(cors);
+    }
     router
         .merge(super::admin::router(&gw))
         .merge(super::dashboard::router())
