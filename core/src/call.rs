@@ -34,6 +34,8 @@ pub enum Endpoint {
     ChatCompletions,
     Embeddings,
     Rerank,
+    /// POST /v2/rerank: Cohere's v2 request and answer.
+    RerankV2,
     Models,
     Model(String),
     /// POST /v1/responses: create a response (streamed with `stream: true`).
@@ -49,12 +51,13 @@ pub enum Endpoint {
 
 impl Endpoint {
     /// Every endpoint once (`Model` with an empty id).
-    pub const ALL: [Endpoint; 13] = [
+    pub const ALL: [Endpoint; 14] = [
         Endpoint::Messages,
         Endpoint::CountTokens,
         Endpoint::ChatCompletions,
         Endpoint::Embeddings,
         Endpoint::Rerank,
+        Endpoint::RerankV2,
         Endpoint::Models,
         Endpoint::Model(String::new()),
         Endpoint::Responses,
@@ -73,6 +76,7 @@ impl Endpoint {
             Endpoint::ChatCompletions => "/v1/chat/completions",
             Endpoint::Embeddings => "/v1/embeddings",
             Endpoint::Rerank => "/v1/rerank",
+            Endpoint::RerankV2 => "/v2/rerank",
             Endpoint::Models => "/v1/models",
             Endpoint::Model(_) => "/v1/models/{id}",
             Endpoint::Responses => "/v1/responses",
@@ -91,6 +95,7 @@ impl Endpoint {
             Endpoint::ChatCompletions => "chat_completions",
             Endpoint::Embeddings => "embeddings",
             Endpoint::Rerank => "rerank",
+            Endpoint::RerankV2 => "rerank_v2",
             Endpoint::Models => "models",
             Endpoint::Model(_) => "model",
             Endpoint::Responses => "responses",

@@ -106,7 +106,7 @@ impl Call<'_> {
             Endpoint::Model(id) => self.model(id),
             Endpoint::CountTokens => self.count_tokens(body),
             Endpoint::Embeddings => self.embeddings(body).await,
-            Endpoint::Rerank => self.rerank(body).await,
+            Endpoint::Rerank | Endpoint::RerankV2 => self.rerank(body).await,
             Endpoint::Messages | Endpoint::ChatCompletions => self.chat(body).await,
             Endpoint::Responses => self.responses(body).await,
             Endpoint::ResponsesInputTokens => self.responses_input_tokens(body).await,
@@ -174,6 +174,7 @@ impl Call<'_> {
             &resp,
             &req.model,
             &self.ctx.request_id,
+            *self.endpoint == Endpoint::RerankV2,
         )))
     }
 

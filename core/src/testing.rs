@@ -177,6 +177,7 @@ impl MockUpstream {
             .route("/v1/messages", post(answer))
             .route("/v1/responses", post(answer))
             .route("/v1/embeddings", post(answer))
+            .route("/v1/rerank", post(answer))
             .route(
                 "/_mock/replies",
                 post(control::queue_replies).delete(control::clear_replies),
@@ -375,6 +376,9 @@ fn default_reply(path: &str, stream: bool, body: &Value) -> MockReply {
         return responses::reply(body, stream);
     }
     match (path.ends_with("/messages"), stream) {
+        (_, _) if path.ends_with("/rerank") => MockReply::json(json!({
+            "id": "rerank-mock", "results": [{"index": 0, "relevance_score": 0.5}],
+            "usage": {"total_tokens": 5}})),
         (_, _) if path.ends_with("/embeddings") => MockReply::json(json!({
             "object": "list", "data": [{"object": "embedding", "index": 0, "embedding": [0.6, 0.8]}],
             "model": "mock", "usage": {"prompt_tokens": 2, "total_tokens": 2}})),

@@ -742,3 +742,55 @@ async fn embeddings_of_token_ids_go_up_as_token_ids() {
     assert_eq!(mock.calls(), 1);
     h.shutdown().await;
 }
+
+/// Rerank at an upstream serving the Cohere/Jina shape: the upstream's scores
+/// and usage, sorted and cut to `top_n`; `/v2/rerank` answers in Cohere's v2
+/// shape with `max_tokens_per_doc` passed on.
+#[tokio::test]
+async fn rerank_at_the_upstream_on_v1_and_v2() {
+    let mock = MockUpstream::start().await.unwrap();
+    let (h, url) = start(&config(&[("up", "openai", &mock.base_url())], "", &[])).await;
+    mock.push(MockReply::json(json!({"id": "r1", "results": [
+        {"index": 0, "relevance_score": 0.2}, {"index": 2, "relevance_score": 0.9}, {"index": 1, "relevance_score": 0.4}],
+        "usage": {"total_tokens": 31}})));
+    let body = json!({"model": "dragon", "query": "capital of France", "top_n": 2, "return_documents": true,
+        "documents": ["Berlin is German", {"text": "Lyon is French"}, "Paris is the capital"]});
+    let r = post(&url, "/v1/rerank", &body).await;
+    assert_eq!(r.status(), 200);
+    let got: Value = r.json().await.unwrap();
+    assert_eq!(
+        got["results"],
+        json!([{"index": 2, "relevance_score": 0.9, "document": {"text": "Paris is the capital"}},
+            {"index": 1, "relevance_score": 0.4, "document": {"text": "Lyon is French"}}])
+    );
+    assert_eq!(got["usage"]["total_tokens"], 31);
+    let sent = &mock.received()[0];
+    assert_eq!(sent.path, "/v1/rerank");
+    assert_eq!(
+        sent.body,
+        json!({"model": "up-model", "query": "capital of France", "top_n": 2,
+            "documents": ["Berlin is German", "Lyon is French", "Paris is the capital"]})
+    );
+
+    mock.push(MockReply::json(
+        json!({"id": "r2", "results": [{"index": 0, "relevance_score": 0.8}],
+        "meta": {"api_version": {"version": "2"}, "billed_units": {"search_units": 1}}}),
+    ));
+    let v2 = json!({"model": "dragon", "query": "q", "documents": ["a", "b"], "max_tokens_per_doc": 512});
+    let r = post(&url, "/v2/rerank", &v2).await;
+    assert_eq!(r.status(), 200);
+    let got: Value = r.json().await.unwrap();
+    assert_eq!(
+        got["results"],
+        json!([{"index": 0, "relevance_score": 0.8}])
+    );
+    assert_eq!(got["meta"]["billed_units"]["search_units"], 1);
+    assert!(got.get("usage").is_none());
+    assert_eq!(mock.received()[1].body["max_tokens_per_doc"], 512);
+    let bad = json!({"model": "dragon", "query": "q", "documents": ["a"], "max_tokens_per_doc": 0});
+    let r = post(&url, "/v2/rerank", &bad).await;
+    assert_eq!(r.status(), 400);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["error"]["param"], "max_tokens_per_doc");
+    h.shutdown().await;
+}

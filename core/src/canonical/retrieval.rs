@@ -66,13 +66,21 @@ pub struct RerankRequest {
     pub documents: Vec<String>,
     pub top_n: Option<usize>,
     pub return_documents: bool,
+    /// Cohere's `max_tokens_per_doc`: each document is read up to this many tokens.
+    pub max_tokens_per_doc: Option<u32>,
 }
 
 impl RerankRequest {
-    /// Input tokens by the 4-characters estimate: the query is read once per document.
+    /// Input tokens by the 4-characters estimate: the query is read once per
+    /// document, each document up to `max_tokens_per_doc`.
     pub fn input_estimate(&self) -> u64 {
+        let cap = self.max_tokens_per_doc.map_or(u64::MAX, u64::from);
         estimate_text(&self.query) * self.documents.len() as u64
-            + self.documents.iter().map(|d| estimate_text(d)).sum::<u64>()
+            + self
+                .documents
+                .iter()
+                .map(|d| estimate_text(d).min(cap))
+                .sum::<u64>()
     }
 }
 
@@ -87,4 +95,6 @@ pub struct RerankResponse {
     /// Sorted by descending score, cut to `top_n`.
     pub results: Vec<RerankResult>,
     pub input_tokens: u64,
+    /// Cohere's billed search units, when the upstream reports them.
+    pub search_units: Option<u64>,
 }

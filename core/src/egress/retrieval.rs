@@ -28,23 +28,39 @@ pub fn embeddings(req: &EmbeddingsRequest, resp: &EmbeddingsResponse, model: &st
     })
 }
 
-pub fn rerank(req: &RerankRequest, resp: &RerankResponse, model: &str, id: &str) -> Value {
+/// The rerank answer: Cohere/Jina's v1 shape, or Cohere's v2 (`v2`), which
+/// has no documents or usage, only its billed units.
+pub fn rerank(
+    req: &RerankRequest,
+    resp: &RerankResponse,
+    model: &str,
+    id: &str,
+    v2: bool,
+) -> Value {
+    let search_units = resp.search_units.unwrap_or(1);
     let results: Vec<Value> = resp
         .results
         .iter()
         .map(|r| {
             let mut v = json!({"index": r.index, "relevance_score": r.relevance_score});
-            if req.return_documents {
+            if req.return_documents && !v2 {
                 v["document"] = json!({"text": req.documents.get(r.index)});
             }
             v
         })
         .collect();
+    if v2 {
+        return json!({
+            "id": id,
+            "results": results,
+            "meta": {"api_version": {"version": "2"}, "billed_units": {"search_units": search_units}},
+        });
+    }
     json!({
         "id": id,
         "model": model,
         "results": results,
         "usage": {"total_tokens": resp.input_tokens},
-        "meta": {"billed_units": {"search_units": 1}},
+        "meta": {"billed_units": {"search_units": search_units}},
     })
 }

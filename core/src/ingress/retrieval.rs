@@ -91,7 +91,8 @@ fn token_ids(tokens: &[Value], path: &str) -> Result<Vec<u32>> {
         .collect()
 }
 
-/// Cohere/Jina rerank: documents are strings or objects with a `text` field.
+/// Cohere/Jina rerank (v1, and Cohere's v2, whose requests are the same but
+/// for `max_tokens_per_doc`): documents are strings or objects with a `text` field.
 pub fn parse_rerank(body: &Value) -> Result<RerankRequest> {
     let f = Fields::of(body, "")?;
     let model = f.req_str("model")?.to_string();
@@ -127,12 +128,22 @@ pub fn parse_rerank(body: &Value) -> Result<RerankRequest> {
         }
         other => other.map(|n| n as usize),
     };
+    let max_tokens_per_doc = match f.u32("max_tokens_per_doc")? {
+        Some(0) => {
+            return Err(Error::invalid_field(
+                "max_tokens_per_doc",
+                "expected a positive integer, got 0",
+            ))
+        }
+        other => other,
+    };
     Ok(RerankRequest {
         model,
         query,
         documents,
         top_n,
         return_documents: f.bool("return_documents")?.unwrap_or(false),
+        max_tokens_per_doc,
     })
 }
 

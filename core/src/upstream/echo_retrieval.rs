@@ -63,7 +63,7 @@ pub fn rerank(req: &RerankRequest) -> RerankResponse {
         .iter()
         .enumerate()
         .map(|(index, doc)| {
-            let d = words(doc);
+            let d = words(read_part(doc, req.max_tokens_per_doc));
             let hits = q.iter().filter(|w| d.contains(*w)).count();
             let relevance_score = if q.is_empty() {
                 0.0
@@ -85,7 +85,19 @@ pub fn rerank(req: &RerankRequest) -> RerankResponse {
     RerankResponse {
         results,
         input_tokens,
+        search_units: None,
     }
+}
+
+/// The part of a document read within `max_tokens` (4 characters a token).
+fn read_part(doc: &str, max_tokens: Option<u32>) -> &str {
+    let Some(max) = max_tokens else {
+        return doc;
+    };
+    let chars = (max as usize).saturating_mul(4);
+    doc.char_indices()
+        .nth(chars)
+        .map_or(doc, |(i, _)| &doc[..i])
 }
 
 #[cfg(test)]
@@ -120,6 +132,7 @@ mod tests {
             ],
             top_n: Some(2),
             return_documents: false,
+            max_tokens_per_doc: None,
         };
         let r = rerank(&req);
         assert_eq!(r.results.len(), 2);

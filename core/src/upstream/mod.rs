@@ -11,6 +11,7 @@ mod openai_response;
 mod openai_stream;
 mod openai_wire;
 mod passthrough;
+mod rerank;
 pub mod responses;
 pub(crate) mod responses_stream;
 pub(crate) mod responses_wire;
@@ -96,14 +97,10 @@ impl Upstream {
         }
     }
 
-    pub async fn rerank(
-        &self,
-        req: &RerankRequest,
-        _target: &Target<'_>,
-    ) -> Result<RerankResponse> {
+    pub async fn rerank(&self, req: &RerankRequest, target: &Target<'_>) -> Result<RerankResponse> {
         match self {
             Upstream::Echo(_) => Ok(echo_retrieval::rerank(req)),
-            Upstream::OpenAi(u) => Err(cannot_serve(u.name(), "/v1/rerank")),
+            Upstream::OpenAi(u) => rerank::rerank(u.http(), req, target).await,
             Upstream::Anthropic(u) => Err(cannot_serve(u.name(), "/v1/rerank")),
             Upstream::Responses(u) => Err(cannot_serve(u.name(), "/v1/rerank")),
         }

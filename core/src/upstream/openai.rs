@@ -52,6 +52,11 @@ impl OpenAiUpstream {
         &self.http.name
     }
 
+    /// Its connection, for the calls beyond chat (`rerank`).
+    pub(super) fn http(&self) -> &HttpClient {
+        &self.http
+    }
+
     pub async fn complete(&self, req: &ChatRequest, target: &Target<'_>) -> Result<ChatResponse> {
         match tool_ids::map_request(req, self.tool_ids) {
             None => self.complete_as_is(req, target).await,
