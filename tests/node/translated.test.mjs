@@ -28,6 +28,9 @@ const CITY = { city: "Paris" };
 // A prompt longer than 20 tokens, for an answer cut at max_tokens 20 (OpenAI's
 // minimum is 16, which the gateway raises smaller ones to).
 const LONG = "Dragons guard libraries of scrolls in the mountains, and every scroll tells of another dragon far away.";
+// A 1x1 PNG; the echo counts an image as 1,600 tokens (6,400 characters).
+const PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+const IMAGE_CHARS = "x".repeat(6400);
 
 let upstream;
 let gateway;
@@ -113,6 +116,27 @@ for (const model of MODELS) {
     assert.equal(r.choices[0].message.content, LONG.slice(0, 80));
     assert.equal(r.choices[0].finish_reason, "length");
     assert.equal(r.usage.completion_tokens, 20);
+  });
+
+  test(`${model}: chat.completions.create: earlier turns and an image reach the upstream`, async () => {
+    const r = await openai.chat.completions.create({
+      model,
+      messages: [
+        { role: "system", content: SYSTEM },
+        { role: "user", content: "Remember four." },
+        { role: "assistant", content: "I will remember four." },
+        {
+          role: "user",
+          content: [
+            { type: "text", text: "What is in this picture?" },
+            { type: "image_url", image_url: { url: `data:image/png;base64,${PNG}` } },
+          ],
+        },
+      ],
+    });
+    assert.equal(r.choices[0].message.content, "What is in this picture?");
+    const history = [SYSTEM, "Remember four.", "I will remember four.", "What is in this picture?"];
+    assert.equal(r.usage.prompt_tokens, tokens(...history, IMAGE_CHARS));
   });
 
   test(`${model}: chat.completions stream with include_usage: deltas, one stop, usage last`, async () => {
@@ -214,6 +238,28 @@ for (const model of MODELS) {
     assert.deepEqual(m.content.map((b) => [b.type, b.text]), [["text", LONG.slice(0, 80)]]);
     assert.equal(m.stop_reason, "max_tokens");
     assert.equal(m.usage.output_tokens, 20);
+  });
+
+  test(`${model}: messages.create: earlier turns and an image reach the upstream`, async () => {
+    const m = await anthropic.messages.create({
+      model,
+      max_tokens: 200,
+      system: SYSTEM,
+      messages: [
+        { role: "user", content: "Remember four." },
+        { role: "assistant", content: [{ type: "text", text: "I will remember four." }] },
+        {
+          role: "user",
+          content: [
+            { type: "image", source: { type: "base64", media_type: "image/png", data: PNG } },
+            { type: "text", text: "What is in this picture?" },
+          ],
+        },
+      ],
+    });
+    assert.deepEqual(m.content.map((b) => [b.type, b.text]), [["text", "What is in this picture?"]]);
+    const history = [SYSTEM, "Remember four.", "I will remember four.", "What is in this picture?"];
+    assert.equal(m.usage.input_tokens, tokens(...history, IMAGE_CHARS));
   });
 
   test(`${model}: messages.stream: text events add up, finalMessage`, async () => {
