@@ -4,7 +4,8 @@
 # valgrind, the end-to-end tests that drive a real gateway with the official
 # openai and anthropic Python SDKs and the Codex CLI, the Python package's
 # tests, examples and mypy, the dashboard driven in a headless browser, the Node
-# addon's tests and examples, and the Responses API with the openai Node SDK.
+# addon's tests and examples, and the official openai and Anthropic Node SDKs
+# (the Responses API; Chat Completions and Messages to each upstream kind).
 # Needs Rust (with cargo-nextest if present), Python 3.11+ and Node.js 20+; it
 # installs the Python packages it needs into a venv outside the clone, gcc,
 # g++, make, valgrind, redis-server and Debian's chromium with apt-get when they
@@ -268,9 +269,10 @@ npm_ci_if_changed examples/node
     node in_process_stream.mjs
 )
 
-step "node --test tests/node (the Responses API with the openai Node SDK)"
+step "node --test tests/node (the openai and Anthropic Node SDKs: Responses API, translated chat and messages)"
 npm_ci_if_changed tests/node
-(cd tests/node && node --test --test-concurrency=1 responses.test.mjs)
+# package.json's test script names the test files.
+(cd tests/node && npm test --silent)
 
 step "python package: build and install mws-gateway into the venv"
 # The same target dir and dev profile as the Rust steps above, with maturin from

@@ -9,8 +9,9 @@
 //! - `POST /_mock/replies` with `{"replies": [...]}` queues replies, each one of
 //!   `{"json": BODY, "status": 200, "headers": {NAME: VALUE}}`,
 //!   `{"sse": ["<frame text>", ...], "fail_after": null}`,
-//!   `{"openai_chunks": [CHUNK, ...]}` (`data:` frames, then `[DONE]`) or
-//!   `{"anthropic_events": [EVENT, ...]}`; `DELETE` drops what is still queued;
+//!   `{"openai_chunks": [CHUNK, ...]}` (`data:` frames, then `[DONE]`),
+//!   `{"anthropic_events": [EVENT, ...]}` or `{"responses_events": [EVENT, ...]}`
+//!   (`event: {type}` frames, no `[DONE]`); `DELETE` drops what is still queued;
 //! - `GET /_mock/received` gives the recorded requests as
 //!   `[{"path", "headers": {NAME: VALUE}, "body"}]`; `DELETE` clears them.
 

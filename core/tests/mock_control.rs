@@ -1,5 +1,6 @@
 //! The scripted mock's HTTP control routes, which the Python end-to-end tests
-//! use: queue replies of every form, read and clear what was received.
+//! use: queue replies of every form (JSON, SSE frames, OpenAI chunks, Anthropic
+//! and Responses events), read and clear what was received.
 
 use mws_core::testing::MockUpstream;
 use serde_json::{json, Value};
@@ -16,6 +17,7 @@ async fn control_routes_queue_replies_and_report_what_was_received() {
             {"json": {"error": {"message": "slow down"}}, "status": 429, "headers": {"retry-after": "7"}},
             {"openai_chunks": [{"choices": [{"index": 0, "delta": {"content": "hi"}}]}]},
             {"anthropic_events": [{"type": "message_stop"}]},
+            {"responses_events": [{"type": "response.completed", "sequence_number": 0}]},
             {"sse": ["data: one\n\n", "data: two\n\n"], "fail_after": 1},
         ]}))
         .send()
@@ -24,7 +26,7 @@ async fn control_routes_queue_replies_and_report_what_was_received() {
     assert_eq!(queued.status(), 200);
     assert_eq!(
         queued.json::<Value>().await.unwrap(),
-        json!({"queued": 4, "pending": 4})
+        json!({"queued": 5, "pending": 5})
     );
 
     let call = |path: &'static str, body: Value| {
@@ -60,6 +62,14 @@ async fn control_routes_queue_replies_and_report_what_was_received() {
         "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"
     );
 
+    // Named by their type, with no [DONE] after the terminal event.
+    let r = call("/v1/responses", json!({"stream": true})).await;
+    assert_eq!(r.headers()["content-type"], "text/event-stream");
+    assert_eq!(
+        r.text().await.unwrap(),
+        "event: response.completed\ndata: {\"type\":\"response.completed\",\"sequence_number\":0}\n\n"
+    );
+
     // Broken after the first frame: the body ends in an error.
     let r = call("/v1/messages", json!({"stream": true})).await;
     assert!(r.text().await.is_err());
@@ -87,13 +97,14 @@ async fn control_routes_queue_replies_and_report_what_was_received() {
             "/v1/chat/completions",
             "/v1/chat/completions",
             "/v1/messages",
+            "/v1/responses",
             "/v1/messages",
             "/v1/messages"
         ]
     );
     assert_eq!(received[0]["headers"]["x-probe"], "yes");
     assert_eq!(received[0]["body"], json!({"model": "m"}));
-    assert_eq!(received[4]["body"], json!({"n": 5}));
+    assert_eq!(received[5]["body"], json!({"n": 5}));
 
     let cleared = http
         .delete(format!("{base}/_mock/received"))

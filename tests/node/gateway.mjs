@@ -31,8 +31,11 @@ rpm = 100000
 tpm = 1000000000
 `;
 
-/** The echo as `dragon`, and `via-openai` / `via-anthropic` translated to an
- * upstream gateway at `upstreamUrl` (its key in $MWS_UPSTREAM_KEY). */
+/** The echo as `dragon`; `via-openai` / `via-anthropic` translated to an
+ * upstream gateway at `upstreamUrl` (its key in $MWS_UPSTREAM_KEY), and
+ * `via-responses` on the same gateway as an `openai-responses` upstream (it
+ * serves /v1/responses on the echo): Responses requests are relayed to it,
+ * Chat Completions and Messages requests translated to the Responses API. */
 export function translatedProfiles(upstreamUrl) {
   const profile = (id, upstream) => `
 [[profiles]]
@@ -60,7 +63,13 @@ name = "an"
 kind = "anthropic"
 base_url = "${upstreamUrl}/v1"
 api_key_env = "MWS_UPSTREAM_KEY"
-${profile("dragon", "echo")}${profile("via-openai", "oa")}${profile("via-anthropic", "an")}`;
+
+[[upstreams]]
+name = "resp"
+kind = "openai-responses"
+base_url = "${upstreamUrl}/v1"
+api_key_env = "MWS_UPSTREAM_KEY"
+${profile("dragon", "echo")}${profile("via-openai", "oa")}${profile("via-anthropic", "an")}${profile("via-responses", "resp")}`;
 }
 
 export class Gateway {

@@ -1,8 +1,9 @@
 // The Responses API of a real gateway, driven with the official openai Node
-// SDK, on the echo (`dragon`) and translated to an OpenAI-kind and an
-// Anthropic-kind upstream (a second gateway on the echo behind them): create, stream (event by event), a function-tool
-// round trip (stored and stateless), structured output with zod, retrieve and
-// delete.
+// SDK, on the echo (`dragon`), translated to an OpenAI-kind and an
+// Anthropic-kind upstream, and relayed to an `openai-responses` upstream (a
+// second gateway on the echo behind the three): create, stream (event by
+// event), a function-tool round trip (stored and stateless), structured output
+// with zod, retrieve and delete.
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
@@ -13,7 +14,7 @@ import { z } from "zod";
 
 import { Gateway, translatedProfiles } from "./gateway.mjs";
 
-const MODELS = ["dragon", "via-openai", "via-anthropic"];
+const MODELS = ["dragon", "via-openai", "via-anthropic", "via-responses"];
 
 const TERMINAL = new Set(["response.completed", "response.incomplete", "response.failed"]);
 const WEATHER = {

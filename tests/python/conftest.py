@@ -218,8 +218,28 @@ def make_account(
     return Account(id=account_id, key=key["key"], key_id=key["id"], url=url)
 
 
-# The keys a gateway sends to the scripted upstreams (`echo_and_mock_profiles`).
-MOCK_UPSTREAM_KEYS = {"MOCK_OPENAI_KEY": "sk-up-openai-test", "MOCK_ANTHROPIC_KEY": "sk-ant-up-test"}
+# The kinds of scripted upstream on the mock, and the key a gateway sends to
+# each (`echo_and_mock_profiles`), from the environment variable `mock_key_env`
+# names.
+MOCK_KINDS = ("openai", "anthropic", "openai-responses")
+
+
+def mock_key_env(kind: str) -> str:
+    """The environment variable holding the key of the mock upstream of `kind`."""
+    return f"MOCK_{kind.upper().replace('-', '_')}_KEY"
+
+
+MOCK_UPSTREAM_KEYS = {"MOCK_OPENAI_KEY": "sk-up-openai-test", "MOCK_ANTHROPIC_KEY": "sk-ant-up-test",
+                      "MOCK_OPENAI_RESPONSES_KEY": "sk-up-responses-test"}
+
+
+def mock_upstreams(mock_base_url: str) -> str:
+    """One [[upstreams]] entry per kind in MOCK_KINDS, `mock-{kind}`, on the
+    scripted mock at `mock_base_url` (no retries)."""
+    return "".join(
+        f'[[upstreams]]\nname = "mock-{kind}"\nkind = "{kind}"\nbase_url = "{mock_base_url}"\n'
+        f'api_key_env = "{mock_key_env(kind)}"\nmax_retries = 0\n'
+        for kind in MOCK_KINDS)
 
 
 def profile_config(profile_id: str, upstream: str, model: str) -> str:
@@ -229,18 +249,18 @@ def profile_config(profile_id: str, upstream: str, model: str) -> str:
             "input_price_per_mtok = 1.0\noutput_price_per_mtok = 2.0\n")
 
 
-def echo_and_mock_profiles(mock_base_url: str, openai_model: str, anthropic_model: str) -> str:
-    """Config for three profiles, one per upstream kind: `dragon` on the echo
-    (the default), `via-openai` and `via-anthropic` on the scripted mock at
-    `mock_base_url` as an OpenAI-kind and an Anthropic-kind upstream (no
-    retries; start the gateway with MOCK_UPSTREAM_KEYS in its environment)."""
-    upstreams = '[[upstreams]]\nname = "echo"\nkind = "echo"\n' + "".join(
-        f'[[upstreams]]\nname = "mock-{kind}"\nkind = "{kind}"\nbase_url = "{mock_base_url}"\n'
-        f'api_key_env = "MOCK_{kind.upper()}_KEY"\nmax_retries = 0\n'
-        for kind in ("openai", "anthropic"))
+def echo_and_mock_profiles(mock_base_url: str, openai_model: str, anthropic_model: str,
+                           responses_model: str = "up-resp") -> str:
+    """Config for four profiles, one per upstream kind: `dragon` on the echo
+    (the default), `via-openai`, `via-anthropic` and `via-responses` on the
+    scripted mock at `mock_base_url` as an OpenAI-kind, an Anthropic-kind and
+    an `openai-responses` upstream (no retries; start the gateway with
+    MOCK_UPSTREAM_KEYS in its environment)."""
+    upstreams = '[[upstreams]]\nname = "echo"\nkind = "echo"\n' + mock_upstreams(mock_base_url)
     return (upstreams + profile_config("dragon", "echo", "echo")
             + profile_config("via-openai", "mock-openai", openai_model)
             + profile_config("via-anthropic", "mock-anthropic", anthropic_model)
+            + profile_config("via-responses", "mock-openai-responses", responses_model)
             + '[routing]\ndefault_profile = "dragon"\naliases = {}\n')
 
 
@@ -290,7 +310,8 @@ class MockUpstream:
 
     def push(self, *replies: dict) -> None:
         """Queues replies: {"json": BODY, "status", "headers"}, {"sse": [FRAME]},
-        {"openai_chunks": [CHUNK]} or {"anthropic_events": [EVENT]}."""
+        {"openai_chunks": [CHUNK]}, {"anthropic_events": [EVENT]} or
+        {"responses_events": [EVENT]}."""
         response = self.control.post("/replies", json={"replies": list(replies)})
         assert response.status_code == 200, response.text
 

@@ -1,28 +1,35 @@
 """The official openai Python SDK on the Responses API (POST /v1/responses,
 streamed and not, GET/DELETE /v1/responses/{id}, /input_items, /input_tokens,
-/compact and the WebSocket transport) through a real gateway, on three profiles:
+/compact and the WebSocket transport) through a real gateway, on four profiles:
 the echo upstream (`dragon`), and the scripted mock as an OpenAI-kind
-(`via-openai`) and an Anthropic-kind (`via-anthropic`) upstream. For the mocks
+(`via-openai`), an Anthropic-kind (`via-anthropic`) and an `openai-responses`
+upstream (`via-responses`), to which the requests are relayed. For the mocks
 each test scripts the upstream's answer in its own API shape and checks what the
-upstream was sent."""
+upstream was sent; for the relay, that it is the body the SDK sent with only
+`model` replaced (and, after a `previous_response_id`, the whole conversation
+as `input`)."""
 
 from __future__ import annotations
 
 import json
 import threading
 
+import httpx
 import openai
 import pytest
 from pydantic import BaseModel
 
 from conftest import MOCK_UPSTREAM_KEYS, MockUpstream, echo_and_mock_profiles, gateway_config, make_account
-from test_upstreams_sdk import CITY, FRAGMENTS, IN, OUT, RESULT, SCHEMA, AnthropicKind, OpenAIKind
+from test_upstreams_sdk import CITY, FRAGMENTS, IN, OUT, RESULT, SCHEMA, AnthropicKind, OpenAIKind, ResponsesKind
 
 TERMINAL = {"response.completed", "response.incomplete", "response.failed"}
 WEATHER = {"type": "function", "name": "get_weather", "description": "Look up the weather for a city.",
            "parameters": SCHEMA}
 QUESTION = "What's the weather in Paris?"
 WS_TIMEOUT_S = 30
+# The bodies of the POST /v1/responses the SDK client sent, oldest first
+# (emptied for each test by the `up`, `scripted` and `relay` fixtures).
+SENT: list[dict] = []
 
 
 class City(BaseModel):
@@ -41,10 +48,12 @@ class EchoKind:
     model = "dragon"
     scripted = False
 
-    def text_reply(self, prompt: str, stream: bool = False) -> tuple[list[dict], str]:
+    relay = False
+
+    def text_reply(self, prompt: str, stream: bool = False, echo: dict | None = None) -> tuple[list[dict], str]:
         return [], prompt
 
-    def tool_call_reply(self, stream: bool = False) -> list[dict]:
+    def tool_call_reply(self, stream: bool = False, echo: dict | None = None) -> list[dict]:
         return []
 
     def tool_result_reply(self, call_id: str, stream: bool = False) -> tuple[list[dict], str]:
@@ -60,19 +69,40 @@ class MockKind:
     pieces = ["Bonjour from ", "the upstream, ", "via the Responses API."]
     final = "It is 18 degrees and sunny in Paris."
 
-    def __init__(self, kind: OpenAIKind | AnthropicKind, model: str) -> None:
+    relay = False
+
+    def __init__(self, kind: OpenAIKind | AnthropicKind | ResponsesKind, model: str) -> None:
         self.kind = kind
         self.model = model
 
-    def text_reply(self, prompt: str, stream: bool = False) -> tuple[list[dict], str]:
-        return [self.kind.text_stream(self.pieces) if stream else self.kind.text(self.reply)], self.reply
+    def _echo(self, echo: dict | None) -> dict:
+        """The request fields a Responses upstream echoes in its response
+        object; the other kinds' answers have no such fields."""
+        return (echo or {}) if self.relay else {}
 
-    def tool_call_reply(self, stream: bool = False) -> list[dict]:
-        return [self.kind.tool_call_stream() if stream else self.kind.tool_call()]
+    def text_reply(self, prompt: str, stream: bool = False, echo: dict | None = None) -> tuple[list[dict], str]:
+        echo = self._echo(echo)
+        reply = self.kind.text_stream(self.pieces, **echo) if stream else self.kind.text(self.reply, **echo)
+        return [reply], self.reply
+
+    def tool_call_reply(self, stream: bool = False, echo: dict | None = None) -> list[dict]:
+        echo = self._echo(echo)
+        return [self.kind.tool_call_stream(**echo) if stream else self.kind.tool_call(**echo)]
 
     def tool_result_reply(self, call_id: str, stream: bool = False) -> tuple[list[dict], str]:
         reply = self.kind.text_stream([self.final[:10], self.final[10:]]) if stream else self.kind.text(self.final)
         return [reply], self.final
+
+
+class RelayKind(MockKind):
+    """The `openai-responses` upstream: the requests are relayed, the answers
+    (scripted in the Responses shape) come back as the upstream sent them but
+    for the response object's id, model and previous_response_id."""
+
+    relay = True
+
+    def __init__(self) -> None:
+        super().__init__(ResponsesKind(relay=True), ResponsesKind.model)
 
 
 @pytest.fixture(scope="module")
@@ -93,21 +123,51 @@ def key(gateway_url: str) -> str:
     return make_account(gateway_url, 1000, name="responses").key
 
 
+def _record(request: httpx.Request) -> None:
+    if request.method == "POST" and request.url.path.endswith("/v1/responses"):
+        SENT.append(json.loads(request.content))
+
+
 @pytest.fixture(scope="module")
 def client(gateway_url: str, key: str) -> openai.OpenAI:
-    return openai.OpenAI(base_url=gateway_url + "/v1", api_key=key, max_retries=0)
+    http_client = openai.DefaultHttpxClient(event_hooks={"request": [_record]})
+    return openai.OpenAI(base_url=gateway_url + "/v1", api_key=key, max_retries=0, http_client=http_client)
 
 
-@pytest.fixture(params=["echo", "openai-upstream", "anthropic-upstream"])
+def _kind(name: str) -> EchoKind | MockKind:
+    if name == "echo":
+        return EchoKind()
+    if name == "openai-upstream":
+        return MockKind(OpenAIKind(), OpenAIKind.model)
+    if name == "anthropic-upstream":
+        return MockKind(AnthropicKind(), AnthropicKind.model)
+    return RelayKind()
+
+
+@pytest.fixture(params=["echo", "openai-upstream", "anthropic-upstream", "responses-upstream"])
 def up(request, mock: MockUpstream):
     """The profile under test, with the mock emptied."""
     mock.reset()
-    if request.param == "echo":
-        yield EchoKind()
-    elif request.param == "openai-upstream":
-        yield MockKind(OpenAIKind(), OpenAIKind.model)
-    else:
-        yield MockKind(AnthropicKind(), AnthropicKind.model)
+    SENT.clear()
+    yield _kind(request.param)
+    mock.reset()
+
+
+@pytest.fixture(params=["openai-upstream", "anthropic-upstream", "responses-upstream"])
+def scripted(request, mock: MockUpstream):
+    """A profile on the scripted mock, with the mock emptied."""
+    mock.reset()
+    SENT.clear()
+    yield _kind(request.param)
+    mock.reset()
+
+
+@pytest.fixture
+def relay(mock: MockUpstream):
+    """The profile relayed to the `openai-responses` upstream, with the mock emptied."""
+    mock.reset()
+    SENT.clear()
+    yield RelayKind()
     mock.reset()
 
 
@@ -116,15 +176,34 @@ def _script(mock: MockUpstream, replies: list[dict]) -> None:
         mock.push(*replies)
 
 
-def _received(mock: MockUpstream, up, key: str, count: int) -> list[dict]:
-    """What the scripted upstream was sent (nothing for the echo)."""
+def _received(mock: MockUpstream, up, key: str, count: int, over_http: bool = True) -> list[dict]:
+    """What the scripted upstream was sent (nothing for the echo). Relayed
+    requests the SDK sent `over_http` are checked against what it sent."""
     if not up.scripted:
         return []
     received = mock.received()
     assert len(received) == count, [r["path"] for r in received]
     for request in received:  # the client's key never reaches an upstream
         assert key not in json.dumps(request["headers"])
+    if up.relay and over_http:
+        assert len(SENT) == count
+        for request, sent in zip(received, SENT):
+            _check_relayed(request["body"], sent)
     return received
+
+
+def _check_relayed(got: dict, sent: dict) -> None:
+    """The relayed body is the client's with only `model` replaced, or, when it
+    continued a stored response, with `input` the whole conversation and no
+    `previous_response_id`."""
+    got, want = dict(got), {**sent, "model": ResponsesKind.upstream_model}
+    if "previous_response_id" in sent:
+        assert "previous_response_id" not in got, got
+        del want["previous_response_id"]
+        whole, new = got.pop("input"), want.pop("input")
+        assert isinstance(whole, list) and len(whole) > len(new), whole
+        assert whole[-len(new):] == new, (whole, new)
+    assert got == want
 
 
 def _check_response(r, model: str) -> None:
@@ -194,7 +273,7 @@ def _check_text_events(events, text: str) -> None:
 
 def test_create_text(up, mock, client, key) -> None:
     prompt = "Tell me about dragons in three words."
-    replies, text = up.text_reply(prompt)
+    replies, text = up.text_reply(prompt, echo={"instructions": "Be brief.", "max_output_tokens": 200})
     _script(mock, replies)
     r = client.responses.create(model=up.model, instructions="Be brief.", input=prompt, max_output_tokens=200)
     _check_response(r, up.model)
@@ -208,7 +287,7 @@ def test_create_text(up, mock, client, key) -> None:
     _check_usage(r, up)
     for request in _received(mock, up, key, 1):
         up.kind.check_request(request, "Be brief.", prompt, stream=False)
-        assert request["body"]["max_tokens"] == 200
+        assert up.kind.max_tokens(request["body"], 200) == (200, 200)
 
 
 def test_create_with_message_items(up, mock, client, key) -> None:
@@ -298,7 +377,10 @@ def test_parse_pydantic(up, mock, client, key) -> None:
     # The echo answers valid JSON only when the user text is JSON, so the prompt is.
     prompt = PARIS.model_dump_json()
     replies, _ = up.text_reply(prompt)
-    if up.scripted:
+    if up.relay:  # a Responses upstream echoes the format
+        fmt = {"type": "json_schema", "name": "City", "strict": True, "schema": City.model_json_schema()}
+        replies = [up.kind.text(PARIS.model_dump_json(), text={"format": fmt})]
+    elif up.scripted:
         replies = [up.kind.text(PARIS.model_dump_json())]
     _script(mock, replies)
     r = client.responses.parse(model=up.model, input=prompt, text_format=City)
@@ -314,6 +396,10 @@ def test_parse_pydantic(up, mock, client, key) -> None:
             assert fmt["type"] == "json_schema"
             assert fmt["json_schema"]["name"] == "City"
             schema = fmt["json_schema"]["schema"]
+        elif isinstance(up.kind, ResponsesKind):
+            fmt = body["text"]["format"]
+            assert (fmt["type"], fmt["name"], fmt["strict"]) == ("json_schema", "City", True)
+            schema = fmt["schema"]
         else:
             fmt = body["output_config"]["format"]
             assert fmt["type"] == "json_schema"
@@ -331,7 +417,7 @@ def _function_call(r):
 
 
 def test_function_tool_round_trip_stored(up, mock, client, key) -> None:
-    _script(mock, up.tool_call_reply())
+    _script(mock, up.tool_call_reply(echo={"instructions": "Use tools.", "tools": [WEATHER]}))
     first = client.responses.create(model=up.model, instructions="Use tools.", input=QUESTION, tools=[WEATHER])
     _check_response(first, up.model)
     call = _function_call(first)
@@ -358,12 +444,17 @@ def test_function_tool_round_trip_stored(up, mock, client, key) -> None:
         up.kind.check_tools(request["body"])
         if i == 1:
             up.kind.check_tool_result(request["body"])
+            if up.relay:  # the question, the upstream's call item as it sent it, the output
+                question, item, output = request["body"]["input"]
+                assert (question["role"], _message_text(question)) == ("user", QUESTION)
+                assert item == up.kind.tool_call()["json"]["output"][0]
+                assert output == {"type": "function_call_output", "call_id": call.call_id, "output": RESULT}
 
 
 def test_function_tool_round_trip_stateless(up, mock, client, key) -> None:
     # store=False: nothing kept, the client sends every item again (as Codex does).
     question = {"type": "message", "role": "user", "content": QUESTION}
-    _script(mock, up.tool_call_reply())
+    _script(mock, up.tool_call_reply(echo={"instructions": "Use tools.", "tools": [WEATHER], "store": False}))
     first = client.responses.create(model=up.model, instructions="Use tools.", input=[question],
                                     tools=[WEATHER], store=False)
     _check_response(first, up.model)
@@ -413,7 +504,7 @@ def test_streamed_tool_round_trip(up, mock, client, key) -> None:
 
 def test_retrieve(up, mock, client, key) -> None:
     prompt = "Keep this one."
-    replies, text = up.text_reply(prompt)
+    replies, text = up.text_reply(prompt, echo={"metadata": {"test": "retrieve"}})
     _script(mock, replies)
     created = client.responses.create(model=up.model, input=prompt, metadata={"test": "retrieve"})
     assert created.store is True  # the default
@@ -528,6 +619,73 @@ def test_unknown_response_is_404(client) -> None:
         client.responses.delete("resp_does_not_exist_0000000000")
 
 
+# ---- upstream errors and what only a Responses upstream does -------------------------
+
+
+def test_upstream_errors(scripted, mock, client, key) -> None:
+    up = scripted
+    mock.push(up.kind.error(400, "max_output_tokens is too large for up-model"),
+              up.kind.error(429, "Slow down, please", {"retry-after": "7"}),
+              up.kind.error(400, "Streams are off today"))
+    with pytest.raises(openai.BadRequestError) as bad:
+        client.responses.create(model=up.model, input="Hi")
+    assert bad.value.status_code == 400
+    # The upstream's message verbatim, after the gateway's "upstream NAME: ".
+    assert bad.value.body["type"] == "invalid_request_error"
+    assert bad.value.body["message"].endswith(": max_output_tokens is too large for up-model")
+    with pytest.raises(openai.RateLimitError) as limited:
+        client.responses.create(model=up.model, input="Hi")
+    assert limited.value.status_code == 429
+    assert limited.value.body["message"].endswith(": Slow down, please")
+    assert limited.value.response.headers["retry-after"] == "7"
+    # A stream refused before its first event is an HTTP error as well.
+    with pytest.raises(openai.BadRequestError) as refused:
+        list(client.responses.create(model=up.model, input="Hi", stream=True))
+    assert refused.value.body["message"].endswith(": Streams are off today")
+    _received(mock, up, key, 3)  # no retries: max_retries = 0 on both sides
+
+
+def test_built_in_tools_are_relayed(relay, mock, client, key) -> None:
+    # web_search reaches an `openai-responses` upstream, and its item comes back.
+    tools = [{"type": "web_search"}]
+    search = {"id": "ws_up1", "type": "web_search_call", "status": "completed",
+              "action": {"type": "search", "query": "dragons", "sources": [{"type": "url", "url": "https://example.com/"}]}}
+    reply = relay.kind.text("Dragons are myths.", tools=tools)
+    reply["json"]["output"].insert(0, search)
+    mock.push(reply)
+    r = client.responses.create(model=relay.model, input="Tell me about dragons.", tools=tools,
+                                include=["web_search_call.action.sources"])
+    _check_response(r, relay.model)
+    assert [o.type for o in r.output] == ["web_search_call", "message"]
+    assert r.output[0].model_dump(exclude_none=True) == search
+    assert r.output_text == "Dragons are myths."
+    [request] = _received(mock, relay, key, 1)
+    assert request["body"]["tools"] == tools
+    assert request["body"]["include"] == ["web_search_call.action.sources"]
+    # Kept as the upstream gave it, under the gateway's id.
+    assert client.responses.retrieve(r.id).output[0].model_dump(exclude_none=True) == search
+    # The other kinds of upstream have no such tools: refused before they are called.
+    for model in ("dragon", OpenAIKind.model, AnthropicKind.model):
+        with pytest.raises(openai.BadRequestError) as bad:
+            client.responses.create(model=model, input="Tell me about dragons.", tools=tools)
+        assert bad.value.body["param"] == "tools.0.type"
+    assert len(mock.received()) == 1
+
+
+def test_relayed_stream_cut_short_ends_with_response_failed(relay, mock, client, key) -> None:
+    events = relay.kind.text_stream(["Half ", "a ", "story."])["responses_events"]
+    frames = [f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in events]
+    mock.push({"sse": frames, "fail_after": 5})  # up to the first delta
+    got = list(client.responses.create(model=relay.model, input="Tell me a story.", stream=True))
+    assert [e.type for e in got] == [e["type"] for e in events[:5]] + ["response.failed"]
+    assert [e.sequence_number for e in got] == list(range(6))
+    failed = got[-1].response
+    assert failed.id == got[0].response.id and failed.id.startswith("resp_")
+    assert (failed.model, failed.status, failed.error.code) == (relay.model, "failed", "server_error")
+    assert got[4].delta == "Half "
+    _received(mock, relay, key, 1)
+
+
 # ---- input_tokens and compact (echo) ------------------------------------------------
 
 
@@ -611,7 +769,11 @@ def test_websocket_text_and_tool_round_trip(up, mock, client, key) -> None:
                           input=[{"type": "function_call_output", "call_id": call.call_id, "output": RESULT}])
         _check_event_order(events)
         assert text in events[-1].response.output_text
-    for i, request in enumerate(_received(mock, up, key, 3)):
+    for i, request in enumerate(_received(mock, up, key, 3, over_http=False)):
         assert request["body"]["stream"] is True
         if i == 2:
             up.kind.check_tool_result(request["body"])
+            if up.relay:  # the whole conversation, not the connection's previous_response_id
+                assert "previous_response_id" not in request["body"]
+                assert [item["type"] for item in request["body"]["input"]] == [
+                    "message", "function_call", "function_call_output"]

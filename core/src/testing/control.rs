@@ -72,7 +72,13 @@ impl MockReply {
         if spec.get("anthropic_events").is_some() {
             return Ok(MockReply::anthropic_events(&list("anthropic_events")?));
         }
-        Err("a reply needs one of `json`, `sse`, `openai_chunks`, `anthropic_events`".into())
+        if spec.get("responses_events").is_some() {
+            return Ok(MockReply::responses_events(&list("responses_events")?));
+        }
+        Err(
+            "a reply needs one of `json`, `sse`, `openai_chunks`, `anthropic_events`, `responses_events`"
+                .into(),
+        )
     }
 }
 

@@ -26,7 +26,8 @@
 //!   API makes them strict by default and strict mode rejects ordinary schemas;
 //! - `max_tokens` below OpenAI's minimum of 16 is raised to 16;
 //! - dropped, as they cannot change the answer: `top_k`, `cache_control`,
-//!   `user`; refused with a 400 naming them: `stop_sequences`, `n`;
+//!   `user`; refused with a 400 naming them as the client wrote them:
+//!   `stop_sequences` (a Chat Completions client's `stop`), `n`;
 //!   `req.extra` is never read (it is for same-kind pass-through).
 
 use serde::Deserialize;
@@ -34,6 +35,7 @@ use serde_json::{json, Map, Value};
 
 use super::counts::token_count;
 use super::openai_wire::{bad_answer, parse_arguments};
+use crate::call::Shape;
 use crate::canonical::{
     ChatRequest, ChatResponse, ContentBlock, ImageSource, Reasoning, ResponseFormat, Role,
     StopReason, Tool, ToolChoice, Usage,
@@ -53,8 +55,12 @@ const LOGPROBS: &str = "message.output_text.logprobs";
 /// Canonical → a Responses API request body, without `stream` (the caller adds it).
 pub fn translate(req: &ChatRequest, model: &str) -> Result<Map<String, Value>> {
     if !req.stop_sequences.is_empty() {
+        let chat = req
+            .source
+            .as_ref()
+            .is_some_and(|s| s.shape == Shape::OpenAi);
         return Err(Error::invalid_field(
-            "stop_sequences",
+            if chat { "stop" } else { "stop_sequences" },
             "this model's upstream (the Responses API) has no stop sequences",
         ));
     }
@@ -839,6 +845,12 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::InvalidRequest);
         assert_eq!(e.param(), Some("stop_sequences"));
         assert!(e.message().contains("no stop sequences"), "{}", e.message());
+        // A Chat Completions client's name for them is `stop`.
+        req.source = Some(crate::canonical::request::Source {
+            shape: Shape::OpenAi,
+            body: std::sync::Arc::new(json!({"stop": ["END"]})),
+        });
+        assert_eq!(translate(&req, "m").unwrap_err().param(), Some("stop"));
         let mut req = with_messages(vec![user(vec![ContentBlock::text("hi")])]);
         req.n = Some(2);
         assert_eq!(translate(&req, "m").unwrap_err().param(), Some("n"));
