@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 
 from conftest import MOCK_UPSTREAM_KEYS, MockUpstream, echo_and_mock_profiles, gateway_config, make_account
-from test_upstreams_sdk import AnthropicKind, OpenAIKind
+from test_upstreams_sdk import AnthropicKind, OpenAIKind, ResponsesKind
 
 CODEX_TIMEOUT_S = 180
 MARKER = "codex-marker-4711"
@@ -262,9 +262,28 @@ def _anthropic_exec_call(call_id: str, cmd: str) -> dict:
                                 {"type": "input_json_delta", "partial_json": args[9:]}], "tool_use")
 
 
+def _responses_exec_call(call_id: str, cmd: str) -> dict:
+    kind = ResponsesKind(relay=True)
+    args = json.dumps({"cmd": cmd})
+    call = {"id": "fc_codex", "type": "function_call", "status": "completed", "call_id": call_id,
+            "name": "exec_command", "arguments": args}
+    at = {"item_id": "fc_codex", "output_index": 0}
+    items = [
+        {"type": "response.output_item.added", "output_index": 0,
+         "item": {**call, "status": "in_progress", "arguments": ""}},
+        {"type": "response.function_call_arguments.delta", **at, "delta": args[:9]},
+        {"type": "response.function_call_arguments.delta", **at, "delta": args[9:]},
+        {"type": "response.function_call_arguments.done", **at, "name": "exec_command", "arguments": args},
+        {"type": "response.output_item.done", "output_index": 0, "item": call},
+    ]
+    return kind._events(items, [call])
+
+
 SCRIPTED = {
     "openai-upstream": (OpenAIKind, _openai_exec_call, "call_codex_0001"),
     "anthropic-upstream": (AnthropicKind, _anthropic_exec_call, "toolu_codex_0001"),
+    # Codex's own requests relayed to a Responses upstream, as it wrote them.
+    "responses-upstream": (lambda: ResponsesKind(relay=True), _responses_exec_call, "call_codex_0002"),
 }
 
 
@@ -276,6 +295,9 @@ def scripted(request, fresh_mock):
 
 def _last_user_text(kind, body: dict) -> str:
     """The text of the last user turn of an upstream request, in its own shape."""
+    if isinstance(kind, ResponsesKind):
+        [last] = [i for i in body["input"] if i.get("role") == "user"][-1:]
+        return "".join(p.get("text", "") for p in last["content"] if p.get("type") == "input_text")
     [last] = [m for m in body["messages"] if m["role"] == "user"][-1:]
     content = last["content"]
     if isinstance(content, str):
@@ -300,10 +322,18 @@ def test_codex_answers_through_a_scripted_upstream(codex, scripted, fresh_mock, 
     names = [t["function"]["name"] if "function" in t else t["name"] for t in body["tools"]]
     assert names[0] == "exec_command", names
     exec_tool = body["tools"][0]
-    schema = exec_tool["function"]["parameters"] if "function" in exec_tool else exec_tool["input_schema"]
+    schema = (exec_tool["function"]["parameters"] if "function" in exec_tool
+              else exec_tool.get("parameters") or exec_tool["input_schema"])
     assert schema["required"] == ["cmd"]
+    if isinstance(kind, ResponsesKind):
+        # Relayed as Codex wrote it: its instructions, its own fields, and
+        # the tools it offers, hosted and custom ones included.
+        assert body["instructions"] and body["store"] is False
+        assert "reasoning.encrypted_content" in body.get("include", [])
+        assert body["prompt_cache_key"] and not body["prompt_cache_key"].startswith("mws-")
+        assert {t["type"] for t in body["tools"]} >= {"function"}
     # Codex's developer messages become the system prompt.
-    if isinstance(kind, OpenAIKind):
+    elif isinstance(kind, OpenAIKind):
         assert body["messages"][0]["role"] == "system"
     else:
         assert body["system"]
@@ -321,7 +351,16 @@ def test_codex_tool_round_trip_through_a_scripted_upstream(codex, scripted, fres
     assert first["body"]["stream"] is True and second["body"]["stream"] is True
     # The call and its output reach the upstream in its own shape, the id verbatim.
     body = second["body"]
-    if isinstance(kind, OpenAIKind):
+    if isinstance(kind, ResponsesKind):
+        # Codex sends the whole conversation itself (store: false): the
+        # upstream's call item verbatim, then Codex's output for it.
+        assert "previous_response_id" not in body
+        call, result = [i for i in body["input"] if i.get("type") in ("function_call", "function_call_output")][-2:]
+        assert (call["call_id"], call["name"]) == (call_id, "exec_command")
+        assert json.loads(call["arguments"]) == {"cmd": f"echo {MARKER}"}
+        assert (result["type"], result["call_id"]) == ("function_call_output", call_id)
+        output = result["output"] if isinstance(result["output"], str) else json.dumps(result["output"])
+    elif isinstance(kind, OpenAIKind):
         assistant, result = body["messages"][-2:]
         [call] = assistant["tool_calls"]
         assert (call["id"], call["function"]["name"]) == (call_id, "exec_command")
