@@ -326,9 +326,9 @@ def test_codex_answers_through_a_scripted_upstream(codex, scripted, fresh_mock, 
               else exec_tool.get("parameters") or exec_tool["input_schema"])
     assert schema["required"] == ["cmd"]
     if isinstance(kind, ResponsesKind):
-        # Relayed as Codex wrote it: its instructions, its own fields, and
+        # Relayed as Codex wrote it: its own fields, and
         # the tools it offers, hosted and custom ones included.
-        assert body["instructions"] and body["store"] is False
+        assert body["store"] is False
         assert "reasoning.encrypted_content" in body.get("include", [])
         assert body["prompt_cache_key"] and not body["prompt_cache_key"].startswith("mws-")
         assert {t["type"] for t in body["tools"]} >= {"function"}
