@@ -232,9 +232,12 @@ export interface Model {
     owned_by: string;
     context_window: number;
     tokens_per_second: number;
+    /** USD per million tokens; the cache prices are the input price unless the profile sets them. */
     pricing: {
         input_per_mtok_usd: number;
         output_per_mtok_usd: number;
+        cache_read_per_mtok_usd: number;
+        cache_write_per_mtok_usd: number;
     };
 }
 export interface ModelList {
@@ -553,7 +556,12 @@ export interface LedgerRow {
     account_id: string;
     key_id: string;
     profile: string;
+    /** Every input token, cache reads and writes included. */
     input_tokens: number;
+    /** The part of `input_tokens` read from the upstream's prompt cache. */
+    cache_read_tokens: number;
+    /** The part of `input_tokens` written to the upstream's prompt cache. */
+    cache_write_tokens: number;
     output_tokens: number;
     cost_usd: number;
     /** The HTTP status; 499 for a stream the client stopped. */
@@ -565,6 +573,8 @@ export interface UsageReport {
     totals: {
         requests: number;
         input_tokens: number;
+        cache_read_tokens: number;
+        cache_write_tokens: number;
         output_tokens: number;
         cost_usd: number;
     };

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::accounts::keys::{hash_key, looks_like_key};
-use crate::accounts::money::cost_nanos;
+use crate::accounts::money::{cost_nanos, worst_cost_nanos};
 use crate::accounts::tiers::{account_ceiling, quota_limit};
 use crate::accounts::{Account, KeyRecord, LedgerRow};
 use crate::call::unix_now;
@@ -225,7 +225,8 @@ impl Drop for Charge {
 
 impl Charge {
     /// Reserves the worst case: `input` tokens plus `max_output`, at the
-    /// profile's prices; counts them against the token limits.
+    /// profile's prices (the input at its dearest kind, see
+    /// `worst_cost_nanos`); counts them against the token limits.
     pub async fn reserve(
         state: &State,
         caller: &Caller,
@@ -234,12 +235,7 @@ impl Charge {
         input: u64,
         max_output: u64,
     ) -> Result<Charge> {
-        let worst = cost_nanos(
-            input,
-            max_output,
-            profile.input_nanos_per_mtok,
-            profile.output_nanos_per_mtok,
-        );
+        let worst = worst_cost_nanos(input, max_output, &profile.prices());
         let store = state.store.clone();
         let quota = quota_limit(&state.config, &caller.account);
         let reservation = store
@@ -275,14 +271,8 @@ impl Charge {
     /// trues up the token windows.
     pub async fn settle(mut self, usage: Usage, status: u16) -> Result<()> {
         self.done = true;
-        let input =
-            usage.input_tokens + usage.cache_read_input_tokens + usage.cache_creation_input_tokens;
-        let cost = cost_nanos(
-            input,
-            usage.output_tokens,
-            self.profile.input_nanos_per_mtok,
-            self.profile.output_nanos_per_mtok,
-        );
+        let input = usage.total_input();
+        let cost = cost_nanos(&usage, &self.profile.prices());
         let row = LedgerRow {
             time: unix_now(),
             request_id: self.reservation.request_id.clone(),
@@ -290,6 +280,8 @@ impl Charge {
             key_id: self.caller.key.id.clone(),
             profile: self.profile.id.clone(),
             input_tokens: input,
+            cache_read_tokens: usage.cache_read_input_tokens,
+            cache_write_tokens: usage.cache_creation_input_tokens,
             output_tokens: usage.output_tokens,
             cost_nanos: cost,
             status,

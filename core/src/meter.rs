@@ -119,7 +119,8 @@ impl Meter {
                 | Delta::Signature(t)) = delta;
                 self.delivered_chars += t.chars().count();
             }
-            StreamEvent::MessageStart { usage, .. } if usage.input_tokens > 0 => {
+            // An upstream's count with every input token a cache read still counts.
+            StreamEvent::MessageStart { usage, .. } if usage.total_input() > 0 => {
                 self.input = Usage {
                     output_tokens: 0,
                     ..*usage
@@ -216,14 +217,11 @@ pub(crate) fn finish(
 
 /// Tokens and cost in the metrics.
 pub(crate) fn record_usage(state: &State, profile: &Profile, u: Usage) {
-    let input = u.input_tokens + u.cache_read_input_tokens + u.cache_creation_input_tokens;
-    let cost = cost_nanos(
-        input,
+    let cost = cost_nanos(&u, &profile.prices());
+    state.metrics.usage(
+        &profile.id,
+        u.total_input(),
         u.output_tokens,
-        profile.input_nanos_per_mtok,
-        profile.output_nanos_per_mtok,
+        cost as f64 / 1e9,
     );
-    state
-        .metrics
-        .usage(&profile.id, input, u.output_tokens, cost as f64 / 1e9);
 }

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::accounts::money::usd_to_nanos;
+use crate::accounts::money::{usd_to_nanos, Prices};
 use crate::config::Config;
 use crate::upstream::{output_budget, Target, Upstream};
 use crate::Result;
@@ -19,15 +19,30 @@ pub struct Profile {
     pub tokens_per_second: u32,
     pub input_price_per_mtok: f64,
     pub output_price_per_mtok: f64,
+    /// Cache reads and writes, the input price where the config sets none.
+    pub cache_read_price_per_mtok: f64,
+    pub cache_write_price_per_mtok: f64,
     /// The same prices in nano-dollars per million tokens, for exact accounting.
     pub input_nanos_per_mtok: i64,
     pub output_nanos_per_mtok: i64,
+    pub cache_read_nanos_per_mtok: i64,
+    pub cache_write_nanos_per_mtok: i64,
     /// The primary upstream first, then the fallbacks in order.
     pub upstreams: Vec<Arc<Upstream>>,
     pub upstream_names: Vec<String>,
 }
 
 impl Profile {
+    /// Its prices as accounting uses them.
+    pub fn prices(&self) -> Prices {
+        Prices {
+            input: self.input_nanos_per_mtok,
+            cache_read: self.cache_read_nanos_per_mtok,
+            cache_write: self.cache_write_nanos_per_mtok,
+            output: self.output_nanos_per_mtok,
+        }
+    }
+
     /// What its upstreams are asked for a call with this output budget.
     pub fn target(&self, max_output: u64) -> Target<'_> {
         Target {
@@ -90,8 +105,12 @@ impl Router {
                 tokens_per_second: p.tokens_per_second,
                 input_price_per_mtok: p.input_price_per_mtok,
                 output_price_per_mtok: p.output_price_per_mtok,
+                cache_read_price_per_mtok: p.cache_read_price(),
+                cache_write_price_per_mtok: p.cache_write_price(),
                 input_nanos_per_mtok: usd_to_nanos(p.input_price_per_mtok),
                 output_nanos_per_mtok: usd_to_nanos(p.output_price_per_mtok),
+                cache_read_nanos_per_mtok: usd_to_nanos(p.cache_read_price()),
+                cache_write_nanos_per_mtok: usd_to_nanos(p.cache_write_price()),
                 upstreams: chain,
                 upstream_names: names,
             }));

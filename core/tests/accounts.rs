@@ -554,3 +554,161 @@ async fn a_request_abandoned_by_its_client_gives_its_reservation_back() {
     assert_eq!(r.status(), 200);
     s.stop().await;
 }
+
+/// Profiles priced per kind of input token (USD per million): `cached-oa` on
+/// an OpenAI upstream and `cached-an` on an Anthropic one, both the mock at
+/// `base`; `dear-write` on the echo, whose cache writes cost $2 a token.
+fn cache_priced(base: &str) -> String {
+    format!(
+        "{HIGH}[admin]\ntoken_env = \"MWS_TEST_ADMIN_TOKEN_CACHE\"\n\
+         [[upstreams]]\nname = \"oa\"\nkind = \"openai\"\nbase_url = \"{base}\"\nmax_retries = 0\n\
+         [[upstreams]]\nname = \"an\"\nkind = \"anthropic\"\nbase_url = \"{base}\"\nmax_retries = 0\n\
+         [[upstreams]]\nname = \"echo\"\nkind = \"echo\"\n\
+         [[profiles]]\nid = \"cached-oa\"\nupstream = \"oa\"\ncontext_window = 262144\ntokens_per_second = 100\n\
+         input_price_per_mtok = 2\ncache_read_price_per_mtok = 0.5\noutput_price_per_mtok = 8\n\
+         [[profiles]]\nid = \"cached-an\"\nupstream = \"an\"\ncontext_window = 262144\ntokens_per_second = 100\n\
+         input_price_per_mtok = 3\ncache_read_price_per_mtok = 0.3\ncache_write_price_per_mtok = 3.75\noutput_price_per_mtok = 15\n\
+         [[profiles]]\nid = \"dear-write\"\nupstream = \"echo\"\ncontext_window = 262144\ntokens_per_second = 100\n\
+         input_price_per_mtok = 1\ncache_write_price_per_mtok = 2000000\noutput_price_per_mtok = 1\n\
+         [[profiles]]\nid = \"plain\"\nupstream = \"echo\"\ncontext_window = 262144\ntokens_per_second = 100\n\
+         input_price_per_mtok = 1\noutput_price_per_mtok = 1\n\
+         [routing]\ndefault_profile = \"plain\"\naliases = {{}}\n"
+    )
+}
+
+#[tokio::test]
+async fn cached_tokens_are_charged_at_the_cache_prices_and_kept_in_the_ledger() {
+    use mws_core::testing::{MockReply, MockUpstream};
+    std::env::set_var("MWS_TEST_ADMIN_TOKEN_CACHE", "cache-admin");
+    let mock = MockUpstream::start().await.unwrap();
+    let base = mock.base_url();
+    for cfg in [cache_priced(&base), sqlite_config(&cache_priced(&base))] {
+        let s = Server::with_config(&cfg).await;
+        let balance = || async { nanos(&account(&s.gateway, &s.account_id).await["balance_usd"]) };
+
+        // OpenAI: 1200 prompt tokens of which 1000 cached, 50 out. 200 at
+        // $2/M + 1000 at $0.50/M + 50 at $8/M = 400,000 + 500,000 + 400,000.
+        mock.push(MockReply::json(json!({
+            "id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": "m",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 1200, "completion_tokens": 50, "total_tokens": 1250,
+                      "prompt_tokens_details": {"cached_tokens": 1000}}})));
+        let before = balance().await;
+        let r = s
+            .post("/v1/chat/completions", &openai_request("cached-oa", "hi"))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(before - balance().await, 1_300_000);
+
+        // Anthropic: 100 uncached, 2000 read, 500 written, 40 out. 100 at $3/M +
+        // 2000 at $0.30/M + 500 at $3.75/M + 40 at $15/M = 300,000 + 600,000 +
+        // 1,875,000 + 600,000.
+        mock.push(MockReply::json(json!({
+            "id": "msg_1", "type": "message", "role": "assistant", "model": "m",
+            "content": [{"type": "text", "text": "hi"}], "stop_reason": "end_turn", "stop_sequence": null,
+            "usage": {"input_tokens": 100, "cache_read_input_tokens": 2000,
+                      "cache_creation_input_tokens": 500, "output_tokens": 40}})));
+        let before = balance().await;
+        let r = s
+            .post("/v1/messages", &anthropic_request("cached-an", "hi"))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(before - balance().await, 3_375_000);
+
+        // The same counts streamed: the cache counts come with message_start.
+        mock.push(MockReply::anthropic_events(&[
+            json!({"type": "message_start", "message": {"id": "msg_2", "type": "message", "role": "assistant", "model": "m",
+                "content": [], "stop_reason": null, "stop_sequence": null,
+                "usage": {"input_tokens": 100, "cache_read_input_tokens": 2000, "cache_creation_input_tokens": 500, "output_tokens": 1}}}),
+            json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "hi"}}),
+            json!({"type": "content_block_stop", "index": 0}),
+            json!({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": null}, "usage": {"output_tokens": 40}}),
+            json!({"type": "message_stop"}),
+        ]));
+        let before = balance().await;
+        let mut body = anthropic_request("cached-an", "hi");
+        body["stream"] = json!(true);
+        let r = s.post_raw("/v1/messages", &body).await;
+        assert_eq!(r.status(), 200);
+        assert!(r.text().await.unwrap().contains("message_stop"));
+        assert_eq!(before - balance().await, 3_375_000);
+
+        // The admin API's ledger: input_tokens is the whole input, the cache
+        // columns its parts.
+        let r = reqwest::Client::new()
+            .get(s.url(&format!("/admin/accounts/{}/usage", s.account_id)))
+            .bearer_auth("cache-admin")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let u: Value = r.json().await.unwrap();
+        let rows = u["data"].as_array().unwrap();
+        let columns: Vec<_> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r["profile"].as_str().unwrap(),
+                    r["input_tokens"].as_u64().unwrap(),
+                    r["cache_read_tokens"].as_u64().unwrap(),
+                    r["cache_write_tokens"].as_u64().unwrap(),
+                    r["output_tokens"].as_u64().unwrap(),
+                    nanos(&r["cost_usd"]),
+                )
+            })
+            .collect();
+        assert_eq!(
+            columns,
+            [
+                ("cached-oa", 1200, 1000, 0, 50, 1_300_000),
+                ("cached-an", 2600, 2000, 500, 40, 3_375_000),
+                ("cached-an", 2600, 2000, 500, 40, 3_375_000),
+            ]
+        );
+        let t = &u["totals"];
+        assert_eq!(
+            (
+                t["requests"].as_u64(),
+                t["input_tokens"].as_u64(),
+                t["cache_read_tokens"].as_u64(),
+                t["cache_write_tokens"].as_u64(),
+                t["output_tokens"].as_u64(),
+                nanos(&t["cost_usd"]),
+            ),
+            (
+                Some(3),
+                Some(6400),
+                Some(5000),
+                Some(1000),
+                Some(130),
+                8_050_000
+            )
+        );
+        s.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn the_reservation_prices_input_at_the_cache_write_price_when_it_is_dearer() {
+    let s = Server::with_config(&cache_priced("http://127.0.0.1:9")).await;
+    let (_, key) = funded_key(&s.gateway, 25).await;
+    let body = anthropic_request("dear-write", &"abcd".repeat(25));
+    let send = |body: Value| {
+        reqwest::Client::new()
+            .post(s.url("/v1/messages"))
+            .bearer_auth(&key)
+            .json(&body)
+            .send()
+    };
+    // About 25 input tokens that could all be cache writes at $2 each: more
+    // than $25, refused before the upstream is called.
+    let r = reply(send(body.clone()).await.unwrap()).await;
+    assert_eq!(r.status, 402, "{}", r.body);
+    // At the input price alone the same request fits.
+    let mut plain = body;
+    plain["model"] = json!("plain");
+    let r = reply(send(plain).await.unwrap()).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    s.stop().await;
+}

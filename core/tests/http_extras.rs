@@ -24,6 +24,43 @@ fn check_figures(m: &Value, row: &(&str, u64, u64, f64, f64)) {
     let p = &m["pricing"];
     assert!((p["input_per_mtok_usd"].as_f64().unwrap() - row.3).abs() < 1e-9);
     assert!((p["output_per_mtok_usd"].as_f64().unwrap() - row.4).abs() < 1e-9);
+    // The catalogue sets no cache prices: both are the input price.
+    assert!((p["cache_read_per_mtok_usd"].as_f64().unwrap() - row.3).abs() < 1e-9);
+    assert!((p["cache_write_per_mtok_usd"].as_f64().unwrap() - row.3).abs() < 1e-9);
+}
+
+#[tokio::test]
+async fn models_show_the_cache_prices_a_profile_sets() {
+    let s = Server::with_config(&format!(
+        "{LIMITS}[[upstreams]]\nname = \"e\"\nkind = \"echo\"\n\
+         [[profiles]]\nid = \"cached\"\nupstream = \"e\"\ncontext_window = 1000\ntokens_per_second = 10\n\
+         input_price_per_mtok = 3\noutput_price_per_mtok = 15\n\
+         cache_read_price_per_mtok = 0.3\ncache_write_price_per_mtok = 3.75\n\
+         [[profiles]]\nid = \"read-only\"\nupstream = \"e\"\ncontext_window = 1000\ntokens_per_second = 10\n\
+         input_price_per_mtok = 2\noutput_price_per_mtok = 8\ncache_read_price_per_mtok = 0.5\n\
+         [routing]\ndefault_profile = \"cached\"\naliases = {{}}\n"
+    ))
+    .await;
+    let pricing = |m: &Value| m["pricing"].clone();
+    let r = s.get("/v1/models").await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(
+        pricing(&r.body["data"][0]),
+        json!({"input_per_mtok_usd": 3.0, "output_per_mtok_usd": 15.0,
+               "cache_read_per_mtok_usd": 0.3, "cache_write_per_mtok_usd": 3.75})
+    );
+    // An unset cache write price is the input price.
+    assert_eq!(
+        pricing(&r.body["data"][1]),
+        json!({"input_per_mtok_usd": 2.0, "output_per_mtok_usd": 8.0,
+               "cache_read_per_mtok_usd": 0.5, "cache_write_per_mtok_usd": 2.0})
+    );
+    // The same in Anthropic's shape and for one model.
+    let r = s.get_anthropic("/v1/models/cached").await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["pricing"]["cache_read_per_mtok_usd"], 0.3);
+    assert_eq!(r.body["pricing"]["cache_write_per_mtok_usd"], 3.75);
+    s.stop().await;
 }
 
 #[tokio::test]

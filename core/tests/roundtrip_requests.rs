@@ -34,8 +34,12 @@ fn profile(model: &str) -> Profile {
         tokens_per_second: 100,
         input_price_per_mtok: 0.0,
         output_price_per_mtok: 0.0,
+        cache_read_price_per_mtok: 0.0,
+        cache_write_price_per_mtok: 0.0,
         input_nanos_per_mtok: 0,
         output_nanos_per_mtok: 0,
+        cache_read_nanos_per_mtok: 0,
+        cache_write_nanos_per_mtok: 0,
         upstreams: Vec::new(),
         upstream_names: Vec::new(),
     }

@@ -221,6 +221,11 @@ test("the dashboard in a browser", async (t) => {
     await untilText("#page-position", /rows 21–22 of 22/);
     const row = page.locator(`#usage-table tr[data-request-id="${trackedRequest}"]`);
     assert.equal(await row.locator("td.profile").innerText(), "dragon");
+    // The echo reports no cache tokens: the ledger's cache columns say 0.
+    assert.deepEqual(
+      [await row.locator("td.cache-read").innerText(), await row.locator("td.cache-write").innerText()],
+      ["0", "0"],
+    );
     // One profile's rows, totals and bars.
     await page.selectOption("#profile", "dragon-pro");
     await untilText("#totals", /Requests\s*10\b/);

@@ -20,7 +20,7 @@ describe('building a gateway', () => {
       owned_by: models.data[0].owned_by,
       context_window: 262144,
       tokens_per_second: 189,
-      pricing: { input_per_mtok_usd: 0.48, output_per_mtok_usd: 1.08 },
+      pricing: { input_per_mtok_usd: 0.48, output_per_mtok_usd: 1.08, cache_read_per_mtok_usd: 0.48, cache_write_per_mtok_usd: 0.48 },
     })
   })
 
@@ -140,7 +140,7 @@ describe('in-process calls', () => {
     const one = await gw.models('dragon-flash')
     assert.equal(one.id, 'dragon-flash')
     assert.equal(one.tokens_per_second, 1400)
-    assert.deepEqual(one.pricing, { input_per_mtok_usd: 1.2, output_per_mtok_usd: 2.4 })
+    assert.deepEqual(one.pricing, { input_per_mtok_usd: 1.2, output_per_mtok_usd: 2.4, cache_read_per_mtok_usd: 1.2, cache_write_per_mtok_usd: 1.2 })
     const all = await gw.models(null)
     assert.deepEqual(
       all.data.map((m) => m.id).sort(),

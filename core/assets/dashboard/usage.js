@@ -18,7 +18,9 @@ function ledgerRow(r) {
     h("td", {}, h("code", {}, r.request_id)),
     h("td", {}, h("code", {}, r.key_id)),
     h("td", { class: "profile" }, r.profile),
-    h("td", { class: "num" }, int(r.input_tokens)),
+    h("td", { class: "num input" }, int(r.input_tokens)),
+    h("td", { class: "num cache-read" }, int(r.cache_read_tokens)),
+    h("td", { class: "num cache-write" }, int(r.cache_write_tokens)),
     h("td", { class: "num" }, int(r.output_tokens)),
     h("td", { class: "num" }, usdExact(r.cost_usd)),
     h("td", { class: "num" }, r.status),
@@ -81,6 +83,8 @@ export default async function usage(root, params, ctx) {
     summary.replaceChildren(
       stat("Requests", int(t.requests)),
       stat("Input tokens", int(t.input_tokens)),
+      stat("Cache read tokens", int(t.cache_read_tokens)),
+      stat("Cache write tokens", int(t.cache_write_tokens)),
       stat("Output tokens", int(t.output_tokens)),
       stat("Spend", usd(t.cost_usd)),
     );
@@ -104,7 +108,7 @@ export default async function usage(root, params, ctx) {
     rows.replaceChildren(
       report.data.length === 0
         ? h("p", { class: "empty" }, "No requests in the ledger yet.")
-        : table("usage-table", ["Time", "Request", "Key", "Profile", "Input", "Output", "Cost", "Status"], report.data.map(ledgerRow)),
+        : table("usage-table", ["Time", "Request", "Key", "Profile", "Input", "Cache read", "Cache write", "Output", "Cost", "Status"], report.data.map(ledgerRow)),
     );
     position.textContent =
       page.rows === 0 ? "0 rows" : `rows ${page.offset + 1}–${page.offset + report.data.length} of ${page.rows}, newest first`;

@@ -77,7 +77,13 @@ pub struct LedgerRow {
     pub account_id: String,
     pub key_id: String,
     pub profile: String,
+    /// Every input token, cache reads and writes included, so readers that
+    /// know only `input_tokens` still see the whole input.
     pub input_tokens: u64,
+    /// The part of `input_tokens` read from the upstream's prompt cache.
+    pub cache_read_tokens: u64,
+    /// The part of `input_tokens` written to the upstream's prompt cache.
+    pub cache_write_tokens: u64,
     pub output_tokens: u64,
     pub cost_nanos: i64,
     pub status: u16,
@@ -92,6 +98,8 @@ impl LedgerRow {
             "key_id": self.key_id,
             "profile": self.profile,
             "input_tokens": self.input_tokens,
+            "cache_read_tokens": self.cache_read_tokens,
+            "cache_write_tokens": self.cache_write_tokens,
             "output_tokens": self.output_tokens,
             "cost_usd": usd_json(self.cost_nanos),
             "status": self.status,

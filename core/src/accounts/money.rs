@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 
+use crate::canonical::Usage;
 use crate::{Error, Result};
 
 pub const NANOS_PER_USD: i64 = 1_000_000_000;
@@ -79,17 +80,53 @@ pub fn usd_to_nanos(usd: f64) -> i64 {
     (usd * NANOS_PER_USD as f64).round() as i64
 }
 
-/// Cost of a request in nano-dollars, rounded up so no fraction goes unbilled.
-pub fn cost_nanos(
-    input_tokens: u64,
-    output_tokens: u64,
-    in_per_mtok: i64,
-    out_per_mtok: i64,
-) -> i64 {
-    let total = i128::from(input_tokens) * i128::from(in_per_mtok)
-        + i128::from(output_tokens) * i128::from(out_per_mtok);
-    let cost = (total + 999_999) / 1_000_000;
-    i64::try_from(cost).unwrap_or(i64::MAX)
+/// A profile's prices in nano-dollars per million tokens, one for each kind of
+/// token a usage counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Prices {
+    pub input: i64,
+    pub cache_read: i64,
+    pub cache_write: i64,
+    pub output: i64,
+}
+
+/// Cost of `usage` in nano-dollars: uncached input, cache reads, cache writes
+/// and output each at its price, rounded up once so no fraction goes unbilled.
+/// Past what i64 holds (absurd prices or counts) it is `i64::MAX`.
+pub fn cost_nanos(usage: &Usage, prices: &Prices) -> i64 {
+    let parts = [
+        (usage.input_tokens, prices.input),
+        (usage.cache_read_input_tokens, prices.cache_read),
+        (usage.cache_creation_input_tokens, prices.cache_write),
+        (usage.output_tokens, prices.output),
+    ];
+    parts
+        .iter()
+        .try_fold(0i128, |sum, &(tokens, price)| {
+            sum.checked_add(i128::from(tokens).checked_mul(i128::from(price))?)
+        })
+        .and_then(|total| total.checked_add(999_999))
+        .and_then(|total| i64::try_from(total / 1_000_000).ok())
+        .unwrap_or(i64::MAX)
+}
+
+/// The most `input` tokens and `max_output` can cost: before the answer nobody
+/// knows how the upstream splits the input between uncached, cache reads and
+/// cache writes, so every input token is priced at the highest of the three.
+pub fn worst_cost_nanos(input: u64, max_output: u64, prices: &Prices) -> i64 {
+    let worst_input = prices.input.max(prices.cache_read).max(prices.cache_write);
+    let usage = Usage {
+        input_tokens: input,
+        output_tokens: max_output,
+        ..Usage::default()
+    };
+    cost_nanos(
+        &usage,
+        &Prices {
+            input: worst_input,
+            ..*prices
+        },
+    )
 }
 
 #[cfg(test)]
@@ -108,15 +145,97 @@ mod tests {
         assert_eq!(parse_usd(""), None);
     }
 
+    fn usage(input: u64, cache_read: u64, cache_write: u64, output: u64) -> Usage {
+        Usage {
+            input_tokens: input,
+            output_tokens: output,
+            cache_read_input_tokens: cache_read,
+            cache_creation_input_tokens: cache_write,
+        }
+    }
+
     #[test]
     fn costs_in_nanos() {
         let (pin, pout) = (usd_to_nanos(0.48), usd_to_nanos(1.08));
         assert_eq!((pin, pout), (480_000_000, 1_080_000_000));
+        let prices = Prices {
+            input: pin,
+            cache_read: pin,
+            cache_write: pin,
+            output: pout,
+        };
         // 1000 in at $0.48/M = 480,000 nanos; 500 out at $1.08/M = 540,000 nanos.
-        assert_eq!(cost_nanos(1000, 500, pin, pout), 1_020_000);
+        assert_eq!(cost_nanos(&usage(1000, 0, 0, 500), &prices), 1_020_000);
         // A fraction of a nano-dollar is rounded up.
-        assert_eq!(cost_nanos(1, 0, 1, 0), 1);
+        let one = Prices {
+            input: 1,
+            ..Prices::default()
+        };
+        assert_eq!(cost_nanos(&usage(1, 0, 0, 0), &one), 1);
         assert_eq!(usd_json(25 * NANOS_PER_USD), serde_json::json!(25.0));
         assert_eq!(usd_json(1_020_000).to_string(), "0.00102");
+    }
+
+    #[test]
+    fn cache_reads_and_writes_cost_their_own_prices() {
+        let prices = Prices {
+            input: usd_to_nanos(3.0),
+            cache_read: usd_to_nanos(0.30),
+            cache_write: usd_to_nanos(3.75),
+            output: usd_to_nanos(15.0),
+        };
+        // 200 uncached in at $3/M = 600,000; 10,000 cache reads at $0.30/M =
+        // 3,000,000; 1,000 cache writes at $3.75/M = 3,750,000; 50 out at
+        // $15/M = 750,000.
+        assert_eq!(
+            cost_nanos(&usage(200, 10_000, 1_000, 50), &prices),
+            8_100_000
+        );
+        // Cache reads alone: 7 at $0.30/M = 2,100 nanos exactly, where the
+        // input price would have made it 21,000.
+        assert_eq!(cost_nanos(&usage(0, 7, 0, 0), &prices), 2_100);
+        // Rounded up once over the sum, not per kind: 1 read at 0.3 nanos
+        // plus 1 write at 0.6 nanos is 0.9, billed as 1 (not 1 + 1).
+        let tiny = Prices {
+            input: 0,
+            cache_read: 300_000,
+            cache_write: 600_000,
+            output: 0,
+        };
+        assert_eq!(cost_nanos(&usage(0, 1, 1, 0), &tiny), 1);
+        // Beyond what i64 holds it saturates instead of wrapping.
+        let dearest = Prices {
+            input: i64::MAX,
+            cache_read: i64::MAX,
+            cache_write: i64::MAX,
+            output: i64::MAX,
+        };
+        let most = usage(u64::MAX, u64::MAX, u64::MAX, u64::MAX);
+        assert_eq!(cost_nanos(&most, &dearest), i64::MAX);
+    }
+
+    #[test]
+    fn the_worst_case_prices_input_at_the_dearest_kind() {
+        let prices = Prices {
+            input: usd_to_nanos(3.0),
+            cache_read: usd_to_nanos(0.30),
+            cache_write: usd_to_nanos(3.75),
+            output: usd_to_nanos(15.0),
+        };
+        // 1,000 in at the write price $3.75/M plus 100 out at $15/M.
+        assert_eq!(worst_cost_nanos(1_000, 100, &prices), 3_750_000 + 1_500_000);
+        // It covers any split of those 1,000 input tokens.
+        for (fresh, read, write) in [(1_000, 0, 0), (0, 1_000, 0), (0, 0, 1_000), (300, 300, 400)] {
+            assert!(
+                cost_nanos(&usage(fresh, read, write, 100), &prices)
+                    <= worst_cost_nanos(1_000, 100, &prices)
+            );
+        }
+        // Cache prices below the input price leave the input price the worst.
+        let cheap_cache = Prices {
+            cache_write: 0,
+            ..prices
+        };
+        assert_eq!(worst_cost_nanos(1_000, 0, &cheap_cache), 3_000_000);
     }
 }

@@ -105,6 +105,8 @@ impl UsageQuery {
 struct Sum {
     requests: u64,
     input_tokens: u64,
+    cache_read_tokens: u64,
+    cache_write_tokens: u64,
     output_tokens: u64,
     cost_nanos: i64,
 }
@@ -113,6 +115,8 @@ impl Sum {
     fn add(&mut self, r: &LedgerRow) {
         self.requests += 1;
         self.input_tokens += r.input_tokens;
+        self.cache_read_tokens += r.cache_read_tokens;
+        self.cache_write_tokens += r.cache_write_tokens;
         self.output_tokens += r.output_tokens;
         self.cost_nanos += r.cost_nanos;
     }
@@ -121,6 +125,8 @@ impl Sum {
         json!({
             "requests": self.requests,
             "input_tokens": self.input_tokens,
+            "cache_read_tokens": self.cache_read_tokens,
+            "cache_write_tokens": self.cache_write_tokens,
             "output_tokens": self.output_tokens,
             "cost_usd": usd_json(self.cost_nanos),
         })
@@ -210,12 +216,7 @@ pub fn report(account_id: &str, rows: &[LedgerRow], q: &UsageQuery, now: i64) ->
     let mut v = json!({
         "account_id": account_id,
         "data": page,
-        "totals": {
-            "requests": total.requests,
-            "input_tokens": total.input_tokens,
-            "output_tokens": total.output_tokens,
-            "cost_usd": usd_json(total.cost_nanos),
-        },
+        "totals": total.to_json(),
     });
     if let Some(limit) = q.limit {
         let shown = v["data"].as_array().map_or(0, Vec::len);
@@ -253,6 +254,8 @@ mod tests {
             key_id: "key_a".into(),
             profile: profile.into(),
             input_tokens: 10,
+            cache_read_tokens: 4,
+            cache_write_tokens: 1,
             output_tokens: 5,
             cost_nanos: 1_000,
             status: 200,
@@ -282,8 +285,13 @@ mod tests {
         let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
         assert_eq!(keys, ["account_id", "data", "totals"]);
         assert_eq!(ids(&v), ["req_0", "req_1", "req_2"]);
-        assert_eq!(v["totals"]["requests"], 3);
-        assert_eq!(v["totals"]["input_tokens"], 30);
+        assert_eq!(
+            v["totals"],
+            json!({"requests": 3, "input_tokens": 30, "cache_read_tokens": 12, "cache_write_tokens": 3,
+                   "output_tokens": 15, "cost_usd": 0.000003})
+        );
+        assert_eq!(v["data"][0]["cache_read_tokens"], 4);
+        assert_eq!(v["data"][0]["cache_write_tokens"], 1);
     }
 
     #[test]
@@ -324,8 +332,8 @@ mod tests {
         assert_eq!(
             daily[0]["profiles"],
             json!([
-                {"requests": 1, "input_tokens": 10, "output_tokens": 5, "cost_usd": 0.000001, "profile": "dragon"},
-                {"requests": 1, "input_tokens": 10, "output_tokens": 5, "cost_usd": 0.000001, "profile": "dragon-pro"},
+                {"requests": 1, "input_tokens": 10, "cache_read_tokens": 4, "cache_write_tokens": 1, "output_tokens": 5, "cost_usd": 0.000001, "profile": "dragon"},
+                {"requests": 1, "input_tokens": 10, "cache_read_tokens": 4, "cache_write_tokens": 1, "output_tokens": 5, "cost_usd": 0.000001, "profile": "dragon-pro"},
             ])
         );
         // Sums by profile and totals cover every row, the old one included.

@@ -48,6 +48,11 @@ impl Usage {
             ..Usage::default()
         }
     }
+
+    /// Every input token: uncached, read from the cache and written to it.
+    pub fn total_input(&self) -> u64 {
+        self.input_tokens + self.cache_read_input_tokens + self.cache_creation_input_tokens
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

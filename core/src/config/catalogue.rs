@@ -42,6 +42,8 @@ pub fn builtin_profiles(upstream: &str) -> Vec<ProfileConfig> {
                 tokens_per_second,
                 input_price_per_mtok: inp,
                 output_price_per_mtok: out,
+                cache_read_price_per_mtok: None,
+                cache_write_price_per_mtok: None,
                 fallbacks: Vec::new(),
             },
         )

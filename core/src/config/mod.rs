@@ -228,8 +228,28 @@ pub struct ProfileConfig {
     pub tokens_per_second: u32,
     pub input_price_per_mtok: f64,
     pub output_price_per_mtok: f64,
+    /// Input tokens read from the upstream's prompt cache; the input price when unset.
+    #[serde(default)]
+    pub cache_read_price_per_mtok: Option<f64>,
+    /// Input tokens written to the upstream's prompt cache; the input price when unset.
+    #[serde(default)]
+    pub cache_write_price_per_mtok: Option<f64>,
     #[serde(default)]
     pub fallbacks: Vec<String>,
+}
+
+impl ProfileConfig {
+    /// The price of a cache read, USD per million tokens.
+    pub fn cache_read_price(&self) -> f64 {
+        self.cache_read_price_per_mtok
+            .unwrap_or(self.input_price_per_mtok)
+    }
+
+    /// The price of a cache write, USD per million tokens.
+    pub fn cache_write_price(&self) -> f64 {
+        self.cache_write_price_per_mtok
+            .unwrap_or(self.input_price_per_mtok)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -424,6 +444,8 @@ impl Config {
             for (field, v) in [
                 ("input_price_per_mtok", p.input_price_per_mtok),
                 ("output_price_per_mtok", p.output_price_per_mtok),
+                ("cache_read_price_per_mtok", p.cache_read_price()),
+                ("cache_write_price_per_mtok", p.cache_write_price()),
             ] {
                 if !(v.is_finite() && v >= 0.0) {
                     return Err((
@@ -569,6 +591,46 @@ default_profile = "a"
             "{}",
             e.message()
         );
+    }
+
+    #[test]
+    fn cache_prices_default_to_the_input_price_and_are_checked() {
+        let profile = |extra: &str| {
+            format!(
+                "[[upstreams]]\nname = \"e\"\nkind = \"echo\"\n[[profiles]]\nid = \"a\"\nupstream = \"e\"\n\
+                 context_window = 1000\ntokens_per_second = 10\ninput_price_per_mtok = 3\noutput_price_per_mtok = 15\n\
+                 {extra}[routing]\ndefault_profile = \"a\"\naliases = {{}}\n"
+            )
+        };
+        let c = Config::from_toml_str(&profile("")).unwrap();
+        assert_eq!(
+            (
+                c.profiles[0].cache_read_price(),
+                c.profiles[0].cache_write_price()
+            ),
+            (3.0, 3.0)
+        );
+        let c = Config::from_toml_str(&profile(
+            "cache_read_price_per_mtok = 0.3\ncache_write_price_per_mtok = 3.75\n",
+        ))
+        .unwrap();
+        assert_eq!(
+            (
+                c.profiles[0].cache_read_price(),
+                c.profiles[0].cache_write_price()
+            ),
+            (0.3, 3.75)
+        );
+        for field in ["cache_read_price_per_mtok", "cache_write_price_per_mtok"] {
+            for bad in ["-0.5", "nan", "inf"] {
+                let e = Config::from_toml_str(&profile(&format!("{field} = {bad}\n"))).unwrap_err();
+                assert!(
+                    e.message().contains(&format!("profiles[0].{field}")),
+                    "{field} = {bad}: {}",
+                    e.message()
+                );
+            }
+        }
     }
 
     #[test]

@@ -13,6 +13,8 @@ fn pricing(p: &Profile) -> Value {
     json!({
         "input_per_mtok_usd": p.input_price_per_mtok,
         "output_per_mtok_usd": p.output_price_per_mtok,
+        "cache_read_per_mtok_usd": p.cache_read_price_per_mtok,
+        "cache_write_per_mtok_usd": p.cache_write_price_per_mtok,
     })
 }
 

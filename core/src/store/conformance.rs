@@ -32,10 +32,27 @@ pub(crate) fn row(request_id: &str, account_id: &str, cost: i64) -> LedgerRow {
         key_id: "key_x".into(),
         profile: "dragon".into(),
         input_tokens: 10,
+        cache_read_tokens: 6,
+        cache_write_tokens: 1,
         output_tokens: 20,
         cost_nanos: cost,
         status: 200,
     }
+}
+
+/// The token counts of a settled `row`: the whole input, the cache parts of
+/// it and the output, as written.
+pub(crate) fn assert_tokens(r: &LedgerRow) {
+    assert_eq!(
+        (
+            r.input_tokens,
+            r.cache_read_tokens,
+            r.cache_write_tokens,
+            r.output_tokens
+        ),
+        (10, 6, 1, 20),
+        "{r:?}"
+    );
 }
 
 pub async fn run(store: Arc<dyn Store>) {
@@ -114,6 +131,7 @@ pub async fn run(store: Arc<dyn Store>) {
         (ledger[0].request_id.as_str(), ledger[0].cost_nanos),
         ("req_1", 250)
     );
+    assert_tokens(&ledger[0]);
 
     store.revoke_key(&k.id).await.unwrap();
     assert!(store
@@ -271,7 +289,9 @@ async fn sqlite_store_conforms_and_persists() {
     let again = super::SqliteStore::open(&path).unwrap();
     let a = again.account(&id).await.unwrap();
     assert_eq!((a.balance_nanos, a.lifetime_spend_nanos), (750, 250));
-    assert_eq!(again.ledger(&id).await.unwrap().len(), 1);
+    let ledger = again.ledger(&id).await.unwrap();
+    assert_eq!(ledger.len(), 1);
+    assert_tokens(&ledger[0]);
     assert_eq!(again.keys(&id).await.unwrap()[0].rpm, Some(5));
     assert_eq!(again.accounts().await.unwrap().len(), 2);
     let kept = again.get_response(&id, KEPT).await.unwrap().unwrap();
@@ -336,6 +356,7 @@ async fn sqlite_replays_the_journal_a_dead_process_left_once() {
         let ledger = store.ledger(&a.id).await.unwrap();
         assert_eq!(ledger.len(), 1);
         assert_eq!(ledger[0].request_id, "req_lost");
+        assert_tokens(&ledger[0]);
     }
     let left: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
@@ -389,6 +410,59 @@ async fn sqlite_migrates_a_first_version_ledger_keeping_its_rows_in_order() {
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
     assert_eq!(version as usize, super::sqlite::MIGRATIONS.len());
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn sqlite_opens_a_ledger_from_before_the_cache_columns_reading_zeros() {
+    let dir = std::env::temp_dir().join(format!("mws-test-{}", new_id("")));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("gw.db");
+    // The migrations before the cache columns, then a row as that schema wrote it.
+    let before = super::sqlite::MIGRATIONS
+        .iter()
+        .position(|m| m.contains("cache_read_tokens"))
+        .unwrap();
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        for sql in &super::sqlite::MIGRATIONS[..before] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", before).unwrap();
+        conn.execute_batch(
+            "INSERT INTO accounts (id, name, balance_nanos, lifetime_spend_nanos, quota_period, created_at)
+               VALUES ('acct_old', 'old', 900, 100, 0, 0);
+             INSERT INTO ledger (time, request_id, account_id, key_id, profile, input_tokens, output_tokens, cost_nanos, status)
+               VALUES (1, 'req_old', 'acct_old', 'key_1', 'dragon', 30, 4, 100, 200);",
+        )
+        .unwrap();
+    }
+    let store = super::SqliteStore::open(&path).unwrap();
+    let old = &store.ledger("acct_old").await.unwrap()[0];
+    assert_eq!(
+        (
+            old.request_id.as_str(),
+            old.input_tokens,
+            old.cache_read_tokens,
+            old.cache_write_tokens,
+            old.output_tokens,
+            old.cost_nanos
+        ),
+        ("req_old", 30, 0, 0, 4, 100)
+    );
+    // A row settled after the migration keeps its split, beside the old one.
+    let r = store.reserve("req_new", "acct_old", 10, 0).await.unwrap();
+    store
+        .settle(&r, row("req_new", "acct_old", 10))
+        .await
+        .unwrap();
+    drop(store);
+    let store = super::SqliteStore::open(&path).unwrap();
+    let ledger = store.ledger("acct_old").await.unwrap();
+    assert_eq!(ledger.len(), 2);
+    assert_eq!(ledger[0].cache_read_tokens, 0);
+    assert_tokens(&ledger[1]);
+    drop(store);
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -449,7 +523,9 @@ async fn redis_store_conforms() {
     let id = other.account_by_name("team").await.unwrap().unwrap().id;
     let a = other.account(&id).await.unwrap();
     assert_eq!((a.balance_nanos, a.lifetime_spend_nanos), (750, 250));
-    assert_eq!(other.ledger(&id).await.unwrap().len(), 1);
+    let ledger = other.ledger(&id).await.unwrap();
+    assert_eq!(ledger.len(), 1);
+    assert_tokens(&ledger[0]);
     assert_eq!(other.keys(&id).await.unwrap()[0].rpm, Some(5));
     // And its stored responses: read, and deleted for both.
     let kept = other.get_response(&id, KEPT).await.unwrap().unwrap();

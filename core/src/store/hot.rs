@@ -364,6 +364,8 @@ mod tests {
             key_id: "k".into(),
             profile: "p".into(),
             input_tokens: 1,
+            cache_read_tokens: 0,
+            cache_write_tokens: 0,
             output_tokens: 1,
             cost_nanos: cost,
             status: 200,

@@ -33,6 +33,11 @@ pub struct Entry {
     pub key_id: String,
     pub profile: String,
     pub input_tokens: u64,
+    /// Absent from lines written before the ledger had cache columns.
+    #[serde(default)]
+    pub cache_read_tokens: u64,
+    #[serde(default)]
+    pub cache_write_tokens: u64,
     pub output_tokens: u64,
     pub cost_nanos: i64,
     pub status: u16,
@@ -51,6 +56,8 @@ impl Entry {
             key_id: row.key_id,
             profile: row.profile,
             input_tokens: row.input_tokens,
+            cache_read_tokens: row.cache_read_tokens,
+            cache_write_tokens: row.cache_write_tokens,
             output_tokens: row.output_tokens,
             cost_nanos: row.cost_nanos,
             status: row.status,
@@ -312,6 +319,8 @@ mod tests {
             key_id: "k".into(),
             profile: "p \"quoted\"\nline".into(),
             input_tokens: 1,
+            cache_read_tokens: 4,
+            cache_write_tokens: 5,
             output_tokens: 2,
             cost_nanos: 3,
             status: 200,
@@ -320,6 +329,18 @@ mod tests {
             quota_used: 0,
             quota_period: 7,
         }
+    }
+
+    #[test]
+    fn lines_from_before_the_cache_columns_read_as_no_cache_tokens() {
+        let old = r#"{"time":1,"request_id":"r0","account_id":"a","key_id":"k","profile":"p",
+            "input_tokens":9,"output_tokens":2,"cost_nanos":3,"status":200,
+            "balance":-3,"lifetime":3,"quota_used":0,"quota_period":7}"#;
+        let e: Entry = serde_json::from_str(old).unwrap();
+        assert_eq!(
+            (e.input_tokens, e.cache_read_tokens, e.cache_write_tokens),
+            (9, 0, 0)
+        );
     }
 
     #[tokio::test]

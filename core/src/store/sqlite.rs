@@ -36,6 +36,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_init.sql"),
     include_str!("../../migrations/0002_ledger_without_autoincrement.sql"),
     include_str!("../../migrations/0003_responses.sql"),
+    include_str!("../../migrations/0004_ledger_cache_tokens.sql"),
 ];
 
 /// Expired responses deleted by one put at most, so a put after a long pause
@@ -401,7 +402,8 @@ impl Store for SqliteStore {
         let id = account_id.to_string();
         self.read(move |conn| {
             let mut stmt = conn.prepare(
-                "SELECT time, request_id, account_id, key_id, profile, input_tokens, output_tokens, cost_nanos, status
+                "SELECT time, request_id, account_id, key_id, profile, input_tokens, output_tokens, cost_nanos, status,
+                   cache_read_tokens, cache_write_tokens
                  FROM ledger WHERE account_id = ?1 ORDER BY seq",
             )?;
             let rows = stmt.query_map(params![id], |r| {
@@ -412,6 +414,8 @@ impl Store for SqliteStore {
                     key_id: r.get(3)?,
                     profile: r.get(4)?,
                     input_tokens: r.get::<_, i64>(5)?.max(0) as u64,
+                    cache_read_tokens: r.get::<_, i64>(9)?.max(0) as u64,
+                    cache_write_tokens: r.get::<_, i64>(10)?.max(0) as u64,
                     output_tokens: r.get::<_, i64>(6)?.max(0) as u64,
                     cost_nanos: r.get(7)?,
                     status: r.get(8)?,

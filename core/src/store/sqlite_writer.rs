@@ -156,8 +156,9 @@ pub(super) fn write_settlements<'a>(
     entries: impl IntoIterator<Item = &'a Entry>,
 ) -> rusqlite::Result<()> {
     let mut insert = tx.prepare_cached(
-        "INSERT OR IGNORE INTO ledger (time, request_id, account_id, key_id, profile, input_tokens, output_tokens, cost_nanos, status)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT OR IGNORE INTO ledger (time, request_id, account_id, key_id, profile, input_tokens, output_tokens, cost_nanos, status,
+           cache_read_tokens, cache_write_tokens)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?;
     let mut sums: HashMap<(&str, u32), (i64, i64, i64)> = HashMap::new();
     for e in entries {
@@ -170,7 +171,9 @@ pub(super) fn write_settlements<'a>(
             e.input_tokens as i64,
             e.output_tokens as i64,
             e.cost_nanos,
-            e.status
+            e.status,
+            e.cache_read_tokens as i64,
+            e.cache_write_tokens as i64
         ])?;
         if inserted == 1 {
             let s = sums.entry((&e.account_id, e.quota_period)).or_default();

@@ -10,11 +10,11 @@ use bytes::Bytes;
 use futures::StreamExt;
 use serde_json::Value;
 
-use crate::accounts::money::cost_nanos;
+use crate::accounts::money::{cost_nanos, worst_cost_nanos};
 use crate::call::Endpoint;
 use crate::call::Shape;
 use crate::canonical::request::Source;
-use crate::canonical::{ChatRequest, EventStream, StreamEvent};
+use crate::canonical::{ChatRequest, EventStream, StreamEvent, Usage};
 use crate::config::ToolIdStyle;
 use crate::egress::{self, SseFrame};
 use crate::egress::{Render, StreamRenderer};
@@ -123,13 +123,15 @@ pub fn config(data: &[u8]) {
         return;
     };
     if let Ok(router) = Router::from_config(&config) {
+        let most = Usage {
+            input_tokens: u64::MAX,
+            output_tokens: u64::MAX,
+            cache_read_input_tokens: u64::MAX,
+            cache_creation_input_tokens: u64::MAX,
+        };
         for p in router.profiles() {
-            cost_nanos(
-                u64::MAX,
-                u64::MAX,
-                p.input_nanos_per_mtok,
-                p.output_nanos_per_mtok,
-            );
+            cost_nanos(&most, &p.prices());
+            worst_cost_nanos(u64::MAX, u64::MAX, &p.prices());
         }
     }
 }

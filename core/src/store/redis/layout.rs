@@ -12,8 +12,8 @@
 //! | `inst:{instance}` | set | request ids an instance holds reservations for |
 //! | `instances` | sorted set | instance → its last heartbeat (ms, server clock) |
 //! | `done:{request id}` | string | settled marker, expires after a day |
-//! | `ledger:{account}` | stream | one entry per settled request |
-//! | `totals:{account}` | hash | requests, input_tokens, output_tokens, cost |
+//! | `ledger:{account}` | stream | one entry per settled request: time, request_id, key_id, profile, input_tokens (all of the input), cache_read_tokens and cache_write_tokens (parts of it; absent from older entries, read as 0), output_tokens, cost, status |
+//! | `totals:{account}` | hash | requests, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, cost |
 //! | `rl:{subject}` | hash | start, requests, tokens of a one-minute window |
 //! | `resp:{id}` | hash | a stored response: owner, created_at, expires_at, input_items and response (JSON text); expires with it |
 //! | `resps:{account}` | sorted set | the account's response ids by `resp_seq` (the order they were put in), for its cap; expires with its newest |
@@ -201,6 +201,8 @@ pub fn row_from(account_id: &str, f: &Fields) -> LedgerRow {
         key_id: text(f, "key_id"),
         profile: text(f, "profile"),
         input_tokens: num(f, "input_tokens"),
+        cache_read_tokens: num(f, "cache_read_tokens"),
+        cache_write_tokens: num(f, "cache_write_tokens"),
         output_tokens: num(f, "output_tokens"),
         cost_nanos: num(f, "cost"),
         status: num(f, "status"),
@@ -279,5 +281,33 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v))
             .collect();
         assert_eq!(key_from("key_1", &f), Some(k));
+    }
+
+    #[test]
+    fn ledger_entries_from_before_the_cache_fields_read_as_no_cache_tokens() {
+        let f: Fields = [
+            ("time", "5"),
+            ("request_id", "req_1"),
+            ("key_id", "key_1"),
+            ("profile", "dragon"),
+            ("input_tokens", "30"),
+            ("output_tokens", "4"),
+            ("cost", "100"),
+            ("status", "200"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let r = row_from("acct_1", &f);
+        assert_eq!(
+            (
+                r.input_tokens,
+                r.cache_read_tokens,
+                r.cache_write_tokens,
+                r.output_tokens,
+                r.cost_nanos
+            ),
+            (30, 0, 0, 4, 100)
+        );
     }
 }

@@ -172,6 +172,8 @@ impl Scripts {
             .arg(row.input_tokens)
             .arg(row.output_tokens)
             .arg(row.status)
+            .arg(row.cache_read_tokens)
+            .arg(row.cache_write_tokens)
             .invoke_async(conn)
             .await?;
         Ok(match at(&v, 0) {

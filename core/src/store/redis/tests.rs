@@ -31,6 +31,8 @@ fn row(request_id: &str, account_id: &str, cost: i64) -> LedgerRow {
         key_id: "key_x".into(),
         profile: "dragon".into(),
         input_tokens: 3,
+        cache_read_tokens: 2,
+        cache_write_tokens: 1,
         output_tokens: 4,
         cost_nanos: cost,
         status: 200,
@@ -173,14 +175,18 @@ async fn two_instances_never_oversell_and_the_ledger_adds_up() {
     assert_eq!(start - end.balance_nanos, spent);
     assert_eq!(end.lifetime_spend_nanos, spent);
     let mut c = stores[0].conn().await.unwrap();
-    let totals: (i64, i64) = redis::cmd("HMGET")
+    let totals: (i64, i64, i64, i64, i64) = redis::cmd("HMGET")
         .arg(stores[0].inner.layout.totals(&a.id))
         .arg("requests")
         .arg("cost")
+        .arg("input_tokens")
+        .arg("cache_read_tokens")
+        .arg("cache_write_tokens")
         .query_async(&mut c)
         .await
         .unwrap();
-    assert_eq!(totals, (served as i64, spent));
+    let served = served as i64;
+    assert_eq!(totals, (served, spent, 3 * served, 2 * served, served));
     // Nothing is still held: the whole balance can be reserved.
     if end.balance_nanos > 0 {
         stores[0]

@@ -4,7 +4,8 @@
 -- never below zero. Appends the ledger row and adds it to the totals.
 -- KEYS: account hash, reservations hash, settled marker, ledger stream, totals.
 -- ARGV: prefix, request id, cost, marker ttl (s), time, key id, profile,
--- input tokens, output tokens, status.
+-- input tokens (all of them), output tokens, status, cache read tokens, cache
+-- write tokens (the parts of the input tokens).
 -- Returns {1, charged, lifetime}, {0} if already settled, {-1} for no such
 -- account.
 local acct, res, done, ledger, totals = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
@@ -30,9 +31,12 @@ redis.call('HINCRBY', acct, 'quota_used', int(from_quota))
 local lifetime = redis.call('HINCRBY', acct, 'lifetime', int(charged))
 redis.call('XADD', ledger, '*', 'time', ARGV[5], 'request_id', rid, 'key_id', ARGV[6],
   'profile', ARGV[7], 'input_tokens', ARGV[8], 'output_tokens', ARGV[9],
-  'cost', int(charged), 'status', ARGV[10])
+  'cost', int(charged), 'status', ARGV[10],
+  'cache_read_tokens', ARGV[11], 'cache_write_tokens', ARGV[12])
 redis.call('HINCRBY', totals, 'requests', '1')
 redis.call('HINCRBY', totals, 'input_tokens', ARGV[8])
+redis.call('HINCRBY', totals, 'cache_read_tokens', ARGV[11])
+redis.call('HINCRBY', totals, 'cache_write_tokens', ARGV[12])
 redis.call('HINCRBY', totals, 'output_tokens', ARGV[9])
 redis.call('HINCRBY', totals, 'cost', int(charged))
 return {1, charged, lifetime}
