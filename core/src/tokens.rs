@@ -1,7 +1,7 @@
 //! The 4-characters-a-token estimate, used where an upstream gives no usage and
 //! for `count_tokens`.
 
-use crate::canonical::{ChatRequest, ContentBlock, ImageSource};
+use crate::canonical::{ChatRequest, ContentBlock, DocumentSource, ImageSource};
 
 /// Characters per token of the estimate.
 const CHARS_PER_TOKEN: usize = 4;
@@ -30,9 +30,22 @@ fn block_chars(block: &ContentBlock) -> usize {
         ContentBlock::ToolResult { content, .. } => content.iter().map(block_chars).sum(),
         ContentBlock::Thinking { thinking, .. } => thinking.chars().count(),
         ContentBlock::RedactedThinking { data } => data.len(),
-        // Base64 is 4 characters for 3 bytes: as many characters as the text a
-        // page of it holds, near enough for an estimate.
-        ContentBlock::Document { data, .. } => data.len(),
+        ContentBlock::Document {
+            source,
+            title,
+            context,
+            ..
+        } => {
+            let said =
+                title.as_deref().map_or(0, str::len) + context.as_deref().map_or(0, str::len);
+            said + match source {
+                // Base64 is 4 characters for 3 bytes: as many characters as the
+                // text a page of it holds, near enough for an estimate.
+                DocumentSource::Base64 { data, .. } => data.len(),
+                // Its size is unknown until fetched: counted as one page read as an image.
+                DocumentSource::Url { .. } => IMAGE_CHARS,
+            }
+        }
     }
 }
 

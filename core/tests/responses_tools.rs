@@ -3,7 +3,7 @@
 //! client-executed `tool_search` (a function to the model, its calls
 //! `tool_search_call` items, its outputs tool results).
 
-use mws_core::canonical::{ChatResponse, ContentBlock, Role, StopReason, Usage};
+use mws_core::canonical::{ChatResponse, ContentBlock, DocumentSource, Role, StopReason, Usage};
 use mws_core::egress::responses::{response_object, StreamRenderer};
 use mws_core::ingress::responses::parse_responses;
 use serde_json::{json, Value};
@@ -159,8 +159,8 @@ fn a_pdf_input_file_is_a_document_for_every_upstream_kind() {
     ]}]});
     let r = parse_responses(&body).unwrap();
     assert!(
-        matches!(&r.chat.messages[0].content[0], ContentBlock::Document { media_type, data, filename, .. }
-        if media_type == "application/pdf" && data == "JVBERi0xLjQ=" && filename.as_deref() == Some("report.pdf"))
+        matches!(&r.chat.messages[0].content[0], ContentBlock::Document { source: DocumentSource::Base64 { media_type, data }, title, .. }
+        if media_type == "application/pdf" && data == "JVBERi0xLjQ=" && title.as_deref() == Some("report.pdf"))
     );
 
     let p = mws_core::route::Router::from_config(&mws_core::Config::default())

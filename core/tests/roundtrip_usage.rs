@@ -5,7 +5,7 @@
 //! shape and read back by the upstream reader of that shape is the same
 //! usage (OpenAI has no slot for cache writes: they stay input), and the cost
 //! charged is the profile's prices applied to each kind of token.
-#![expect(clippy::unwrap_used, reason = "test helpers fail loudly")]
+#![expect(clippy::panic, reason = "the shared props helpers fail loudly")]
 
 mod props;
 

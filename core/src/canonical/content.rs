@@ -2,10 +2,24 @@
 
 use serde_json::Value;
 
+/// The media type of the documents every upstream kind reads.
+pub const PDF: &str = "application/pdf";
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum ImageSource {
     Base64 { media_type: String, data: String },
     Url { url: String },
+}
+
+/// Where a document's bytes are. Text documents are not documents here: the
+/// ingress makes them text blocks, which every upstream takes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DocumentSource {
+    /// Inline, as base64 (a PDF: the one kind every upstream reads).
+    Base64 { media_type: String, data: String },
+    /// A PDF the upstream fetches itself. `field` is where the client wrote
+    /// it, so an upstream that takes only data names it in its 400.
+    Url { url: String, field: String },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -26,7 +40,7 @@ pub enum ContentBlock {
         input: Value,
         cache_control: Option<Value>,
     },
-    /// A user's answer to a tool call. `content` holds text and image blocks.
+    /// A user's answer to a tool call. `content` holds text, image and document blocks.
     ToolResult {
         tool_use_id: String,
         content: Vec<ContentBlock>,
@@ -37,12 +51,13 @@ pub enum ContentBlock {
         thinking: String,
         signature: Option<String>,
     },
-    /// A document the model reads (a PDF), inline as base64.
+    /// A document the model reads (a PDF).
     Document {
-        media_type: String,
-        data: String,
-        /// The file's name, as a title for the model.
-        filename: Option<String>,
+        source: DocumentSource,
+        /// Anthropic `title`; the OpenAI APIs' `filename`.
+        title: Option<String>,
+        /// Anthropic `context`: said about the document, not part of it.
+        context: Option<String>,
         cache_control: Option<Value>,
     },
     RedactedThinking {
@@ -54,6 +69,19 @@ impl ContentBlock {
     pub fn text(text: impl Into<String>) -> Self {
         ContentBlock::Text {
             text: text.into(),
+            cache_control: None,
+        }
+    }
+
+    /// A base64 PDF document with no title or context.
+    pub fn pdf(data: impl Into<String>) -> Self {
+        ContentBlock::Document {
+            source: DocumentSource::Base64 {
+                media_type: PDF.to_owned(),
+                data: data.into(),
+            },
+            title: None,
+            context: None,
             cache_control: None,
         }
     }
@@ -71,4 +99,15 @@ impl ContentBlock {
             _ => String::new(),
         }
     }
+}
+
+/// What heads a document given as text (a text document, or a PDF's context
+/// for an upstream with no slot for it): its title and context, a line each.
+pub fn document_header(title: Option<&str>, context: Option<&str>) -> Option<String> {
+    let lines: Vec<String> = title
+        .map(|t| format!("Document: {t}"))
+        .into_iter()
+        .chain(context.map(|c| format!("Context: {c}")))
+        .collect();
+    (!lines.is_empty()).then(|| lines.join("\n"))
 }

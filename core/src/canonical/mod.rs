@@ -8,7 +8,7 @@ pub mod response;
 pub mod responses;
 pub mod retrieval;
 
-pub use content::{ContentBlock, ImageSource};
+pub use content::{document_header, ContentBlock, DocumentSource, ImageSource, PDF};
 pub use event::{BlockStart, Delta, EventStream, StreamEvent};
 pub use reasoning::Reasoning;
 pub use request::{ChatRequest, Message, ResponseFormat, Role, Tool, ToolChoice};

@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 
 use super::ContentBlock;
 use crate::call::Shape;
+use crate::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -96,6 +97,11 @@ pub struct ChatRequest {
     pub source: Option<Source>,
     /// `anthropic-beta` values from the client, for Anthropic upstreams that allow them.
     pub anthropic_beta: Vec<String>,
+    /// The first part of the body that only an upstream of the client's own
+    /// kind can carry (a file by id: it lives in that provider's Files API),
+    /// as the 400 naming it. The ingress accepts it, since pass-through sends
+    /// the body verbatim; every translating upstream answers this error.
+    pub untranslatable: Option<Error>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -131,7 +137,14 @@ impl ChatRequest {
             extra: Map::new(),
             source: None,
             anthropic_beta: Vec::new(),
+            untranslatable: None,
         }
+    }
+
+    /// Whether the request can be translated to another API shape: the
+    /// `untranslatable` error if it holds one.
+    pub fn translatable(&self) -> Result<()> {
+        self.untranslatable.clone().map_or(Ok(()), Err)
     }
 
     /// The last user message, if the conversation ends with one.

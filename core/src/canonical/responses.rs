@@ -76,9 +76,10 @@ pub struct ResponsesRequest {
     pub safety_identifier: Option<String>,
     pub user: Option<String>,
     pub service_tier: Option<String>,
-    /// The first built-in tool, tool choice or item of the request (as the 400
-    /// naming it): an `openai-responses` upstream takes the body as sent, any
-    /// other upstream refuses the request with this error.
+    /// The first built-in tool, tool choice or item of the request, or file
+    /// only the Responses API reads (by `file_id`, or not a PDF or text), as
+    /// the 400 naming it: an `openai-responses` upstream takes the body as
+    /// sent, any other upstream refuses the request with this error.
     pub built_in: Option<crate::Error>,
     /// Always false: `background: true` is refused.
     pub background: bool,

@@ -1,5 +1,7 @@
 //! Anthropic Messages requests (`/v1/messages`, `/v1/messages/count_tokens`)
-//! parsed and validated into a canonical `ChatRequest`.
+//! parsed and validated into a canonical `ChatRequest`. An Anthropic upstream
+//! gets the body verbatim, so what the API accepts is accepted here; documents
+//! and search results are read in `anthropic_documents`.
 
 use std::collections::HashSet;
 
@@ -20,9 +22,11 @@ const MESSAGE_BLOCKS: &[&str] = &[
     "tool_result",
     "thinking",
     "redacted_thinking",
+    "document",
+    "search_result",
 ];
 /// Block types inside a `tool_result`'s content.
-const TOOL_RESULT_BLOCKS: &[&str] = &["text", "image"];
+const TOOL_RESULT_BLOCKS: &[&str] = &["text", "image", "document", "search_result"];
 /// Block types a system prompt may hold.
 const SYSTEM_BLOCKS: &[&str] = &["text"];
 
@@ -79,7 +83,7 @@ fn parse(body: &Value, need_max_tokens: bool) -> Result<ChatRequest> {
     }
 
     if let Some(system) = f.get("system") {
-        parse_system(system, "system", &mut req.system)?;
+        parse_system(system, "system", &mut req.system, &mut req.untranslatable)?;
     }
 
     let messages = f.req_array("messages")?;
@@ -238,7 +242,12 @@ fn pair_tool_results<'a>(m: &'a Value, path: &str, seen: &mut HashSet<&'a str>) 
 }
 
 /// `system`: a string or an array of text blocks, appended to `out`.
-fn parse_system(v: &Value, path: &str, out: &mut Vec<ContentBlock>) -> Result<()> {
+fn parse_system(
+    v: &Value,
+    path: &str,
+    out: &mut Vec<ContentBlock>,
+    deferred: &mut Option<Error>,
+) -> Result<()> {
     match v {
         // An empty system string means no system prompt; an empty text block
         // would be refused by an Anthropic upstream.
@@ -249,7 +258,7 @@ fn parse_system(v: &Value, path: &str, out: &mut Vec<ContentBlock>) -> Result<()
         }
         Value::Array(blocks) => {
             for (i, b) in blocks.iter().enumerate() {
-                out.push(parse_block(b, &join(path, i), SYSTEM_BLOCKS)?);
+                parse_block(b, &join(path, i), SYSTEM_BLOCKS, deferred, out)?;
             }
             Ok(())
         }
@@ -272,15 +281,25 @@ fn parse_message(v: &Value, path: &str, req: &mut ChatRequest) -> Result<()> {
         "assistant" => Role::Assistant,
         // Newer Claude Code sends system reminders as `system` messages inside
         // `messages`; the canonical model has one system prompt, so they join it.
-        _ => return parse_system(content, &content_path, &mut req.system),
+        _ => {
+            return parse_system(
+                content,
+                &content_path,
+                &mut req.system,
+                &mut req.untranslatable,
+            )
+        }
     };
     let content = match content {
         Value::String(s) => vec![ContentBlock::text(s.as_str())],
-        Value::Array(blocks) => blocks
-            .iter()
-            .enumerate()
-            .map(|(i, b)| parse_block(b, &join(&content_path, i), MESSAGE_BLOCKS))
-            .collect::<Result<_>>()?,
+        Value::Array(blocks) => {
+            let mut out = Vec::with_capacity(blocks.len());
+            for (i, b) in blocks.iter().enumerate() {
+                let path = join(&content_path, i);
+                parse_block(b, &path, MESSAGE_BLOCKS, &mut req.untranslatable, &mut out)?;
+            }
+            out
+        }
         other => {
             return Err(Error::invalid_field(
                 content_path,
@@ -292,8 +311,17 @@ fn parse_message(v: &Value, path: &str, req: &mut ChatRequest) -> Result<()> {
     Ok(())
 }
 
-/// One content block whose `type` must be one of `allowed`.
-fn parse_block(v: &Value, path: &str, allowed: &[&str]) -> Result<ContentBlock> {
+/// One content block whose `type` must be one of `allowed`, appended to `out`;
+/// a document or a search result may be several blocks or none (see
+/// `anthropic_documents`), and a part only an Anthropic upstream can carry
+/// goes to `deferred`.
+pub(super) fn parse_block(
+    v: &Value,
+    path: &str,
+    allowed: &[&str],
+    deferred: &mut Option<Error>,
+    out: &mut Vec<ContentBlock>,
+) -> Result<()> {
     let f = Fields::of(v, path)?;
     let kind = f
         .one_of("type", allowed)?
@@ -301,7 +329,7 @@ fn parse_block(v: &Value, path: &str, allowed: &[&str]) -> Result<ContentBlock> 
     // Kept raw wherever the canonical block has the slot: only Anthropic
     // upstreams use it, and it is never an error.
     let cache_control = f.get("cache_control").cloned();
-    Ok(match kind {
+    let block = match kind {
         "text" => ContentBlock::Text {
             text: f.req_str("text")?.to_owned(),
             cache_control,
@@ -327,7 +355,7 @@ fn parse_block(v: &Value, path: &str, allowed: &[&str]) -> Result<ContentBlock> 
         },
         "tool_result" => ContentBlock::ToolResult {
             tool_use_id: f.req_str("tool_use_id")?.to_owned(),
-            content: parse_tool_result_content(&f)?,
+            content: parse_tool_result_content(&f, deferred)?,
             is_error: f.bool("is_error")?.unwrap_or(false),
             cache_control,
         },
@@ -338,6 +366,8 @@ fn parse_block(v: &Value, path: &str, allowed: &[&str]) -> Result<ContentBlock> 
         "redacted_thinking" => ContentBlock::RedactedThinking {
             data: f.req_str("data")?.to_owned(),
         },
+        "document" => return super::anthropic_documents::document(&f, deferred, out),
+        "search_result" => return super::anthropic_documents::search_result(&f, out),
         // `one_of` admitted only names from `allowed`, all handled above.
         other => {
             return Err(Error::invalid_field(
@@ -345,7 +375,9 @@ fn parse_block(v: &Value, path: &str, allowed: &[&str]) -> Result<ContentBlock> 
                 format!("expected one of {}, got {other:?}", allowed.join(", ")),
             ))
         }
-    })
+    };
+    out.push(block);
+    Ok(())
 }
 
 fn parse_image_source(f: &Fields<'_>) -> Result<ImageSource> {
@@ -359,7 +391,7 @@ fn parse_image_source(f: &Fields<'_>) -> Result<ImageSource> {
     Ok(if kind == "base64" {
         let media_type = src.req_str("media_type")?;
         let data = src.req_str("data")?;
-        super::image::check_base64(
+        super::inline::check_base64(
             media_type,
             &src.path_of("media_type"),
             data,
@@ -376,17 +408,23 @@ fn parse_image_source(f: &Fields<'_>) -> Result<ImageSource> {
     })
 }
 
-/// A `tool_result`'s content: a string, text/image blocks, or absent (empty).
-fn parse_tool_result_content(f: &Fields<'_>) -> Result<Vec<ContentBlock>> {
+/// A `tool_result`'s content: a string, blocks of `TOOL_RESULT_BLOCKS`, or
+/// absent (empty).
+fn parse_tool_result_content(
+    f: &Fields<'_>,
+    deferred: &mut Option<Error>,
+) -> Result<Vec<ContentBlock>> {
     let path = f.path_of("content");
     match f.get("content") {
         None => Ok(Vec::new()),
         Some(Value::String(s)) => Ok(vec![ContentBlock::text(s.as_str())]),
-        Some(Value::Array(blocks)) => blocks
-            .iter()
-            .enumerate()
-            .map(|(i, b)| parse_block(b, &join(&path, i), TOOL_RESULT_BLOCKS))
-            .collect(),
+        Some(Value::Array(blocks)) => {
+            let mut out = Vec::with_capacity(blocks.len());
+            for (i, b) in blocks.iter().enumerate() {
+                parse_block(b, &join(&path, i), TOOL_RESULT_BLOCKS, deferred, &mut out)?;
+            }
+            Ok(out)
+        }
         Some(other) => Err(Error::invalid_field(
             path,
             format!("expected a string or an array, got {}", type_name(other)),
@@ -444,6 +482,7 @@ fn parse_tool(v: &Value, path: &str) -> Result<Option<Tool>> {
 // `allow`, not `expect`: a clippy.toml allowing these in tests would make `expect` fail.
 mod tests {
     use super::*;
+    use crate::canonical::DocumentSource;
     use serde_json::json;
 
     const CLAUDE_CODE: &str =
@@ -856,12 +895,12 @@ mod tests {
             json!([
                 {"role": "user", "content": "a"},
                 {"role": "assistant", "content": "b"},
-                {"role": "user", "content": [{"type": "document", "source": {}}]}
+                {"role": "user", "content": [{"type": "container_upload", "file_id": "f"}]}
             ]),
         );
         assert_err(
             &body,
-            "messages.2.content.0.type: expected one of text, image, tool_use, tool_result, thinking, redacted_thinking, got \"document\"",
+            "messages.2.content.0.type: expected one of text, image, tool_use, tool_result, thinking, redacted_thinking, document, search_result, got \"container_upload\"",
         );
         assert_err(
             &content(json!([{"text": "x"}])),
@@ -941,6 +980,199 @@ mod tests {
             &content(json!([{"type": "image", "source": {"type": "url"}}])),
             "messages.0.content.0.source.url: field required",
         );
+    }
+
+    fn pdf(data: &str) -> Value {
+        json!({"type": "base64", "media_type": "application/pdf", "data": data})
+    }
+
+    #[test]
+    fn pdf_documents_stay_documents() {
+        let b = blocks_of(&content(json!([
+            {"type": "document", "source": pdf("JVBERi0="), "title": "Q3", "context": "from 2024",
+             "citations": {"enabled": true}, "cache_control": {"type": "ephemeral"}},
+            {"type": "document", "source": {"type": "url", "url": "https://x/a.pdf"}, "title": null}
+        ])));
+        assert_eq!(
+            b,
+            vec![
+                ContentBlock::Document {
+                    source: DocumentSource::Base64 {
+                        media_type: "application/pdf".into(),
+                        data: "JVBERi0=".into()
+                    },
+                    title: Some("Q3".into()),
+                    context: Some("from 2024".into()),
+                    cache_control: Some(json!({"type": "ephemeral"}))
+                },
+                ContentBlock::Document {
+                    source: DocumentSource::Url {
+                        url: "https://x/a.pdf".into(),
+                        field: "messages.0.content.1.source.url".into()
+                    },
+                    title: None,
+                    context: None,
+                    cache_control: None
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn text_documents_and_search_results_become_text() {
+        let b = blocks_of(&content(json!([
+            {"type": "document", "title": "Notes", "context": "mine",
+             "source": {"type": "text", "media_type": "text/plain", "data": "Buy milk."}},
+            {"type": "document", "cache_control": {"type": "ephemeral"}, "source": {"type": "content", "content": [
+                {"type": "text", "text": "Chunk one."},
+                {"type": "image", "source": {"type": "url", "url": "https://x/a.png"}}
+            ]}},
+            {"type": "document", "title": "T", "source": {"type": "content", "content": "Plain."}},
+            {"type": "search_result", "source": "https://x/doc", "title": "Doc", "citations": {"enabled": false},
+             "content": [{"type": "text", "text": "First."}, {"type": "text", "text": "Second."}]}
+        ])));
+        assert_eq!(
+            b,
+            vec![
+                ContentBlock::text("Document: Notes\nContext: mine\n\nBuy milk."),
+                ContentBlock::text("Chunk one."),
+                ContentBlock::Image {
+                    source: ImageSource::Url {
+                        url: "https://x/a.png".into()
+                    },
+                    cache_control: Some(json!({"type": "ephemeral"}))
+                },
+                ContentBlock::text("Document: T"),
+                ContentBlock::text("Plain."),
+                ContentBlock::text(
+                    "Search result: Doc\nSource: https://x/doc\n\nFirst.\n\nSecond."
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn documents_in_tool_results_as_claude_code_reads_a_pdf() {
+        let body = with(
+            "messages",
+            json!([
+                {"role": "user", "content": "read it"},
+                {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "Read", "input": {"file_path": "/a.pdf"}}]},
+                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": [
+                    {"type": "document", "source": pdf("JVBERi0=")},
+                    {"type": "search_result", "source": "s", "title": "t", "content": [{"type": "text", "text": "x"}]}
+                ]}]}
+            ]),
+        );
+        let req = parse_messages(&body).unwrap();
+        assert_eq!(
+            req.messages[2].content,
+            vec![ContentBlock::ToolResult {
+                tool_use_id: "toolu_1".into(),
+                content: vec![
+                    ContentBlock::pdf("JVBERi0="),
+                    ContentBlock::text("Search result: t\nSource: s\n\nx")
+                ],
+                is_error: false,
+                cache_control: None
+            }]
+        );
+        assert_eq!(req.untranslatable, None);
+    }
+
+    #[test]
+    fn documents_only_anthropic_reads_are_accepted_and_deferred() {
+        let req = parse_messages(&content(json!([
+            {"type": "text", "text": "two files"},
+            {"type": "document", "source": {"type": "file", "file_id": "file_011"}},
+            {"type": "document", "source": {"type": "base64", "media_type": "text/csv", "data": "YSxi"}}
+        ])))
+        .unwrap();
+        assert_eq!(
+            req.messages[0].content,
+            vec![ContentBlock::text("two files")]
+        );
+        let e = req.translatable().unwrap_err();
+        assert_eq!(e.http_status(), 400);
+        assert_eq!(e.param(), Some("messages.0.content.1.source.file_id"));
+        let req = parse_messages(&content(json!([
+            {"type": "document", "source": {"type": "base64", "media_type": "text/csv", "data": "YSxi"}}
+        ])))
+        .unwrap();
+        assert_eq!(
+            req.translatable().unwrap_err().param(),
+            Some("messages.0.content.0.source.media_type")
+        );
+    }
+
+    #[test]
+    fn document_errors_name_the_field() {
+        let doc = |v: Value| content(json!([v]));
+        for (block, message) in [
+            (json!({"type": "document"}), "messages.0.content.0.source: field required"),
+            (
+                json!({"type": "document", "source": {"type": "zip"}}),
+                "messages.0.content.0.source.type: expected one of base64, url, text, content, file, got \"zip\"",
+            ),
+            (
+                json!({"type": "document", "source": {"type": "base64", "media_type": "application/pdf"}}),
+                "messages.0.content.0.source.data: field required",
+            ),
+            (
+                json!({"type": "document", "source": pdf("!!")}),
+                "messages.0.content.0.source.data: expected the document as non-empty base64 data",
+            ),
+            (
+                json!({"type": "document", "source": {"type": "url"}}),
+                "messages.0.content.0.source.url: field required",
+            ),
+            (
+                json!({"type": "document", "source": {"type": "text", "data": "x"}}),
+                "messages.0.content.0.source.media_type: field required",
+            ),
+            (
+                json!({"type": "document", "source": {"type": "content", "content": 1}}),
+                "messages.0.content.0.source.content: expected a string or an array, got number",
+            ),
+            (
+                json!({"type": "document", "source": {"type": "content", "content": [{"type": "document"}]}}),
+                "messages.0.content.0.source.content.0.type: expected one of text, image, got \"document\"",
+            ),
+            (
+                json!({"type": "document", "source": {"type": "file"}}),
+                "messages.0.content.0.source.file_id: field required",
+            ),
+            (
+                json!({"type": "document", "source": pdf("JVBE"), "title": 1}),
+                "messages.0.content.0.title: expected a string, got number",
+            ),
+            (
+                json!({"type": "document", "source": pdf("JVBE"), "context": []}),
+                "messages.0.content.0.context: expected a string, got array",
+            ),
+            (
+                json!({"type": "document", "source": pdf("JVBE"), "citations": {"enabled": "yes"}}),
+                "messages.0.content.0.citations.enabled: expected a boolean, got string",
+            ),
+            (
+                json!({"type": "search_result", "title": "t", "content": []}),
+                "messages.0.content.0.source: field required",
+            ),
+            (
+                json!({"type": "search_result", "source": "s", "content": []}),
+                "messages.0.content.0.title: field required",
+            ),
+            (
+                json!({"type": "search_result", "source": "s", "title": "t"}),
+                "messages.0.content.0.content: field required",
+            ),
+            (
+                json!({"type": "search_result", "source": "s", "title": "t", "content": [{"type": "image"}]}),
+                "messages.0.content.0.content.0.type: expected one of text, got \"image\"",
+            ),
+        ] {
+            assert_err(&doc(block), message);
+        }
     }
 
     #[test]
@@ -1053,7 +1285,7 @@ mod tests {
                     {"type": "text", "text": "ok"}, {"type": "tool_use", "id": "x"}
                 ]}),
             ),
-            "messages.0.content.0.content.1.type: expected one of text, image, got \"tool_use\"",
+            "messages.0.content.0.content.1.type: expected one of text, image, document, search_result, got \"tool_use\"",
         );
         assert_err(
             &tu(json!({"type": "thinking"})),

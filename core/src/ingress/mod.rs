@@ -1,8 +1,9 @@
 //! Each API shape parsed and validated into the canonical model.
 
 pub mod anthropic;
+mod anthropic_documents;
 mod budget;
-mod image;
+mod inline;
 pub mod json;
 pub mod openai;
 mod path;
@@ -12,3 +13,11 @@ pub mod retrieval;
 // The JSON reader lives below ingress (`crate::json_fields`); kept here for
 // the parsers that name it `ingress::Fields`.
 pub use crate::json_fields::Fields;
+
+/// A content part as parsed: a canonical block, or the 400 of a translating
+/// upstream for a part only an upstream of the client's own kind can carry
+/// (which takes the body verbatim).
+pub(crate) enum Part {
+    Block(crate::canonical::ContentBlock),
+    Deferred(crate::Error),
+}

@@ -12,16 +12,21 @@
 //! - empty text in system, assistant and tool content is dropped (`content: ""` next
 //!   to `tool_calls` is common and an empty text block is an error upstream), and an
 //!   assistant message left with nothing to say is dropped;
-//! - `tools[].function.parameters` without a `type` gets `"type": "object"`.
+//! - `tools[].function.parameters` without a `type` gets `"type": "object"`;
+//! - a `file` part holding a PDF data URL is a document (`filename` its title);
+//!   one by `file_id`, or with other `file_data`, is accepted for an OpenAI
+//!   upstream (which takes the body verbatim) and deferred as the 400 of every
+//!   other (`ChatRequest::untranslatable`).
 
 use std::collections::HashSet;
 
 use serde_json::{Map, Value};
 
 use super::path::{check_schema_members, join, type_name};
-use super::Fields;
+use super::{Fields, Part};
 use crate::canonical::{
-    ChatRequest, ContentBlock, ImageSource, Message, ResponseFormat, Role, Tool, ToolChoice,
+    ChatRequest, ContentBlock, DocumentSource, ImageSource, Message, ResponseFormat, Role, Tool,
+    ToolChoice, PDF,
 };
 use crate::{Error, Result};
 
@@ -162,21 +167,24 @@ fn positive(f: &Fields, key: &str) -> Result<Option<u32>> {
 fn parse_message(m: &Value, i: usize, req: &mut ChatRequest) -> Result<()> {
     let path = join("messages", i);
     let f = Fields::of(m, &path)?;
+    let deferred = &mut req.untranslatable;
     match f.req_str("role")? {
         "system" | "developer" => {
-            let blocks = content_blocks(&f, PartKind::Text)?.ok_or_else(|| f.missing("content"))?;
+            let blocks = content_blocks(&f, PartKind::Text, deferred)?
+                .ok_or_else(|| f.missing("content"))?;
             req.system.extend(non_empty(blocks));
         }
         "user" => {
-            let blocks = content_blocks(&f, PartKind::User)?.ok_or_else(|| f.missing("content"))?;
+            let blocks = content_blocks(&f, PartKind::User, deferred)?
+                .ok_or_else(|| f.missing("content"))?;
             push(&mut req.messages, Role::User, blocks);
         }
         "assistant" => {
-            let blocks = assistant_blocks(&f)?;
+            let blocks = assistant_blocks(&f, deferred)?;
             push(&mut req.messages, Role::Assistant, blocks);
         }
         "tool" => {
-            let block = tool_result(&f)?;
+            let block = tool_result(&f, deferred)?;
             push(&mut req.messages, Role::User, vec![block]);
         }
         other => {
@@ -253,25 +261,34 @@ impl PartKind {
     fn allowed(self) -> &'static [&'static str] {
         match self {
             PartKind::Text => &["text"],
-            PartKind::User => &["text", "image_url"],
+            PartKind::User => &["text", "image_url", "file"],
             PartKind::Assistant => &["text", "refusal"],
         }
     }
 }
 
 /// `content` as a string or an array of parts; `None` when absent or null.
-fn content_blocks(f: &Fields, kind: PartKind) -> Result<Option<Vec<ContentBlock>>> {
+/// A part only an OpenAI upstream can carry goes to `deferred` (the first wins).
+fn content_blocks(
+    f: &Fields,
+    kind: PartKind,
+    deferred: &mut Option<Error>,
+) -> Result<Option<Vec<ContentBlock>>> {
     match f.get("content") {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(vec![ContentBlock::text(s.as_str())])),
         Some(Value::Array(parts)) => {
             let base = f.path_of("content");
-            parts
-                .iter()
-                .enumerate()
-                .map(|(j, part)| content_part(part, &join(&base, j), kind))
-                .collect::<Result<Vec<_>>>()
-                .map(Some)
+            let mut out = Vec::with_capacity(parts.len());
+            for (j, part) in parts.iter().enumerate() {
+                match content_part(part, &join(&base, j), kind)? {
+                    Part::Block(block) => out.push(block),
+                    Part::Deferred(e) => {
+                        deferred.get_or_insert(e);
+                    }
+                }
+            }
+            Ok(Some(out))
         }
         Some(v) => Err(Error::invalid_field(
             f.path_of("content"),
@@ -283,37 +300,84 @@ fn content_blocks(f: &Fields, kind: PartKind) -> Result<Option<Vec<ContentBlock>
     }
 }
 
-fn content_part(part: &Value, path: &str, kind: PartKind) -> Result<ContentBlock> {
+fn content_part(part: &Value, path: &str, kind: PartKind) -> Result<Part> {
     let p = Fields::of(part, path)?;
     let ty = p.req_str("type")?;
-    if kind == PartKind::User && matches!(ty, "input_audio" | "file") {
+    if kind == PartKind::User && ty == "input_audio" {
         return Err(Error::invalid_field(
             p.path_of("type"),
             format!("{ty:?} content parts are not supported"),
         ));
     }
     let cache_control = p.get("cache_control").cloned();
-    match ty {
-        "text" => Ok(ContentBlock::Text {
+    let block = match ty {
+        "text" => ContentBlock::Text {
             text: p.req_str("text")?.to_owned(),
             cache_control,
-        }),
+        },
         // A refusal the model gave earlier is replayed as what it said.
-        "refusal" if kind == PartKind::Assistant => Ok(ContentBlock::Text {
+        "refusal" if kind == PartKind::Assistant => ContentBlock::Text {
             text: p.req_str("refusal")?.to_owned(),
             cache_control,
-        }),
-        "image_url" if kind == PartKind::User => Ok(ContentBlock::Image {
+        },
+        "image_url" if kind == PartKind::User => ContentBlock::Image {
             source: image_source(&p)?,
             cache_control,
-        }),
-        other => Err(Error::invalid_field(
-            p.path_of("type"),
-            format!(
-                "expected one of {}, got {other:?}",
-                kind.allowed().join(", ")
-            ),
-        )),
+        },
+        "file" if kind == PartKind::User => return file_part(&p, cache_control),
+        other => {
+            return Err(Error::invalid_field(
+                p.path_of("type"),
+                format!(
+                    "expected one of {}, got {other:?}",
+                    kind.allowed().join(", ")
+                ),
+            ))
+        }
+    };
+    Ok(Part::Block(block))
+}
+
+/// A `file` part: `file_data` as a PDF data URL is a document (`filename` its
+/// title); a file by `file_id`, or data of another form, only an OpenAI
+/// upstream reads.
+fn file_part(p: &Fields, cache_control: Option<Value>) -> Result<Part> {
+    let mut buf = String::new();
+    let file = p
+        .object("file", &mut buf)?
+        .ok_or_else(|| p.missing("file"))?;
+    let title = file.str("filename")?;
+    let file_id = file.str("file_id")?;
+    let Some(data) = file.str("file_data")? else {
+        return match file_id {
+            Some(_) => Ok(Part::Deferred(Error::invalid_field(
+                file.path_of("file_id"),
+                "a file by id can be sent only to an OpenAI upstream (the file is in its Files API); send the PDF inline as file_data",
+            ))),
+            None => Err(Error::invalid_field(
+                file.path_of("file_data"),
+                "field required (or file_id)",
+            )),
+        };
+    };
+    let path = file.path_of("file_data");
+    match super::inline::data_url(data) {
+        Some((PDF, base64)) => {
+            super::inline::check_data(base64, &path, "the file")?;
+            Ok(Part::Block(ContentBlock::Document {
+                source: DocumentSource::Base64 {
+                    media_type: PDF.to_owned(),
+                    data: base64.trim().to_owned(),
+                },
+                title: title.map(str::to_owned),
+                context: None,
+                cache_control,
+            }))
+        }
+        _ => Ok(Part::Deferred(Error::invalid_field(
+            path,
+            format!("only a PDF as a data URL (data:{PDF};base64,...) can be sent to an upstream other than OpenAI"),
+        ))),
     }
 }
 
@@ -335,22 +399,16 @@ pub(super) fn image_source(p: &Fields) -> Result<ImageSource> {
             ))
         }
     };
-    let Some(rest) = url.strip_prefix("data:") else {
+    if !url.starts_with("data:") {
         return Ok(ImageSource::Url { url });
-    };
-    // data:<media type>[;param]*;base64,<data>
-    let parsed = rest.split_once(',').and_then(|(meta, data)| {
-        let meta = meta.strip_suffix(";base64")?;
-        let media_type = meta.split(';').next().unwrap_or_default();
-        (!media_type.is_empty()).then_some((media_type, data))
-    });
-    let (media_type, data) = parsed.ok_or_else(|| {
+    }
+    let (media_type, data) = super::inline::data_url(&url).ok_or_else(|| {
         Error::invalid_field(
             &url_path,
             "expected an http(s) URL or a data URL of the form data:<media type>;base64,<data>",
         )
     })?;
-    super::image::check_base64(media_type, &url_path, data, &url_path)?;
+    super::inline::check_base64(media_type, &url_path, data, &url_path)?;
     Ok(ImageSource::Base64 {
         media_type: media_type.to_owned(),
         data: data.to_owned(),
@@ -358,7 +416,7 @@ pub(super) fn image_source(p: &Fields) -> Result<ImageSource> {
 }
 
 /// An assistant message: `reasoning_content` first, then text/refusal, then tool calls.
-fn assistant_blocks(f: &Fields) -> Result<Vec<ContentBlock>> {
+fn assistant_blocks(f: &Fields, deferred: &mut Option<Error>) -> Result<Vec<ContentBlock>> {
     if f.get("function_call").is_some() {
         return Err(Error::invalid_field(
             f.path_of("function_call"),
@@ -372,7 +430,7 @@ fn assistant_blocks(f: &Fields) -> Result<Vec<ContentBlock>> {
             signature: None,
         });
     }
-    let content = content_blocks(f, PartKind::Assistant)?;
+    let content = content_blocks(f, PartKind::Assistant, deferred)?;
     let refusal = f.str("refusal")?;
     let calls = tool_calls(f)?;
     if content.is_none() && refusal.is_none() && calls.is_empty() && blocks.is_empty() {
@@ -438,9 +496,10 @@ fn tool_calls(f: &Fields) -> Result<Vec<ContentBlock>> {
 }
 
 /// A `tool` message as a ToolResult; OpenAI has no error flag.
-fn tool_result(f: &Fields) -> Result<ContentBlock> {
+fn tool_result(f: &Fields, deferred: &mut Option<Error>) -> Result<ContentBlock> {
     let tool_use_id = f.req_str("tool_call_id")?.to_owned();
-    let content = content_blocks(f, PartKind::Text)?.ok_or_else(|| f.missing("content"))?;
+    let content =
+        content_blocks(f, PartKind::Text, deferred)?.ok_or_else(|| f.missing("content"))?;
     Ok(ContentBlock::ToolResult {
         tool_use_id,
         content: non_empty(content).collect(),
@@ -840,12 +899,37 @@ mod tests {
             (
                 base(json!([{"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "video"}]}])),
                 "messages.0.content.1.type",
-                "messages.0.content.1.type: expected one of text, image_url, got \"video\"",
+                "messages.0.content.1.type: expected one of text, image_url, file, got \"video\"",
             ),
             (
                 base(json!([{"role": "user", "content": [{"type": "input_audio", "input_audio": {}}]}])),
                 "messages.0.content.0.type",
                 "messages.0.content.0.type: \"input_audio\" content parts are not supported",
+            ),
+            (
+                base(json!([{"role": "user", "content": [{"type": "file"}]}])),
+                "messages.0.content.0.file",
+                "messages.0.content.0.file: field required",
+            ),
+            (
+                base(json!([{"role": "user", "content": [{"type": "file", "file": {"filename": "a.pdf"}}]}])),
+                "messages.0.content.0.file.file_data",
+                "messages.0.content.0.file.file_data: field required (or file_id)",
+            ),
+            (
+                base(json!([{"role": "user", "content": [{"type": "file", "file": {"file_data": 7}}]}])),
+                "messages.0.content.0.file.file_data",
+                "messages.0.content.0.file.file_data: expected a string, got number",
+            ),
+            (
+                base(json!([{"role": "user", "content": [{"type": "file", "file": {"file_data": "data:application/pdf;base64,!!"}}]}])),
+                "messages.0.content.0.file.file_data",
+                "messages.0.content.0.file.file_data: expected the file as non-empty base64 data",
+            ),
+            (
+                base(json!([{"role": "tool", "tool_call_id": "c", "content": [{"type": "file", "file": {"file_id": "f"}}]}])),
+                "messages.0.content.0.type",
+                "messages.0.content.0.type: expected one of text, got \"file\"",
             ),
             (
                 base(json!([{"role": "system", "content": [{"type": "image_url", "image_url": {"url": "u"}}]}])),
@@ -910,6 +994,59 @@ mod tests {
                 assert_eq!(e.message(), message, "{body}");
             }
         }
+    }
+
+    #[test]
+    fn file_parts_are_documents_and_file_ids_wait_for_a_translating_upstream() {
+        let req = parse_chat(&base(json!([{"role": "user", "content": [
+            {"type": "file", "file": {"file_data": "data:application/pdf;base64,JVBERi0=", "filename": "x.pdf"}},
+            {"type": "text", "text": "Summarize."}
+        ]}])))
+        .unwrap();
+        assert_eq!(
+            req.messages[0].content,
+            vec![
+                ContentBlock::Document {
+                    source: DocumentSource::Base64 {
+                        media_type: PDF.into(),
+                        data: "JVBERi0=".into()
+                    },
+                    title: Some("x.pdf".into()),
+                    context: None,
+                    cache_control: None
+                },
+                ContentBlock::text("Summarize.")
+            ]
+        );
+        assert_eq!(req.untranslatable, None);
+
+        // Accepted (an OpenAI upstream takes the body verbatim), and the first
+        // such part is what every translating upstream refuses.
+        let req = parse_chat(&base(json!([
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": "hello"},
+            {"role": "user", "content": [
+                {"type": "text", "text": "Read these."},
+                {"type": "file", "file": {"file_id": "file-abc"}},
+                {"type": "file", "file": {"file_data": "data:text/plain;base64,aGk=", "filename": "a.txt"}}
+            ]}
+        ])))
+        .unwrap();
+        assert_eq!(
+            req.messages[2].content,
+            vec![ContentBlock::text("Read these.")]
+        );
+        let e = req.translatable().unwrap_err();
+        assert_eq!(e.http_status(), 400);
+        assert_eq!(e.param(), Some("messages.2.content.1.file.file_id"));
+        let req = parse_chat(&base(json!([{"role": "user", "content": [
+            {"type": "file", "file": {"file_data": "JVBERi0=", "filename": "raw.pdf"}}
+        ]}])))
+        .unwrap();
+        assert_eq!(
+            req.translatable().unwrap_err().param(),
+            Some("messages.0.content.0.file.file_data")
+        );
     }
 
     #[test]

@@ -36,9 +36,10 @@
 //!   of 16 is OpenAI's own); `safety_identifier`, else `user`, is `ChatRequest.user`;
 //! - `background: true`, `conversation` and `prompt` are refused: the gateway
 //!   runs neither background responses, conversations nor stored prompts;
-//! - `input_image.file_id` and `input_file` other than an inline text file are
-//!   400s naming the field (there are no Files API and no document block yet);
-//!   an inline `text/*` (or JSON, XML) `file_data` becomes its text;
+//! - an `input_file` PDF (`file_data`, or `file_url`) is a document, an inline
+//!   `text/*` (or JSON, XML) `file_data` its text; a file by `file_id`, or of
+//!   another type, is deferred as built-ins are (only an `openai-responses`
+//!   upstream reads it); `input_image.file_id` is a 400 naming the field;
 //! - unknown top-level fields are kept in `ResponsesRequest.unknown`, never sent
 //!   upstream.
 
@@ -50,10 +51,10 @@ use serde_json::{json, Value};
 
 use super::openai::{image_source, parameters, parse_response_format, valid_tool_name};
 use super::path::{join, type_name};
-use super::Fields;
+use super::{Fields, Part};
 use crate::canonical::{
-    ChatRequest, ContentBlock, ItemReference, Message, ReasoningConfig, ResponsesRequest, Role,
-    Tool, ToolChoice, REDACTED_PREFIX, TOOL_SEARCH,
+    ChatRequest, ContentBlock, DocumentSource, ItemReference, Message, ReasoningConfig,
+    ResponsesRequest, Role, Tool, ToolChoice, PDF, REDACTED_PREFIX, TOOL_SEARCH,
 };
 use crate::{Error, ErrorKind, Result};
 
@@ -928,7 +929,8 @@ impl<'r> Converter<'r> {
             "assistant" => PartKind::Assistant,
             _ => PartKind::Text,
         };
-        let blocks = content_blocks(it, "content", kind)?.ok_or_else(|| it.missing("content"))?;
+        let blocks = content_blocks(it, "content", kind, &mut self.built_in)?
+            .ok_or_else(|| it.missing("content"))?;
         match role {
             "user" => push(&mut self.req.messages, Role::User, blocks),
             "assistant" => push(
@@ -971,8 +973,8 @@ impl<'r> Converter<'r> {
 
     fn output(&mut self, it: &Fields) -> Result<()> {
         let call_id = self.answered_call(it)?;
-        let content =
-            content_blocks(it, "output", PartKind::User)?.ok_or_else(|| it.missing("output"))?;
+        let content = content_blocks(it, "output", PartKind::User, &mut self.built_in)?
+            .ok_or_else(|| it.missing("output"))?;
         let block = ContentBlock::ToolResult {
             tool_use_id: call_id.to_owned(),
             content: non_empty(content).collect(),
@@ -1074,19 +1076,27 @@ fn arguments(it: &Fields) -> Result<Value> {
     Ok(input)
 }
 
-/// `it[key]` as a string or an array of parts; `None` when absent.
-fn content_blocks(it: &Fields, key: &str, kind: PartKind) -> Result<Option<Vec<ContentBlock>>> {
+/// `it[key]` as a string or an array of parts; `None` when absent. A part
+/// only an `openai-responses` upstream can carry goes to `deferred`.
+fn content_blocks(
+    it: &Fields,
+    key: &str,
+    kind: PartKind,
+    deferred: &mut Option<Error>,
+) -> Result<Option<Vec<ContentBlock>>> {
     match it.get(key) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(vec![ContentBlock::text(s.as_str())])),
         Some(Value::Array(parts)) => {
             let base = it.path_of(key);
-            parts
-                .iter()
-                .enumerate()
-                .map(|(j, part)| content_part(part, &join(&base, j), kind))
-                .collect::<Result<Vec<_>>>()
-                .map(Some)
+            let mut out = Vec::with_capacity(parts.len());
+            for (j, part) in parts.iter().enumerate() {
+                match content_part(part, &join(&base, j), kind)? {
+                    Part::Block(b) => out.push(b),
+                    Part::Deferred(e) => defer_built_in(deferred, e),
+                }
+            }
+            Ok(Some(out))
         }
         Some(v) => Err(Error::invalid_field(
             it.path_of(key),
@@ -1098,20 +1108,22 @@ fn content_blocks(it: &Fields, key: &str, kind: PartKind) -> Result<Option<Vec<C
     }
 }
 
-fn content_part(part: &Value, path: &str, kind: PartKind) -> Result<ContentBlock> {
+fn content_part(part: &Value, path: &str, kind: PartKind) -> Result<Part> {
     let p = Fields::of(part, path)?;
     let ty = p.req_str("type")?;
     let cache_control = p.get("cache_control").cloned();
     match (kind, ty) {
-        (_, "input_text") | (PartKind::Assistant, "output_text") => Ok(ContentBlock::Text {
-            text: p.req_str("text")?.to_owned(),
-            cache_control,
-        }),
+        (_, "input_text") | (PartKind::Assistant, "output_text") => {
+            Ok(Part::Block(ContentBlock::Text {
+                text: p.req_str("text")?.to_owned(),
+                cache_control,
+            }))
+        }
         // A refusal the model gave earlier is replayed as what it said.
-        (PartKind::Assistant, "refusal") => Ok(ContentBlock::Text {
+        (PartKind::Assistant, "refusal") => Ok(Part::Block(ContentBlock::Text {
             text: p.req_str("refusal")?.to_owned(),
             cache_control,
-        }),
+        })),
         (PartKind::User, "input_image") => {
             p.str("detail")?;
             if p.get("file_id").is_some() {
@@ -1123,10 +1135,10 @@ fn content_part(part: &Value, path: &str, kind: PartKind) -> Result<ContentBlock
             if p.get("image_url").is_none() {
                 return Err(p.missing("image_url"));
             }
-            Ok(ContentBlock::Image {
+            Ok(Part::Block(ContentBlock::Image {
                 source: image_source(&p)?,
                 cache_control,
-            })
+            }))
         }
         (PartKind::User, "input_file") => input_file(&p),
         (_, other) => Err(Error::invalid_field(
@@ -1148,51 +1160,62 @@ fn is_text_media(media_type: &str) -> bool {
         )
 }
 
-/// An `input_file`: an inline text file becomes its text; any other file is a
-/// 400 naming the field that carries it.
-fn input_file(p: &Fields) -> Result<ContentBlock> {
-    p.str("filename")?;
+/// An `input_file`: a PDF inline or by URL is a document, an inline text file
+/// its text; a file by id, or of another type, only an `openai-responses`
+/// upstream reads (deferred, naming the field).
+fn input_file(p: &Fields) -> Result<Part> {
+    let title = p.str("filename")?.map(str::to_owned);
+    p.one_of("detail", &["auto", "low", "high"])?;
+    let cache_control = p.get("cache_control").cloned();
     if let Some(data_url) = p.str("file_data")? {
         let path = p.path_of("file_data");
-        let parsed = data_url.strip_prefix("data:").and_then(|rest| {
-            let (meta, data) = rest.split_once(',')?;
-            let meta = meta.strip_suffix(";base64")?;
-            Some((meta.split(';').next().unwrap_or_default(), data))
-        });
-        let Some((media_type, data)) = parsed else {
+        let Some((media_type, data)) = super::inline::data_url(data_url) else {
             return Err(Error::invalid_field(
                 path,
                 "expected a data URL of the form data:<media type>;base64,<data>",
             ));
         };
-        if media_type == "application/pdf" {
-            return Ok(ContentBlock::Document {
-                media_type: media_type.to_owned(),
-                data: data.trim().to_owned(),
-                filename: p.str("filename")?.map(str::to_owned),
-                cache_control: None,
-            });
+        if media_type == PDF {
+            super::inline::check_data(data, &path, "the file")?;
+            return Ok(Part::Block(ContentBlock::Document {
+                source: DocumentSource::Base64 {
+                    media_type: PDF.to_owned(),
+                    data: data.trim().to_owned(),
+                },
+                title,
+                context: None,
+                cache_control,
+            }));
         }
         if !is_text_media(media_type) {
-            return Err(Error::invalid_field(
+            return Ok(Part::Deferred(Error::invalid_field(
                 path,
-                format!("files of type {media_type} are not supported: PDFs and text files are"),
-            ));
+                format!("a file of type {media_type} can be sent only to an openai-responses upstream; the others read PDFs and text files"),
+            )));
         }
         let bytes = BASE64
             .decode(data.trim())
             .map_err(|_| Error::invalid_field(&path, "expected base64 data after ;base64,"))?;
         let text = String::from_utf8(bytes)
             .map_err(|_| Error::invalid_field(&path, "expected UTF-8 text in a text file"))?;
-        return Ok(ContentBlock::text(text));
+        return Ok(Part::Block(ContentBlock::text(text)));
     }
-    for key in ["file_url", "file_id"] {
-        if p.get(key).is_some() {
-            return Err(Error::invalid_field(
-                p.path_of(key),
-                "files by reference are not supported: send the file inline as file_data (a PDF or a text file)",
-            ));
-        }
+    if let Some(url) = p.str("file_url")? {
+        return Ok(Part::Block(ContentBlock::Document {
+            source: DocumentSource::Url {
+                url: url.to_owned(),
+                field: p.path_of("file_url"),
+            },
+            title,
+            context: None,
+            cache_control,
+        }));
+    }
+    if p.str("file_id")?.is_some() {
+        return Ok(Part::Deferred(Error::invalid_field(
+            p.path_of("file_id"),
+            "a file by id can be sent only to an openai-responses upstream (the file is in its Files API); send the file inline as file_data",
+        )));
     }
     Err(p.missing("file_data"))
 }
@@ -1784,6 +1807,47 @@ mod tests {
     }
 
     #[test]
+    fn pdf_files_are_documents_and_files_by_id_wait_for_a_translating_upstream() {
+        let r = parse(with_input(json!([{"role": "user", "content": [
+            {"type": "input_file", "file_url": "https://x/a.pdf", "detail": "high"},
+            {"type": "input_file", "filename": "b.pdf", "file_data": "data:application/pdf;base64,JVBE"}
+        ]}])));
+        assert_eq!(
+            r.chat.messages[0].content,
+            [
+                ContentBlock::Document {
+                    source: DocumentSource::Url {
+                        url: "https://x/a.pdf".into(),
+                        field: "input.0.content.0.file_url".into()
+                    },
+                    title: None,
+                    context: None,
+                    cache_control: None
+                },
+                ContentBlock::Document {
+                    source: DocumentSource::Base64 {
+                        media_type: PDF.into(),
+                        data: "JVBE".into()
+                    },
+                    title: Some("b.pdf".into()),
+                    context: None,
+                    cache_control: None
+                }
+            ]
+        );
+        assert_eq!(r.built_in, None);
+        let r = parse(with_input(json!([{"role": "user", "content": [
+            {"type": "input_text", "text": "read"},
+            {"type": "input_file", "file_id": "file-1"}
+        ]}])));
+        assert_eq!(r.chat.messages[0].content, [text("read")]);
+        assert_eq!(
+            r.built_in.map(|e| e.param().map(str::to_owned)),
+            Some(Some("input.0.content.1.file_id".to_owned()))
+        );
+    }
+
+    #[test]
     fn compaction_items_and_text_files_become_text() {
         let content = compaction_content("We launch on Tuesday.");
         assert_eq!(
@@ -1902,12 +1966,7 @@ mod tests {
             (
                 with_input(json!([{"role": "user", "content": [{"type": "input_file", "filename": "a.zip", "file_data": "data:application/zip;base64,UEsD"}]}])),
                 "input.0.content.0.file_data",
-                "input.0.content.0.file_data: files of type application/zip are not supported: PDFs and text files are",
-            ),
-            (
-                with_input(json!([{"role": "user", "content": [{"type": "input_file", "file_url": "https://x/a.pdf"}]}])),
-                "input.0.content.0.file_url",
-                "",
+                "input.0.content.0.file_data: a file of type application/zip can be sent only to an openai-responses upstream; the others read PDFs and text files",
             ),
             (
                 with_input(json!([{"role": "user", "content": [{"type": "input_file", "file_id": "file-1"}]}])),

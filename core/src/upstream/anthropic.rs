@@ -14,8 +14,8 @@ use super::target::Target;
 use crate::call::Shape;
 use crate::canonical::reasoning::thinking_for_effort;
 use crate::canonical::{
-    BlockStart, ChatRequest, ChatResponse, ContentBlock, Delta, EventStream, ImageSource,
-    ResponseFormat, Role, StopReason, StreamEvent, ToolChoice, Usage,
+    BlockStart, ChatRequest, ChatResponse, ContentBlock, Delta, DocumentSource, EventStream,
+    ImageSource, ResponseFormat, Role, StopReason, StreamEvent, ToolChoice, Usage,
 };
 use crate::config::UpstreamConfig;
 use crate::tokens::estimate_request;
@@ -213,15 +213,23 @@ fn block_json(b: &ContentBlock) -> Value {
             json!({"type": "thinking", "thinking": thinking, "signature": signature.clone().unwrap_or_default()})
         }
         ContentBlock::Document {
-            media_type,
-            data,
-            filename,
+            source,
+            title,
+            context,
             cache_control,
         } => {
-            let mut v = json!({"type": "document",
-                "source": {"type": "base64", "media_type": media_type, "data": data}});
-            if let Some(f) = filename {
-                v["title"] = json!(f);
+            let source = match source {
+                DocumentSource::Base64 { media_type, data } => {
+                    json!({"type": "base64", "media_type": media_type, "data": data})
+                }
+                DocumentSource::Url { url, .. } => json!({"type": "url", "url": url}),
+            };
+            let mut v = json!({"type": "document", "source": source});
+            if let Some(t) = title {
+                v["title"] = json!(t);
+            }
+            if let Some(c) = context {
+                v["context"] = json!(c);
             }
             with_cache(v, cache_control)
         }
@@ -232,6 +240,7 @@ fn block_json(b: &ContentBlock) -> Value {
 }
 
 pub fn translate(req: &ChatRequest, target: &Target<'_>) -> Result<Map<String, Value>> {
+    req.translatable()?;
     refuse_inexpressible(req)?;
     let mut body = Map::new();
     body.insert("model".into(), json!(target.model));
@@ -654,6 +663,71 @@ mod tests {
                 {"role": "assistant", "content": [{"type": "text", "text": "hello"}]}
             ])
         );
+    }
+
+    #[test]
+    fn documents_are_document_blocks_in_messages_and_tool_results() {
+        let by_url = ContentBlock::Document {
+            source: DocumentSource::Url {
+                url: "https://x/a.pdf".into(),
+                field: "input.0.content.1.file_url".into(),
+            },
+            title: Some("Letter".into()),
+            context: Some("from 2024".into()),
+            cache_control: Some(json!({"type": "ephemeral"})),
+        };
+        let mut req = ChatRequest::new("gpt-4o");
+        req.messages = vec![
+            Message {
+                role: Role::User,
+                content: vec![ContentBlock::pdf("JVBE"), by_url],
+            },
+            Message {
+                role: Role::Assistant,
+                content: vec![ContentBlock::ToolUse {
+                    id: "call_1".into(),
+                    name: "Read".into(),
+                    input: json!({}),
+                    cache_control: None,
+                }],
+            },
+            Message {
+                role: Role::User,
+                content: vec![ContentBlock::ToolResult {
+                    tool_use_id: "call_1".into(),
+                    content: vec![ContentBlock::pdf("JVBE")],
+                    is_error: false,
+                    cache_control: None,
+                }],
+            },
+        ];
+        let body = translate(&req).unwrap();
+        let pdf = json!({"type": "document",
+            "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBE"}});
+        assert_eq!(
+            body["messages"][0]["content"],
+            json!([pdf, {"type": "document", "source": {"type": "url", "url": "https://x/a.pdf"},
+                "title": "Letter", "context": "from 2024", "cache_control": {"type": "ephemeral"}}])
+        );
+        assert_eq!(
+            body["messages"][2]["content"],
+            json!([{"type": "tool_result", "tool_use_id": "call_1", "content": [pdf]}])
+        );
+    }
+
+    #[test]
+    fn what_only_pass_through_carries_is_refused_when_translating() {
+        let mut req = ChatRequest::new("gpt-4o");
+        req.messages.push(Message {
+            role: Role::User,
+            content: vec![ContentBlock::text("read it")],
+        });
+        req.untranslatable = Some(Error::invalid_field(
+            "messages.0.content.1.file.file_id",
+            "a file by id",
+        ));
+        let e = translate(&req).unwrap_err();
+        assert_eq!(e.param(), Some("messages.0.content.1.file.file_id"));
     }
 
     #[test]

@@ -8,8 +8,8 @@ use futures::StreamExt;
 use serde_json::{json, Map, Value};
 
 use crate::canonical::{
-    BlockStart, ChatRequest, ChatResponse, ContentBlock, Delta, EventStream, Role, StopReason,
-    StreamEvent, Tool, ToolChoice, Usage,
+    BlockStart, ChatRequest, ChatResponse, ContentBlock, Delta, DocumentSource, EventStream, Role,
+    StopReason, StreamEvent, Tool, ToolChoice, Usage,
 };
 use crate::tokens::{estimate_request, estimate_text};
 
@@ -174,30 +174,10 @@ fn answer(req: &ChatRequest) -> Answer {
         .filter(|m| m.role == Role::User)
         .or_else(|| req.last_user());
     // The user's own words: the turn's text blocks but `<system-reminder>`s
-    // (Claude Code puts several before the prompt); documents it cannot read
-    // are acknowledged, each on a line before the text.
+    // (Claude Code puts several before the prompt).
     let own =
         |b: &&ContentBlock| matches!(b, ContentBlock::Text { text, .. } if !is_reminder(text));
-    let user_text = last
-        .map(|m| {
-            m.content
-                .iter()
-                .filter_map(|b| match b {
-                    ContentBlock::Document {
-                        media_type,
-                        filename,
-                        ..
-                    } => Some(format!(
-                        "Received a document ({}).",
-                        filename.as_deref().unwrap_or(media_type)
-                    )),
-                    b if own(&b) => Some(b.plain_text()),
-                    _ => None,
-                })
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
-        .unwrap_or_default();
+    let user_text = last.map(|m| said(&m.content)).unwrap_or_default();
     // Tools are matched against the last of those words only: clients such
     // as Claude Code put reminders naming every tool in other blocks.
     let ask = last
@@ -212,11 +192,12 @@ fn answer(req: &ChatRequest) -> Answer {
                     ContentBlock::ToolResult {
                         tool_use_id,
                         is_error,
+                        content,
                         ..
                     } => Some(format!(
                         "Tool {} {tool_use_id} returned: {}",
                         if *is_error { "error from" } else { "result" },
-                        b.plain_text()
+                        said(content)
                     )),
                     _ => None,
                 })
@@ -277,6 +258,29 @@ fn answer(req: &ChatRequest) -> Answer {
         stop_sequence,
         input_tokens,
     }
+}
+
+/// The text of `blocks`, a line each; documents it cannot read are
+/// acknowledged where they stand.
+/// What the user said in `blocks`: its own text (no `<system-reminder>`),
+/// and a line for each document it cannot read.
+fn said(blocks: &[ContentBlock]) -> String {
+    blocks
+        .iter()
+        .filter_map(|b| match b {
+            ContentBlock::Text { text, .. } if !is_reminder(text) => Some(text.clone()),
+            ContentBlock::Document { source, title, .. } => {
+                let name = match (title, source) {
+                    (Some(t), _) => t.as_str(),
+                    (None, DocumentSource::Base64 { media_type, .. }) => media_type.as_str(),
+                    (None, DocumentSource::Url { url, .. }) => url.as_str(),
+                };
+                Some(format!("Received a document ({name})."))
+            }
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The tool to call: the one `tool_choice` forces, else one the user's text names.
@@ -505,6 +509,36 @@ mod tests {
         assert_eq!(
             r.content[0].plain_text(),
             "Tool result toolu_1 returned: sunny, 21C in weather land"
+        );
+    }
+
+    #[test]
+    fn says_it_received_documents_also_in_tool_results() {
+        let mut req = ChatRequest::new("dragon");
+        req.messages.push(Message {
+            role: Role::User,
+            content: vec![
+                ContentBlock::ToolResult {
+                    tool_use_id: "toolu_1".into(),
+                    content: vec![ContentBlock::pdf("JVBE")],
+                    is_error: false,
+                    cache_control: None,
+                },
+                ContentBlock::Document {
+                    source: DocumentSource::Url {
+                        url: "https://x/a.pdf".into(),
+                        field: "f".into(),
+                    },
+                    title: None,
+                    context: None,
+                    cache_control: None,
+                },
+            ],
+        });
+        let r = EchoUpstream::default().complete(&req);
+        assert_eq!(
+            r.content[0].plain_text(),
+            "Tool result toolu_1 returned: Received a document (application/pdf).\nReceived a document (https://x/a.pdf)."
         );
     }
 

@@ -3,6 +3,7 @@
 
 pub mod anthropic;
 mod counts;
+mod documents;
 pub mod echo;
 mod echo_retrieval;
 pub mod http;
@@ -66,7 +67,8 @@ impl Upstream {
 
     pub async fn complete(&self, req: &ChatRequest, target: &Target<'_>) -> Result<ChatResponse> {
         match self {
-            Upstream::Echo(e) => Ok(e.complete(req)),
+            // The echo translates too: it refuses what only pass-through carries.
+            Upstream::Echo(e) => req.translatable().map(|()| e.complete(req)),
             Upstream::OpenAi(u) => u.complete(req, target).await,
             Upstream::Anthropic(u) => u.complete(req, target).await,
             Upstream::Responses(u) => u.complete(req, target).await,
@@ -76,7 +78,10 @@ impl Upstream {
     /// The answer's events, once the first has arrived (see `first_event`).
     pub async fn stream(&self, req: &ChatRequest, target: &Target<'_>) -> Result<EventStream> {
         let events = match self {
-            Upstream::Echo(e) => return Ok(e.stream(req, target.tokens_per_second)),
+            Upstream::Echo(e) => {
+                req.translatable()?;
+                return Ok(e.stream(req, target.tokens_per_second));
+            }
             Upstream::OpenAi(u) => u.stream(req, target).await?,
             Upstream::Anthropic(u) => u.stream(req, target).await?,
             Upstream::Responses(u) => u.stream(req, target).await?,
@@ -136,6 +141,31 @@ mod tests {
     use super::counts::{token_count, MAX_TOKEN_COUNT};
     use super::*;
     use serde_json::json;
+
+    #[tokio::test]
+    async fn the_echo_refuses_what_only_pass_through_carries() {
+        let echo = Upstream::Echo(EchoUpstream::default());
+        let target = Target {
+            model: "echo",
+            context_window: 1000,
+            tokens_per_second: 0,
+            max_output: 100,
+        };
+        let mut req = ChatRequest::new("dragon");
+        req.messages.push(crate::canonical::Message {
+            role: crate::canonical::Role::User,
+            content: vec![crate::canonical::ContentBlock::text("hi")],
+        });
+        assert!(echo.complete(&req, &target).await.is_ok());
+        req.untranslatable = Some(Error::invalid_field(
+            "messages.0.content.1.file.file_id",
+            "x",
+        ));
+        let e = echo.complete(&req, &target).await.unwrap_err();
+        assert_eq!(e.param(), Some("messages.0.content.1.file.file_id"));
+        let e = echo.stream(&req, &target).await.err().unwrap();
+        assert_eq!(e.param(), Some("messages.0.content.1.file.file_id"));
+    }
 
     #[test]
     fn token_counts_are_capped() {

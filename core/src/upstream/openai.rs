@@ -7,6 +7,7 @@ use http::{HeaderMap, HeaderName};
 use serde_json::{json, Map, Value};
 
 use super::counts::token_count;
+use super::documents;
 use super::http::HttpClient;
 pub use super::openai_response::{response_from, response_from_bytes};
 use super::openai_stream::ChunkTranslator;
@@ -18,8 +19,8 @@ use super::target::Target;
 use super::tool_ids;
 use crate::call::Shape;
 use crate::canonical::{
-    ChatRequest, ChatResponse, ContentBlock, EmbeddingsRequest, EmbeddingsResponse, EventStream,
-    ImageSource, ResponseFormat, Role, ToolChoice,
+    ChatRequest, ChatResponse, ContentBlock, DocumentSource, EmbeddingsRequest, EmbeddingsResponse,
+    EventStream, ImageSource, ResponseFormat, Role, ToolChoice,
 };
 use crate::config::{ToolIdStyle, UpstreamConfig};
 use crate::tokens::estimate_request;
@@ -190,8 +191,10 @@ pub fn request_body(req: &ChatRequest, target: &Target<'_>, stream: bool) -> Res
 }
 
 /// Canonical → Chat Completions. Fields OpenAI cannot express are dropped when
-/// they cannot change the answer (`top_k`, `cache_control`) and refused otherwise.
+/// they cannot change the answer (`top_k`, `cache_control`) and refused otherwise
+/// (a PDF by URL: Chat Completions takes documents only as data).
 pub fn translate(req: &ChatRequest, model: &str) -> Result<Map<String, Value>> {
+    req.translatable()?;
     if req.stop_sequences.len() > MAX_STOP {
         return Err(Error::invalid_field(
             "stop_sequences",
@@ -213,7 +216,7 @@ pub fn translate(req: &ChatRequest, model: &str) -> Result<Map<String, Value>> {
     }
     for (i, m) in req.messages.iter().enumerate() {
         match m.role {
-            Role::User => user_messages(&m.content, &mut messages),
+            Role::User => user_messages(&m.content, &mut messages)?,
             Role::Assistant => messages.push(assistant_message(&m.content, i)?),
         }
     }
@@ -287,39 +290,49 @@ pub fn translate(req: &ChatRequest, model: &str) -> Result<Map<String, Value>> {
 /// User content: one string when it is all text (several OpenAI-compatible
 /// upstreams, DeepSeek among them, take no content arrays), its blocks apart as
 /// paragraphs so that two of them never run into one word; parts otherwise.
-fn text_or_parts(blocks: &[&ContentBlock]) -> Value {
+fn text_or_parts(blocks: &[&ContentBlock]) -> Result<Value> {
     if blocks
         .iter()
         .all(|b| matches!(b, ContentBlock::Text { .. }))
     {
-        return json!(blocks
+        return Ok(json!(blocks
             .iter()
             .map(|b| b.plain_text())
             .collect::<Vec<_>>()
-            .join("\n\n"));
+            .join("\n\n")));
     }
-    Value::Array(
-        blocks
-            .iter()
-            .filter_map(|b| match b {
-                ContentBlock::Text { text, .. } => Some(json!({"type": "text", "text": text})),
-                ContentBlock::Image { source, .. } => Some(image_part(source)),
-                ContentBlock::Document {
-                    media_type,
-                    data,
-                    filename,
-                    ..
-                } => {
-                    let mut file = json!({"file_data": format!("data:{media_type};base64,{data}")});
-                    if let Some(f) = filename {
-                        file["filename"] = json!(f);
+    let mut parts = Vec::with_capacity(blocks.len());
+    for b in blocks {
+        match b {
+            ContentBlock::Text { text, .. } => parts.push(json!({"type": "text", "text": text})),
+            ContentBlock::Image { source, .. } => parts.push(image_part(source)),
+            ContentBlock::Document {
+                source,
+                title,
+                context,
+                ..
+            } => {
+                let (media_type, data) = match source {
+                    DocumentSource::Base64 { media_type, data } => (media_type, data),
+                    DocumentSource::Url { field, .. } => {
+                        return Err(Error::invalid_field(
+                            field,
+                            "this model's upstream (Chat Completions) takes documents only as data: send the PDF inline as base64",
+                        ))
                     }
-                    Some(json!({"type": "file", "file": file}))
+                };
+                if let Some(text) = documents::context_text(title.as_deref(), context.as_deref()) {
+                    parts.push(json!({"type": "text", "text": text}));
                 }
-                _ => None,
-            })
-            .collect(),
-    )
+                parts.push(json!({"type": "file", "file": {
+                    "file_data": documents::data_url(media_type, data),
+                    "filename": documents::pdf_filename(title.as_deref()),
+                }}));
+            }
+            _ => {}
+        }
+    }
+    Ok(Value::Array(parts))
 }
 
 fn image_part(source: &ImageSource) -> Value {
@@ -332,7 +345,9 @@ fn image_part(source: &ImageSource) -> Value {
 
 /// A user turn: each tool result becomes its own `tool` message, in order and
 /// first (OpenAI wants them right after the assistant's calls), then the rest.
-fn user_messages(content: &[ContentBlock], out: &mut Vec<Value>) {
+/// A tool message takes only text: the images and documents of a result follow
+/// as user content, and the result's text says a document does.
+fn user_messages(content: &[ContentBlock], out: &mut Vec<Value>) -> Result<()> {
     let mut rest: Vec<&ContentBlock> = Vec::new();
     for b in content {
         match b {
@@ -342,23 +357,37 @@ fn user_messages(content: &[ContentBlock], out: &mut Vec<Value>) {
                 is_error,
                 ..
             } => {
-                let text = content
+                let mut text = content
                     .iter()
                     .map(ContentBlock::plain_text)
+                    .filter(|t| !t.is_empty())
                     .collect::<Vec<_>>()
                     .join("\n");
-                let text = if *is_error {
-                    format!("Error: {text}")
-                } else {
-                    text
-                };
+                if *is_error {
+                    text = format!("Error: {text}");
+                }
+                let docs = content
+                    .iter()
+                    .filter(|c| matches!(c, ContentBlock::Document { .. }))
+                    .count();
+                if docs > 0 {
+                    let note = match docs {
+                        1 => "[the document follows in the next message]".to_owned(),
+                        n => format!("[the {n} documents follow in the next message]"),
+                    };
+                    text = if text.is_empty() {
+                        note
+                    } else {
+                        format!("{text}\n{note}")
+                    };
+                }
                 out.push(json!({"role": "tool", "tool_call_id": tool_use_id, "content": text}));
-                // Images in a result cannot ride in a tool message: they follow as user content.
-                rest.extend(
-                    content
-                        .iter()
-                        .filter(|c| matches!(c, ContentBlock::Image { .. })),
-                );
+                rest.extend(content.iter().filter(|c| {
+                    matches!(
+                        c,
+                        ContentBlock::Image { .. } | ContentBlock::Document { .. }
+                    )
+                }));
             }
             ContentBlock::Text { .. }
             | ContentBlock::Image { .. }
@@ -367,8 +396,9 @@ fn user_messages(content: &[ContentBlock], out: &mut Vec<Value>) {
         }
     }
     if !rest.is_empty() {
-        out.push(json!({"role": "user", "content": text_or_parts(&rest)}));
+        out.push(json!({"role": "user", "content": text_or_parts(&rest)?}));
     }
+    Ok(())
 }
 
 fn assistant_message(content: &[ContentBlock], index: usize) -> Result<Value> {
@@ -395,13 +425,15 @@ fn assistant_message(content: &[ContentBlock], index: usize) -> Result<Value> {
             _ => None,
         })
         .collect();
-    if content
-        .iter()
-        .any(|b| matches!(b, ContentBlock::Image { .. }))
-    {
+    if content.iter().any(|b| {
+        matches!(
+            b,
+            ContentBlock::Image { .. } | ContentBlock::Document { .. }
+        )
+    }) {
         return Err(Error::invalid_field(
             format!("messages.{index}.content"),
-            "this model's upstream takes no images in assistant turns",
+            "this model's upstream takes no images or documents in assistant turns",
         ));
     }
     msg["content"] = if text.is_empty() && !calls.is_empty() {
@@ -539,6 +571,83 @@ mod tests {
         });
         let body = translate(&req, "m").unwrap();
         assert_eq!(body["messages"][0]["content"], "Hello\n\nWorld");
+    }
+
+    #[test]
+    fn a_document_in_a_tool_result_follows_its_tool_message() {
+        let mut req = weather_call_conversation();
+        req.messages[2].content = vec![
+            ContentBlock::ToolResult {
+                tool_use_id: "toolu_A".into(),
+                content: vec![ContentBlock::pdf("JVBE")],
+                is_error: false,
+                cache_control: None,
+            },
+            ContentBlock::ToolResult {
+                tool_use_id: "toolu_B".into(),
+                content: vec![
+                    ContentBlock::text("two pages"),
+                    ContentBlock::pdf("JVBF"),
+                    ContentBlock::pdf("JVBG"),
+                ],
+                is_error: false,
+                cache_control: None,
+            },
+            ContentBlock::Document {
+                source: DocumentSource::Base64 {
+                    media_type: "application/pdf".into(),
+                    data: "JVBH".into(),
+                },
+                title: Some("Q3 report".into()),
+                context: Some("the draft".into()),
+                cache_control: None,
+            },
+        ];
+        let body = translate(&req, "m").unwrap();
+        let file = |data: &str, name: &str| json!({"type": "file", "file": {"file_data": format!("data:application/pdf;base64,{data}"), "filename": name}});
+        assert_eq!(
+            body["messages"].as_array().unwrap()[3..],
+            [
+                json!({"role": "tool", "tool_call_id": "toolu_A", "content": "[the document follows in the next message]"}),
+                json!({"role": "tool", "tool_call_id": "toolu_B", "content": "two pages\n[the 2 documents follow in the next message]"}),
+                json!({"role": "user", "content": [
+                    file("JVBE", "document.pdf"),
+                    file("JVBF", "document.pdf"),
+                    file("JVBG", "document.pdf"),
+                    {"type": "text", "text": "Document: Q3 report\nContext: the draft"},
+                    file("JVBH", "Q3 report.pdf"),
+                ]}),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_pdf_by_url_is_refused_naming_the_clients_field() {
+        let mut req = ChatRequest::new("m");
+        req.messages.push(Message {
+            role: Role::User,
+            content: vec![ContentBlock::Document {
+                source: DocumentSource::Url {
+                    url: "https://x/a.pdf".into(),
+                    field: "messages.0.content.0.source.url".into(),
+                },
+                title: None,
+                context: None,
+                cache_control: None,
+            }],
+        });
+        let e = translate(&req, "m").unwrap_err();
+        assert_eq!(e.http_status(), 400);
+        assert_eq!(e.param(), Some("messages.0.content.0.source.url"));
+        req.messages[0].content = vec![ContentBlock::text("hi")];
+        req.untranslatable = Some(Error::invalid_field(
+            "messages.0.content.1.source.file_id",
+            "x",
+        ));
+        assert_eq!(
+            translate(&req, "m").unwrap_err().param(),
+            Some("messages.0.content.1.source.file_id")
+        );
     }
 
     #[test]

@@ -7,7 +7,9 @@
 //! - `input` keeps the conversation order: a user turn's tool results become
 //!   `function_call_output` items ahead of its other content (as the Chat
 //!   Completions upstream orders tool messages); an error result is text
-//!   prefixed `Error: `; a result holding images is an array of parts;
+//!   prefixed `Error: `; a result holding images or documents is an array of
+//!   parts; a document is an `input_file` (`file_data` with a `filename`
+//!   ending in `.pdf`, or `file_url`), its `context` an `input_text` ahead of it;
 //! - a reasoning item rides in a Thinking block's signature as
 //!   `openai-responses:{id}:{encrypted_content}` (`reasoning_signature`), so a
 //!   client that echoes thinking blocks gives the same item back; other
@@ -34,11 +36,12 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::counts::token_count;
+use super::documents::{context_text, data_url, pdf_filename};
 use super::openai_wire::{bad_answer, parse_arguments};
 use crate::call::Shape;
 use crate::canonical::{
-    ChatRequest, ChatResponse, ContentBlock, ImageSource, Reasoning, ResponseFormat, Role,
-    StopReason, Tool, ToolChoice, Usage,
+    ChatRequest, ChatResponse, ContentBlock, DocumentSource, ImageSource, Reasoning,
+    ResponseFormat, Role, StopReason, Tool, ToolChoice, Usage,
 };
 use crate::{Error, ErrorKind, Result};
 
@@ -54,6 +57,7 @@ const LOGPROBS: &str = "message.output_text.logprobs";
 
 /// Canonical → a Responses API request body, without `stream` (the caller adds it).
 pub fn translate(req: &ChatRequest, model: &str) -> Result<Map<String, Value>> {
+    req.translatable()?;
     if !req.stop_sequences.is_empty() {
         let chat = req
             .source
@@ -162,7 +166,7 @@ fn user_items(content: &[ContentBlock], out: &mut Vec<Value>) {
                 "call_id": tool_use_id,
                 "output": tool_output(content, *is_error),
             })),
-            other => parts.extend(input_part(other)),
+            other => input_parts(other, &mut parts),
         }
     }
     if !parts.is_empty() {
@@ -184,37 +188,47 @@ fn tool_output(content: &[ContentBlock], is_error: bool) -> Value {
             .join("\n");
         return json!(format!("{prefix}{text}"));
     }
-    let mut parts: Vec<Value> = content.iter().filter_map(input_part).collect();
+    let mut parts = Vec::with_capacity(content.len() + 1);
+    for b in content {
+        input_parts(b, &mut parts);
+    }
     if is_error {
         parts.insert(0, json!({"type": "input_text", "text": prefix.trim_end()}));
     }
     Value::Array(parts)
 }
 
-fn input_part(b: &ContentBlock) -> Option<Value> {
+/// A block as input parts: none for what a user turn cannot hold, two for a
+/// document with a context (its text ahead of the file).
+fn input_parts(b: &ContentBlock, out: &mut Vec<Value>) {
     match b {
-        ContentBlock::Text { text, .. } => Some(json!({"type": "input_text", "text": text})),
+        ContentBlock::Text { text, .. } => out.push(json!({"type": "input_text", "text": text})),
         ContentBlock::Image { source, .. } => {
             let url = match source {
-                ImageSource::Base64 { media_type, data } => {
-                    format!("data:{media_type};base64,{data}")
-                }
+                ImageSource::Base64 { media_type, data } => data_url(media_type, data),
                 ImageSource::Url { url } => url.clone(),
             };
-            Some(json!({"type": "input_image", "image_url": url, "detail": "auto"}))
+            out.push(json!({"type": "input_image", "image_url": url, "detail": "auto"}));
         }
-        // OpenAI refuses inline file data without a file name.
         ContentBlock::Document {
-            media_type,
-            data,
-            filename,
+            source,
+            title,
+            context,
             ..
-        } => Some(json!({
-            "type": "input_file",
-            "file_data": format!("data:{media_type};base64,{data}"),
-            "filename": filename.as_deref().unwrap_or("document.pdf"),
-        })),
-        _ => None,
+        } => {
+            if let Some(text) = context_text(title.as_deref(), context.as_deref()) {
+                out.push(json!({"type": "input_text", "text": text}));
+            }
+            out.push(match source {
+                DocumentSource::Base64 { media_type, data } => json!({
+                    "type": "input_file",
+                    "file_data": data_url(media_type, data),
+                    "filename": pdf_filename(title.as_deref()),
+                }),
+                DocumentSource::Url { url, .. } => json!({"type": "input_file", "file_url": url}),
+            });
+        }
+        _ => {}
     }
 }
 
@@ -251,10 +265,10 @@ fn assistant_items(content: &[ContentBlock], index: usize, out: &mut Vec<Value>)
                     reasoning.push(item);
                 }
             }
-            ContentBlock::Image { .. } => {
+            ContentBlock::Image { .. } | ContentBlock::Document { .. } => {
                 return Err(Error::invalid_field(
                     format!("messages.{index}.content"),
-                    "this model's upstream takes no images in assistant turns",
+                    "this model's upstream takes no images or documents in assistant turns",
                 ))
             }
             _ => {}
@@ -723,10 +737,22 @@ mod tests {
             },
             cache_control: None,
         };
-        let pdf = |filename: Option<&str>| ContentBlock::Document {
-            media_type: "application/pdf".into(),
-            data: "JVBE".into(),
-            filename: filename.map(str::to_owned),
+        let pdf = |title: Option<&str>| ContentBlock::Document {
+            source: DocumentSource::Base64 {
+                media_type: "application/pdf".into(),
+                data: "JVBE".into(),
+            },
+            title: title.map(str::to_owned),
+            context: None,
+            cache_control: None,
+        };
+        let by_url = ContentBlock::Document {
+            source: DocumentSource::Url {
+                url: "https://example.com/a.pdf".into(),
+                field: "messages.2.content.3.source.url".into(),
+            },
+            title: Some("Annual letter".into()),
+            context: Some("from 2024".into()),
             cache_control: None,
         };
         let req = with_messages(vec![
@@ -737,6 +763,8 @@ mod tests {
                 url,
                 pdf(Some("report.pdf")),
                 pdf(None),
+                tool_result("c1", vec![pdf(Some("Q3"))], false),
+                by_url,
             ]),
         ]);
         let input = &body(&req)["input"];
@@ -747,20 +775,38 @@ mod tests {
                 {"type": "input_text", "text": "a chart"},
                 {"type": "input_image", "image_url": "data:image/png;base64,iVBO", "detail": "auto"}]})
         );
+        // A document in a tool result rides in the output's parts.
         assert_eq!(
             input[3],
+            json!({"type": "function_call_output", "call_id": "c1", "output": [
+                {"type": "input_file", "file_data": "data:application/pdf;base64,JVBE", "filename": "Q3.pdf"}]})
+        );
+        assert_eq!(
+            input[4],
             json!({"type": "message", "role": "user", "content": [
                 {"type": "input_image", "image_url": "https://example.com/a.jpg", "detail": "auto"},
                 {"type": "input_file", "file_data": "data:application/pdf;base64,JVBE", "filename": "report.pdf"},
-                {"type": "input_file", "file_data": "data:application/pdf;base64,JVBE", "filename": "document.pdf"}]})
+                {"type": "input_file", "file_data": "data:application/pdf;base64,JVBE", "filename": "document.pdf"},
+                {"type": "input_text", "text": "Document: Annual letter\nContext: from 2024"},
+                {"type": "input_file", "file_url": "https://example.com/a.pdf"}]})
         );
         // An assistant turn cannot carry one.
-        let req = with_messages(vec![
-            user(vec![ContentBlock::text("hi")]),
-            assistant(vec![png]),
-        ]);
+        for block in [png, pdf(None)] {
+            let req = with_messages(vec![
+                user(vec![ContentBlock::text("hi")]),
+                assistant(vec![block]),
+            ]);
+            let e = translate(&req, "m").unwrap_err();
+            assert_eq!(e.param(), Some("messages.1.content"));
+        }
+        // What only pass-through carries is refused with the client's field.
+        let mut req = with_messages(vec![user(vec![ContentBlock::text("hi")])]);
+        req.untranslatable = Some(Error::invalid_field(
+            "messages.0.content.0.file.file_id",
+            "x",
+        ));
         let e = translate(&req, "m").unwrap_err();
-        assert_eq!(e.param(), Some("messages.1.content"));
+        assert_eq!(e.param(), Some("messages.0.content.0.file.file_id"));
     }
 
     #[test]
