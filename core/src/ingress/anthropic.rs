@@ -366,7 +366,7 @@ pub(super) fn parse_block(
         "redacted_thinking" => ContentBlock::RedactedThinking {
             data: f.req_str("data")?.to_owned(),
         },
-        "document" => return super::anthropic_documents::document(&f, deferred, out),
+        "document" => return super::anthropic_documents::document(&f, deferred, out, parse_block),
         "search_result" => return super::anthropic_documents::search_result(&f, out),
         // `one_of` admitted only names from `allowed`, all handled above.
         other => {

@@ -20,11 +20,17 @@ use crate::{Error, Result};
 /// Block types a `content` document source holds.
 const CONTENT_SOURCE_BLOCKS: &[&str] = &["text", "image"];
 
+/// The Messages block parser (`anthropic::parse_block`), for the blocks a
+/// `content` source holds; passed in, so the two modules do not import each other.
+pub(super) type ParseBlock =
+    fn(&Value, &str, &[&str], &mut Option<Error>, &mut Vec<ContentBlock>) -> Result<()>;
+
 /// A `document` block, appended to `out` as zero or more blocks.
 pub(super) fn document(
     f: &Fields<'_>,
     deferred: &mut Option<Error>,
     out: &mut Vec<ContentBlock>,
+    parse_block: ParseBlock,
 ) -> Result<()> {
     let title = f.str("title")?;
     let context = f.str("context")?;
@@ -78,7 +84,7 @@ pub(super) fn document(
             if let Some(header) = document_header(title, context) {
                 out.push(ContentBlock::text(header));
             }
-            content_source(&src, deferred, out)?;
+            content_source(&src, deferred, out, parse_block)?;
             // The breakpoint goes where the document ends.
             if let (Some(cc), true) = (cache_control, out.len() > start) {
                 set_cache_control(out.last_mut(), cc);
@@ -131,6 +137,7 @@ fn content_source(
     src: &Fields<'_>,
     deferred: &mut Option<Error>,
     out: &mut Vec<ContentBlock>,
+    parse_block: ParseBlock,
 ) -> Result<()> {
     let path = src.path_of("content");
     match src.get("content") {
@@ -141,13 +148,7 @@ fn content_source(
         }
         Some(Value::Array(blocks)) => {
             for (i, b) in blocks.iter().enumerate() {
-                super::anthropic::parse_block(
-                    b,
-                    &join(&path, i),
-                    CONTENT_SOURCE_BLOCKS,
-                    deferred,
-                    out,
-                )?;
+                parse_block(b, &join(&path, i), CONTENT_SOURCE_BLOCKS, deferred, out)?;
             }
             Ok(())
         }
