@@ -131,6 +131,44 @@ pub(crate) struct MockState {
     record: bool,
     /// Streamed replies dropped before their last frame (the client went away).
     abandoned: std::sync::atomic::AtomicUsize,
+    /// The default Chat Completions stream, when not the short one.
+    shape: Option<StreamShape>,
+}
+
+/// The default Chat Completions stream the benchmark asks for: as a real
+/// upstream streams, one body frame per event, `deltas` content deltas
+/// (with the role, finish and usage chunks and `[DONE]`, `deltas + 4` events),
+/// `gap` apart (zero: all ready at once).
+#[derive(Debug, Clone, Copy)]
+pub struct StreamShape {
+    pub deltas: usize,
+    pub gap: Duration,
+}
+
+impl StreamShape {
+    fn reply(&self) -> MockReply {
+        let c = |delta: Value, finish: Value| {
+            json!({"id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 0, "model": "mock",
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+        };
+        let mut chunks = vec![c(json!({"role": "assistant", "content": ""}), Value::Null)];
+        chunks.extend(
+            (0..self.deltas).map(|i| c(json!({"content": format!("word{i} ")}), Value::Null)),
+        );
+        chunks.push(c(json!({}), json!("stop")));
+        chunks.push(json!({"id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 0, "model": "mock", "choices": [],
+            "usage": {"prompt_tokens": 10, "completion_tokens": self.deltas, "total_tokens": 10 + self.deltas}}));
+        match MockReply::openai_chunks(&chunks) {
+            MockReply::Sse {
+                frames, fail_after, ..
+            } => MockReply::Sse {
+                frames,
+                fail_after,
+                delay: self.gap,
+            },
+            other => other,
+        }
+    }
 }
 
 /// Counts a streamed reply as abandoned unless it was disarmed at its end.
@@ -167,10 +205,16 @@ impl MockUpstream {
 
     /// Starts without recording, for benchmarks.
     pub async fn start_with(record: bool) -> std::io::Result<Self> {
+        Self::start_shaped(record, None).await
+    }
+
+    /// Starts with the default Chat Completions stream `shape` gives.
+    pub async fn start_shaped(record: bool, shape: Option<StreamShape>) -> std::io::Result<Self> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let state = Arc::new(MockState {
             record,
+            shape,
             ..MockState::default()
         });
         let app = Router::new()
@@ -275,7 +319,10 @@ async fn answer(
         .unwrap_or_else(|p| p.into_inner())
         .pop_front();
     // Chosen before the body is recorded: the Responses default reads it.
-    let reply = scripted.unwrap_or_else(|| default_reply(&path, stream, &body));
+    let reply = scripted.unwrap_or_else(|| match state.shape {
+        Some(shape) if stream && path.ends_with("/chat/completions") => shape.reply(),
+        _ => default_reply(&path, stream, &body),
+    });
     if state.record {
         state
             .received

@@ -106,8 +106,8 @@ impl Upstream {
         match self {
             Upstream::Echo(_) => Ok(echo_retrieval::rerank(req)),
             Upstream::OpenAi(u) => rerank::rerank(u.http(), req, target).await,
-            Upstream::Anthropic(u) => Err(cannot_serve(u.name(), "/v1/rerank")),
-            Upstream::Responses(u) => Err(cannot_serve(u.name(), "/v1/rerank")),
+            Upstream::Anthropic(u) => Err(cannot_serve(u.name(), "rerank")),
+            Upstream::Responses(u) => Err(cannot_serve(u.name(), "rerank")),
         }
     }
 }
