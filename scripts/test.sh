@@ -24,6 +24,9 @@ cd "$repo_root"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/mws-gateway/target}"
 venv="${MWS_VENV:-$HOME/.cache/mws-gateway/venv}"
 requirements="tests/python/requirements.txt"
+# Installed after it with --no-deps: pins whose own metadata conflicts with
+# requirements.txt (see the file).
+requirements_nodeps="tests/python/requirements-nodeps.txt"
 
 suite_start=$SECONDS
 step_start=$SECONDS
@@ -179,11 +182,12 @@ if [[ ! -x "$venv/bin/python" ]]; then
     fi
 fi
 stamp="$venv/.requirements.sha256"
-want="$(sha256sum "$requirements" | cut -d' ' -f1)"
+want="$(cat "$requirements" "$requirements_nodeps" | sha256sum | cut -d' ' -f1)"
 if [[ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]]; then
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -r "$requirements_nodeps"
     echo "$want" >"$stamp"
-    echo "installed $requirements"
+    echo "installed $requirements and $requirements_nodeps"
 else
     echo "$requirements unchanged; venv up to date"
 fi
@@ -269,7 +273,7 @@ npm_ci_if_changed examples/node
     node in_process_stream.mjs
 )
 
-step "node --test tests/node (the openai and Anthropic Node SDKs: Responses API, translated chat and messages)"
+step "node --test tests/node (the openai and Anthropic Node SDKs: Responses API, translated chat and messages; the Vercel AI SDK and LangChain JS on the scripted mock)"
 npm_ci_if_changed tests/node
 # package.json's test script names the test files.
 (cd tests/node && npm test --silent)
