@@ -5,7 +5,10 @@
 # (MWS_BENCH_SCENARIOS="a b", MWS_BENCH_CONC="64" and MWS_BENCH_SKIP_ACCOUNTING=1
 # narrow a run; MWS_BENCH_BUSY_POLL_US sets server.busy_poll_us, 200 by default). The last rows, `bare-proxy`, are the yardstick: a hyper proxy
 # that only reads and forwards (bench/src/bare_proxy.rs), on the gateway's core,
-# asked the openai-chat request.
+# asked the openai-chat request (`bare-proxy`) and the streamed one
+# (`bare-proxy-stream`). Streams come in two mock variants: 24 events ready at
+# once, and the same spaced 1 ms apart (the `-spaced` rows, each with its own
+# bare-proxy row).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-10}
@@ -20,14 +23,19 @@ OHA="$TOOLS/bin/oha"
 cargo build --release --locked --quiet -p mws-core --bin mws-gateway -p mws-bench --bin mock-upstream --bin accounting --bin bare-proxy
 BIN="$CARGO_TARGET_DIR/release"
 WORK=$(mktemp -d)
-cleanup() { kill "${MOCK_PID:-}" "${GW_PID:-}" "${BARE_PID:-}" 2>/dev/null || true; rm -rf "$WORK"; }
+cleanup() { kill "${MOCK_PID:-}" "${MOCK2_PID:-}" "${GW_PID:-}" "${BARE_PID:-}" "${BARE2_PID:-}" 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 
-# The mock gets the other core so it never competes with the gateway.
-taskset -c 1 "$BIN/mock-upstream" >"$WORK/mock.out" &
+# The mocks get the other core so they never compete with the gateway. Their
+# Chat Completions streams are a real upstream's: 20 content deltas (24 events,
+# one body frame each), all ready at once; the second mock spaces them 1 ms apart.
+taskset -c 1 "$BIN/mock-upstream" --deltas 20 >"$WORK/mock.out" &
 MOCK_PID=$!
-until grep -q listening "$WORK/mock.out" 2>/dev/null; do sleep 0.1; done
+taskset -c 1 "$BIN/mock-upstream" --deltas 20 --gap-ms 1 >"$WORK/mock2.out" &
+MOCK2_PID=$!
+until grep -q listening "$WORK/mock.out" 2>/dev/null && grep -q listening "$WORK/mock2.out" 2>/dev/null; do sleep 0.1; done
 MOCK=$(awk '/listening on/ {print $3}' "$WORK/mock.out")
+MOCK2=$(awk '/listening on/ {print $3}' "$WORK/mock2.out")
 
 cat >"$WORK/gw.toml" <<TOML
 [server]
@@ -58,6 +66,18 @@ name = "resp"
 kind = "openai-responses"
 base_url = "http://$MOCK/v1"
 max_retries = 0
+[[upstreams]]
+name = "oai-spaced"
+kind = "openai"
+base_url = "http://$MOCK2/v1"
+max_retries = 0
+[[profiles]]
+id = "dragon-spaced"
+upstream = "oai-spaced"
+context_window = 262144
+tokens_per_second = 189
+input_price_per_mtok = 0.48
+output_price_per_mtok = 1.08
 [[profiles]]
 id = "dragon"
 upstream = "oai"
@@ -95,6 +115,10 @@ taskset -c 0 "$BIN/bare-proxy" "$MOCK" >"$WORK/bare.out" &
 BARE_PID=$!
 until grep -q listening "$WORK/bare.out" 2>/dev/null; do sleep 0.1; done
 BARE="http://$(awk '/listening on/ {print $3}' "$WORK/bare.out")"
+taskset -c 0 "$BIN/bare-proxy" "$MOCK2" >"$WORK/bare2.out" &
+BARE2_PID=$!
+until grep -q listening "$WORK/bare2.out" 2>/dev/null; do sleep 0.1; done
+BARE2="http://$(awk '/listening on/ {print $3}' "$WORK/bare2.out")"
 
 MSG='"messages":[{"role":"user","content":"Write one short sentence about dragons."}]'
 declare -A BODY PATHS DIRECT
@@ -107,6 +131,11 @@ BODY[pass-through]="{\"model\":\"dragon-anthropic\",\"max_tokens\":64,$MSG}"
 BODY[anthropic-to-responses]="{\"model\":\"dragon-responses\",\"max_tokens\":64,$MSG}"
 BODY[anthropic-to-responses-stream]="{\"model\":\"dragon-responses\",\"max_tokens\":64,\"stream\":true,$MSG}"
 BODY[bare-proxy]="${BODY[openai-chat]}"
+BODY[bare-proxy-stream]="${BODY[openai-stream]}"
+# The same streams with their events 1 ms apart (the spaced mock).
+BODY[openai-stream-spaced]="{\"model\":\"dragon-spaced\",\"stream\":true,$MSG}"
+BODY[anthropic-stream-spaced]="{\"model\":\"dragon-spaced\",\"max_tokens\":64,\"stream\":true,$MSG}"
+BODY[bare-proxy-stream-spaced]="${BODY[openai-stream]}"
 # The Responses API translated to the same Chat Completions mock (store: false,
 # so the rows compare translation, not the stored-response write).
 RESP='"input":"Write one short sentence about dragons.","store":false'
@@ -116,9 +145,9 @@ BODY[responses-stream]="{\"model\":\"dragon\",\"stream\":true,$RESP}"
 RESP_UP='"input":[{"role":"user","content":"Write one short sentence about dragons."}],"max_output_tokens":64,"store":false'
 RESP_DIRECT="{\"model\":\"dragon\",$RESP_UP}"
 RESP_DIRECT_STREAM="{\"model\":\"dragon\",\"stream\":true,$RESP_UP}"
-PATHS=([bare-proxy]=/v1/chat/completions [openai-chat]=/v1/chat/completions [openai-stream]=/v1/chat/completions [anthropic-to-openai]=/v1/messages [anthropic-stream]=/v1/messages [pass-through]=/v1/messages [responses-to-openai]=/v1/responses [responses-stream]=/v1/responses [anthropic-to-responses]=/v1/messages [anthropic-to-responses-stream]=/v1/messages)
+PATHS=([bare-proxy-stream]=/v1/chat/completions [bare-proxy-stream-spaced]=/v1/chat/completions [openai-stream-spaced]=/v1/chat/completions [anthropic-stream-spaced]=/v1/messages [bare-proxy]=/v1/chat/completions [openai-chat]=/v1/chat/completions [openai-stream]=/v1/chat/completions [anthropic-to-openai]=/v1/messages [anthropic-stream]=/v1/messages [pass-through]=/v1/messages [responses-to-openai]=/v1/responses [responses-stream]=/v1/responses [anthropic-to-responses]=/v1/messages [anthropic-to-responses-stream]=/v1/messages)
 # What the mock itself is asked in the same scenario, for the side-by-side figure.
-DIRECT=([openai-chat]="/v1/chat/completions|${BODY[openai-chat]}" [openai-stream]="/v1/chat/completions|${BODY[openai-stream]}" [anthropic-to-openai]="/v1/chat/completions|${BODY[openai-chat]}" [anthropic-stream]="/v1/chat/completions|${BODY[openai-stream]}" [pass-through]="/v1/messages|${BODY[anthropic-to-openai]}" [bare-proxy]="/v1/chat/completions|${BODY[openai-chat]}" [responses-to-openai]="/v1/chat/completions|${BODY[openai-chat]}" [responses-stream]="/v1/chat/completions|${BODY[openai-stream]}" [anthropic-to-responses]="/v1/responses|$RESP_DIRECT" [anthropic-to-responses-stream]="/v1/responses|$RESP_DIRECT_STREAM")
+DIRECT=([bare-proxy-stream]="/v1/chat/completions|${BODY[openai-stream]}" [openai-stream-spaced]="/v1/chat/completions|${BODY[openai-stream]}" [anthropic-stream-spaced]="/v1/chat/completions|${BODY[openai-stream]}" [bare-proxy-stream-spaced]="/v1/chat/completions|${BODY[openai-stream]}" [openai-chat]="/v1/chat/completions|${BODY[openai-chat]}" [openai-stream]="/v1/chat/completions|${BODY[openai-stream]}" [anthropic-to-openai]="/v1/chat/completions|${BODY[openai-chat]}" [anthropic-stream]="/v1/chat/completions|${BODY[openai-stream]}" [pass-through]="/v1/messages|${BODY[anthropic-to-openai]}" [bare-proxy]="/v1/chat/completions|${BODY[openai-chat]}" [responses-to-openai]="/v1/chat/completions|${BODY[openai-chat]}" [responses-stream]="/v1/chat/completions|${BODY[openai-stream]}" [anthropic-to-responses]="/v1/responses|$RESP_DIRECT" [anthropic-to-responses-stream]="/v1/responses|$RESP_DIRECT_STREAM")
 
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 run_oha() { # url body conc -> json file
@@ -129,12 +158,16 @@ run_oha() { # url body conc -> json file
 echo "| scenario | conc | gateway rps | mock rps | ratio | p50 ms | p99 ms | p50 overhead us | CPU us/req |"
 echo "|---|---|---|---|---|---|---|---|---|"
 # MWS_BENCH_SCENARIOS and MWS_BENCH_CONC narrow a run (for profiling one case).
-for s in ${MWS_BENCH_SCENARIOS:-openai-chat openai-stream anthropic-to-openai anthropic-stream anthropic-to-responses anthropic-to-responses-stream responses-to-openai responses-stream pass-through bare-proxy}; do
-  url=$GW pid=$GW_PID
-  if [ "$s" = bare-proxy ]; then url=$BARE pid=$BARE_PID; fi
+for s in ${MWS_BENCH_SCENARIOS:-openai-chat openai-stream anthropic-to-openai anthropic-stream anthropic-to-responses anthropic-to-responses-stream responses-to-openai responses-stream pass-through bare-proxy bare-proxy-stream openai-stream-spaced anthropic-stream-spaced bare-proxy-stream-spaced}; do
+  url=$GW pid=$GW_PID mock=$MOCK
+  case "$s" in
+    bare-proxy | bare-proxy-stream) url=$BARE pid=$BARE_PID ;;
+    bare-proxy-stream-spaced) url=$BARE2 pid=$BARE2_PID mock=$MOCK2 ;;
+    *-spaced) mock=$MOCK2 ;;
+  esac
   for c in ${MWS_BENCH_CONC:-1 64}; do
     IFS='|' read -r dpath dbody <<<"${DIRECT[$s]}"
-    run_oha "http://$MOCK$dpath" "$dbody" "$c" "$WORK/direct.json"
+    run_oha "http://$mock$dpath" "$dbody" "$c" "$WORK/direct.json"
     t0=$(cpu_ticks "$pid")
     run_oha "$url${PATHS[$s]}" "${BODY[$s]}" "$c" "$WORK/gw.json"
     t1=$(cpu_ticks "$pid")
