@@ -210,6 +210,14 @@ step "Codex CLI for the end-to-end tests (tests/codex: npm ci)"
 # The pinned @openai/codex (its native binary ships inside the npm package);
 # tests/python/test_codex.py runs it against the gateway, offline.
 npm_ci_if_changed tests/codex
+
+step "Claude Code CLI for the end-to-end tests (tests/claude-code: npm ci)"
+# The pinned @anthropic-ai/claude-code; its native binary comes in an optional
+# dependency that its install script (skipped by npm ci --ignore-scripts) links.
+npm_ci_if_changed tests/claude-code
+tests/claude-code/node_modules/.bin/claude --version >/dev/null 2>&1 ||
+    (cd tests/claude-code && node node_modules/@anthropic-ai/claude-code/install.cjs)
+export MWS_CLAUDE_BIN="$repo_root/tests/claude-code/node_modules/.bin/claude"
 export MWS_CODEX_BIN="$repo_root/tests/codex/node_modules/.bin/codex"
 "$MWS_CODEX_BIN" --version
 
