@@ -16,7 +16,7 @@ const USAGE: &str = "usage: mock-upstream [--record] [--deltas N] [--gap-ms MS]"
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let mut record = false;
-    let mut shape: Option<StreamShape> = None;
+    let (mut deltas, mut gap) = (None, None);
     let bad = |what: String| {
         std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{what}; {USAGE}"))
     };
@@ -31,23 +31,16 @@ async fn main() -> std::io::Result<()> {
             "--record" => record = true,
             // The default Chat Completions stream as a real upstream sends
             // it: this many content deltas, one body frame each...
-            "--deltas" => {
-                let n = number("--deltas")? as usize;
-                shape
-                    .get_or_insert(StreamShape {
-                        deltas: n,
-                        gap: Duration::ZERO,
-                    })
-                    .deltas = n;
-            }
+            "--deltas" => deltas = Some(number("--deltas")? as usize),
             // ...this many milliseconds apart.
-            "--gap-ms" => {
-                let gap = Duration::from_millis(number("--gap-ms")?);
-                shape.get_or_insert(StreamShape { deltas: 20, gap }).gap = gap;
-            }
+            "--gap-ms" => gap = Some(Duration::from_millis(number("--gap-ms")?)),
             other => return Err(bad(format!("unknown argument {other:?}"))),
         }
     }
+    let shape = (deltas.is_some() || gap.is_some()).then(|| StreamShape {
+        deltas: deltas.unwrap_or(20),
+        gap: gap.unwrap_or(Duration::ZERO),
+    });
     let mock = MockUpstream::start_shaped(record, shape).await?;
     #[expect(
         clippy::print_stdout,

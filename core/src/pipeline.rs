@@ -343,7 +343,6 @@ impl Call<'_> {
     /// model into one `compaction` item that can be sent back as input.
     async fn responses_compact(&mut self, body: &[u8]) -> Result<Body> {
         let (mut rr, _) = self.responses_request(body).await?;
-        translatable(&rr)?;
         let req = &mut rr.chat;
         req.stream = false;
         req.tools.clear();
@@ -563,10 +562,7 @@ impl Budgeted {
                     (Upstream::Responses(u), Some(body)) => {
                         u.relay(body.clone()).await.map(Answer::Relayed)
                     }
-                    _ => {
-                        translatable(rr)?;
-                        up.complete(&rr.chat, &target).await.map(Answer::Whole)
-                    }
+                    _ => up.complete(&rr.chat, &target).await.map(Answer::Whole),
                 }
             })
         })
@@ -594,10 +590,7 @@ impl Budgeted {
                     (Upstream::Responses(u), Some(body)) => {
                         u.relay_stream(body.clone()).await.map(Streamed::Relayed)
                     }
-                    _ => {
-                        translatable(rr)?;
-                        up.stream(&rr.chat, &target).await.map(Streamed::Events)
-                    }
+                    _ => up.stream(&rr.chat, &target).await.map(Streamed::Events),
                 }
             })
         })
@@ -655,12 +648,6 @@ enum Answer {
 enum Streamed {
     Events(EventStream),
     Relayed(upstream::responses::SseBatches),
-}
-
-/// A Responses request can go to a translating upstream unless it holds a
-/// built-in tool (which only an `openai-responses` upstream runs).
-fn translatable(rr: &ResponsesRequest) -> Result<()> {
-    rr.built_in.clone().map_or(Ok(()), Err)
 }
 
 /// The answer of a call that asks for no generation.

@@ -158,16 +158,11 @@ impl StreamShape {
         chunks.push(c(json!({}), json!("stop")));
         chunks.push(json!({"id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 0, "model": "mock", "choices": [],
             "usage": {"prompt_tokens": 10, "completion_tokens": self.deltas, "total_tokens": 10 + self.deltas}}));
-        match MockReply::openai_chunks(&chunks) {
-            MockReply::Sse {
-                frames, fail_after, ..
-            } => MockReply::Sse {
-                frames,
-                fail_after,
-                delay: self.gap,
-            },
-            other => other,
+        let mut reply = MockReply::openai_chunks(&chunks);
+        if let MockReply::Sse { delay, .. } = &mut reply {
+            *delay = self.gap;
         }
+        reply
     }
 }
 

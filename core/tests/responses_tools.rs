@@ -50,7 +50,7 @@ fn a_server_tool_search_is_refused_by_translating_upstreams_naming_the_field() {
     let mut body = request();
     body["tools"][2] = json!({"type": "tool_search"});
     // Kept for an openai-responses upstream, which runs it; refused by any other.
-    let e = parse_responses(&body).unwrap().built_in.unwrap();
+    let e = parse_responses(&body).unwrap().chat.untranslatable.unwrap();
     assert_eq!(e.param(), Some("tools.2.type"));
 }
 

@@ -98,9 +98,11 @@ pub struct ChatRequest {
     /// `anthropic-beta` values from the client, for Anthropic upstreams that allow them.
     pub anthropic_beta: Vec<String>,
     /// The first part of the body that only an upstream of the client's own
-    /// kind can carry (a file by id: it lives in that provider's Files API),
-    /// as the 400 naming it. The ingress accepts it, since pass-through sends
-    /// the body verbatim; every translating upstream answers this error.
+    /// kind can carry (a file by id: it lives in that provider's Files API;
+    /// a hosted tool of the Responses API, which only an `openai-responses`
+    /// upstream runs), as the 400 naming it. The ingress accepts it, since
+    /// pass-through sends the body verbatim; every translating upstream
+    /// answers this error.
     pub untranslatable: Option<Error>,
 }
 

@@ -76,11 +76,6 @@ pub struct ResponsesRequest {
     pub safety_identifier: Option<String>,
     pub user: Option<String>,
     pub service_tier: Option<String>,
-    /// The first built-in tool, tool choice or item of the request, or file
-    /// only the Responses API reads (by `file_id`, or not a PDF or text), as
-    /// the 400 naming it: an `openai-responses` upstream takes the body as
-    /// sent, any other upstream refuses the request with this error.
-    pub built_in: Option<crate::Error>,
     /// Always false: `background: true` is refused.
     pub background: bool,
     pub stream: bool,
@@ -124,7 +119,6 @@ impl ResponsesRequest {
             safety_identifier: None,
             user: None,
             service_tier: None,
-            built_in: None,
             background: false,
             stream: false,
             include_obfuscation: false,

@@ -299,7 +299,7 @@ pub fn parse_responses(body: &Value) -> Result<ResponsesRequest> {
     let mut conv = Converter::new(&mut r.chat, paired, true);
     conv.items(r.input.iter().enumerate(), "input")?;
     if let Some(e) = conv.built_in {
-        defer_built_in(&mut r.built_in, e);
+        defer_built_in(&mut r.chat.untranslatable, e);
     }
 
     for (key, value) in f.obj {
@@ -335,7 +335,7 @@ pub fn build_chat(
     conv.items(history.iter().enumerate(), "previous_response_id")?;
     conv.items(input.iter().enumerate(), "input")?;
     if let Some(e) = conv.built_in {
-        defer_built_in(&mut req.built_in, e);
+        defer_built_in(&mut chat.untranslatable, e);
     }
     Ok(input)
 }
@@ -549,7 +549,7 @@ fn add_tool(
 }
 
 /// A `function` or `custom` tool as a canonical one; a built-in tool is none
-/// (`r.built_in` remembers it: only a Responses upstream can run it).
+/// (`chat.untranslatable` remembers it: only a Responses upstream can run it).
 fn tool_of(t: &Fields, r: &mut ResponsesRequest) -> Result<Option<Tool>> {
     let cache_control = t.get("cache_control").cloned();
     match t.req_str("type")? {
@@ -585,7 +585,7 @@ fn tool_of(t: &Fields, r: &mut ResponsesRequest) -> Result<Option<Tool>> {
         }
         other if BUILT_IN_TOOLS.contains(&other) => {
             defer_built_in(
-                &mut r.built_in,
+                &mut r.chat.untranslatable,
                 Error::invalid_field(
                     t.path_of("type"),
                     format!(
@@ -658,7 +658,7 @@ fn parse_tool_choice(f: &Fields, r: &mut ResponsesRequest) -> Result<()> {
                         c.path_of("type"),
                         format!("built-in tool {other:?} is not supported (an openai-responses upstream takes it)"),
                     );
-                    defer_built_in(&mut r.built_in, e);
+                    defer_built_in(&mut r.chat.untranslatable, e);
                     return Ok(());
                 }
                 other => {
@@ -810,7 +810,7 @@ struct Converter<'r> {
     calls: Option<HashSet<String>>,
     /// Whether `item_reference` items are skipped (else they are an error).
     skip_references: bool,
-    /// The first built-in item met (see `ResponsesRequest::built_in`).
+    /// The first built-in item met (see `ChatRequest::untranslatable`).
     built_in: Option<Error>,
 }
 
@@ -1267,7 +1267,10 @@ mod tests {
     /// gives for the built-in tool it holds.
     fn err(body: Value) -> Error {
         match parse_responses(&body) {
-            Ok(r) => r.built_in.unwrap_or_else(|| panic!("{body} parsed")),
+            Ok(r) => r
+                .chat
+                .untranslatable
+                .unwrap_or_else(|| panic!("{body} parsed")),
             Err(e) => e,
         }
     }
@@ -1835,14 +1838,14 @@ mod tests {
                 }
             ]
         );
-        assert_eq!(r.built_in, None);
+        assert_eq!(r.chat.untranslatable, None);
         let r = parse(with_input(json!([{"role": "user", "content": [
             {"type": "input_text", "text": "read"},
             {"type": "input_file", "file_id": "file-1"}
         ]}])));
         assert_eq!(r.chat.messages[0].content, [text("read")]);
         assert_eq!(
-            r.built_in.map(|e| e.param().map(str::to_owned)),
+            r.chat.untranslatable.map(|e| e.param().map(str::to_owned)),
             Some(Some("input.0.content.1.file_id".to_owned()))
         );
     }
