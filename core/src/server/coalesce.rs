@@ -62,8 +62,16 @@ impl Stream for Coalesced {
                 false => Poll::Pending,
             };
         }
-        if !arrived { this.idle += 1; } else { this.idle = 0; }
-        if this.idle < IDLE_TURNS && !this.done && this.buf.len() < MAX_WRITE && this.rounds < MAX_ROUNDS {
+        if !arrived {
+            this.idle += 1;
+        } else {
+            this.idle = 0;
+        }
+        if this.idle < IDLE_TURNS
+            && !this.done
+            && this.buf.len() < MAX_WRITE
+            && this.rounds < MAX_ROUNDS
+        {
             // Something came this turn: the tasks feeding us get one more turn
             // (this task is queued behind them) before what is held is written.
             this.rounds += 1;
