@@ -307,7 +307,7 @@ mod tests {
         assert!(e.message().contains("telemetry.headers_env"), "{}", e.message());
         let e = resolve(
             "otlp_endpoint = \"http://c\"",
-            &[(HEADERS_VAR, "authorization=Bearer s3cret\n")],
+            &[(HEADERS_VAR, "authorization=Bearer s3cret\u{7}x")],
         )
         .unwrap_err();
         assert!(e.message().contains(HEADERS_VAR), "{}", e.message());
