@@ -646,7 +646,11 @@ impl Budgeted {
         F: std::future::Future<Output = Result<T>>,
     {
         let up = self.profile.primary()?;
-        let name = self.profile.upstream_names.first().map_or("", String::as_str);
+        let name = self
+            .profile
+            .upstream_names
+            .first()
+            .map_or("", String::as_str);
         self.span
             .attempt(up, name, &self.profile.upstream_model)
             .run(call(up))

@@ -5,12 +5,18 @@
 //! context reaching the upstream, streamed and whole answers, nothing of a
 //! prompt, key or completion in the exported bytes, and spans dropped (and
 //! counted) rather than waited for when the collector fails or stalls.
-#![expect(clippy::unwrap_used, reason = "test helpers fail loudly")]
+// clippy.toml allows these in #[test] functions only; the helpers are test code too.
+#![expect(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "test helpers fail loudly"
+)]
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::extract::State;
+use axum::response::IntoResponse;
 use axum::routing::post;
 use bytes::Bytes;
 use mws_core::testing::{MockReply, MockUpstream};
@@ -48,17 +54,11 @@ struct Receiver {
 async fn traces(State(r): State<Receiver>, body: Bytes) -> axum::response::Response {
     r.exports.lock().unwrap().push(body);
     match r.mode {
-        Mode::Take => (
-            [("content-type", "application/x-protobuf")],
-            Bytes::new(),
-        )
-            .into_response(),
+        Mode::Take => ([("content-type", "application/x-protobuf")], Bytes::new()).into_response(),
         Mode::Fail => (http::StatusCode::INTERNAL_SERVER_ERROR, "down").into_response(),
         Mode::Hang => std::future::pending().await,
     }
 }
-
-use axum::response::IntoResponse;
 
 /// An OTLP/HTTP receiver on 127.0.0.1:0.
 async fn receiver(mode: Mode) -> (String, Receiver) {
@@ -175,14 +175,20 @@ fn assert_nothing_secret(r: &Receiver, key: &str) {
 /// A gateway with a profile `dragon` on `upstreams` (the first primary, the
 /// rest its fallbacks), `telemetry` as its `[telemetry]` section; served,
 /// with a funded key.
-async fn start(upstreams: &[(&str, &str, &str)], telemetry: &str) -> (Gateway, ServeHandle, String) {
+async fn start(
+    upstreams: &[(&str, &str, &str)],
+    telemetry: &str,
+) -> (Gateway, ServeHandle, String) {
     let mut cfg = format!("[store]\nkind = \"memory\"\n{LIMITS}[telemetry]\n{telemetry}\n");
     for (name, kind, url) in upstreams {
         cfg += &format!(
             "[[upstreams]]\nname = \"{name}\"\nkind = \"{kind}\"\nbase_url = \"{url}\"\nmax_retries = 0\n"
         );
     }
-    let fallbacks: Vec<String> = upstreams[1..].iter().map(|u| format!("\"{}\"", u.0)).collect();
+    let fallbacks: Vec<String> = upstreams[1..]
+        .iter()
+        .map(|u| format!("\"{}\"", u.0))
+        .collect();
     cfg += &format!(
         "[[profiles]]\nid = \"dragon\"\nupstream = \"{}\"\nupstream_model = \"up-model\"\ncontext_window = 262144\n\
          tokens_per_second = 189\ninput_price_per_mtok = 0.48\noutput_price_per_mtok = 1.08\nfallbacks = [{}]\n",
@@ -206,7 +212,9 @@ async fn start(upstreams: &[(&str, &str, &str)], telemetry: &str) -> (Gateway, S
 }
 
 fn traced(collector: &str) -> String {
-    format!("otlp_endpoint = \"{collector}\"\nservice_name = \"mws-test\"\nexport_interval_ms = 20\n")
+    format!(
+        "otlp_endpoint = \"{collector}\"\nservice_name = \"mws-test\"\nexport_interval_ms = 20\n"
+    )
 }
 
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -216,7 +224,10 @@ const CLIENT_SPAN: &str = "00f067aa0ba902b7";
 async fn a_call_is_a_child_of_the_client_trace_with_a_span_per_upstream_try() {
     let (collector, r) = receiver(Mode::Take).await;
     let broken = MockUpstream::start().await.unwrap();
-    broken.push(MockReply::status(502, json!({"error": {"message": "down"}})));
+    broken.push(MockReply::status(
+        502,
+        json!({"error": {"message": "down"}}),
+    ));
     let good = MockUpstream::start().await.unwrap();
     let (gw, h, key) = start(
         &[
@@ -242,7 +253,10 @@ async fn a_call_is_a_child_of_the_client_trace_with_a_span_per_upstream_try() {
 
     let spans = r.wait_for(&gw, 3).await;
     assert_eq!(spans.len(), 3, "{spans:?}");
-    let call = spans.iter().find(|s| s.kind == SpanKind::Server as i32).unwrap();
+    let call = spans
+        .iter()
+        .find(|s| s.kind == SpanKind::Server as i32)
+        .unwrap();
     assert_eq!(call.name, "chat gpt-4o");
     assert_eq!(hex(&call.trace_id), TRACE_ID);
     assert_eq!(hex(&call.parent_span_id), CLIENT_SPAN);
@@ -264,7 +278,10 @@ async fn a_call_is_a_child_of_the_client_trace_with_a_span_per_upstream_try() {
     }
     assert_ne!(status(call), StatusCode::Error as i32);
 
-    let mut tries: Vec<&Span> = spans.iter().filter(|s| s.kind == SpanKind::Client as i32).collect();
+    let mut tries: Vec<&Span> = spans
+        .iter()
+        .filter(|s| s.kind == SpanKind::Client as i32)
+        .collect();
     tries.sort_by_key(|s| int(s, "mws.try"));
     assert_eq!(tries.len(), 2);
     for t in &tries {
@@ -325,8 +342,14 @@ async fn a_streamed_call_span_ends_with_the_stream_and_starts_the_trace() {
 
     let spans = r.wait_for(&gw, 2).await;
     assert_eq!(spans.len(), 2, "{spans:?}");
-    let call = spans.iter().find(|s| s.kind == SpanKind::Server as i32).unwrap();
-    let attempt = spans.iter().find(|s| s.kind == SpanKind::Client as i32).unwrap();
+    let call = spans
+        .iter()
+        .find(|s| s.kind == SpanKind::Server as i32)
+        .unwrap();
+    let attempt = spans
+        .iter()
+        .find(|s| s.kind == SpanKind::Client as i32)
+        .unwrap();
     // No client context: the call's span is the root of a new trace.
     assert!(call.parent_span_id.is_empty());
     assert_eq!(attempt.parent_span_id, call.span_id);
@@ -336,7 +359,10 @@ async fn a_streamed_call_span_ends_with_the_stream_and_starts_the_trace() {
     // Known only at the stream's end.
     assert_eq!(int(call, "gen_ai.usage.input_tokens"), 10);
     assert_eq!(int(call, "gen_ai.usage.output_tokens"), 7);
-    assert_eq!(strings(call, "gen_ai.response.finish_reasons"), ["end_turn"]);
+    assert_eq!(
+        strings(call, "gen_ai.response.finish_reasons"),
+        ["end_turn"]
+    );
     assert_eq!(int(call, "http.response.status_code"), 200);
     assert!(call.end_time_unix_nano >= attempt.end_time_unix_nano);
     // The gateway's own context went upstream: its trace, the try's span, sampled.
@@ -395,7 +421,10 @@ async fn in_process_calls_are_traced_and_failures_carry_their_kind_only() {
     assert_eq!(int(ok, "gen_ai.usage.input_tokens"), 2);
     assert!(attr(ok, "http.request.method").is_none());
     assert_eq!(
-        spans.iter().filter(|s| s.kind == SpanKind::Client as i32).count(),
+        spans
+            .iter()
+            .filter(|s| s.kind == SpanKind::Client as i32)
+            .count(),
         2
     );
     assert_nothing_secret(&r, &key);

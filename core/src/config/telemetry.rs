@@ -67,13 +67,20 @@ impl TelemetryConfig {
         }
         if let Some(r) = self.sample_ratio {
             if !(r.is_finite() && (0.0..=1.0).contains(&r)) {
-                return field("sample_ratio", format!("expected a number from 0 to 1, got {r}"));
+                return field(
+                    "sample_ratio",
+                    format!("expected a number from 0 to 1, got {r}"),
+                );
             }
         }
         if self.headers_env.as_deref() == Some("") {
             return field("headers_env", "expected the name of a variable".into());
         }
-        if self.service_name.as_deref().is_some_and(|s| s.trim().is_empty()) {
+        if self
+            .service_name
+            .as_deref()
+            .is_some_and(|s| s.trim().is_empty())
+        {
             return field("service_name", "expected a non-empty name".into());
         }
         for (name, ms) in [
@@ -156,8 +163,14 @@ mod tests {
     #[test]
     fn fields_out_of_range_name_the_field() {
         for (text, field) in [
-            ("otlp_endpoint = \"127.0.0.1:4318\"", "telemetry.otlp_endpoint"),
-            ("otlp_endpoint = \"grpc://x:4317\"", "telemetry.otlp_endpoint"),
+            (
+                "otlp_endpoint = \"127.0.0.1:4318\"",
+                "telemetry.otlp_endpoint",
+            ),
+            (
+                "otlp_endpoint = \"grpc://x:4317\"",
+                "telemetry.otlp_endpoint",
+            ),
             ("otlp_endpoint = \"\"", "telemetry.otlp_endpoint"),
             ("sample_ratio = 1.5", "telemetry.sample_ratio"),
             ("sample_ratio = -0.1", "telemetry.sample_ratio"),

@@ -46,7 +46,11 @@ enum Control {
 
 impl Queue {
     /// Builds the OTLP exporter and starts the thread that feeds it.
-    pub(crate) fn start(settings: &Settings, resource: &Resource, dropped: Dropped) -> Result<Queue> {
+    pub(crate) fn start(
+        settings: &Settings,
+        resource: &Resource,
+        dropped: Dropped,
+    ) -> Result<Queue> {
         let setup = |e: &dyn std::fmt::Display| Error::internal(format!("telemetry: {e}"));
         let client = CollectorClient::new(settings.headers.clone(), settings.export_timeout);
         let mut exporter = opentelemetry_otlp::SpanExporter::builder()

@@ -72,9 +72,8 @@ impl Telemetry {
             export_failed: metrics.spans_dropped("export_failed"),
         };
         let queue = export::Queue::start(settings, &resource, dropped)?;
-        let sampler = Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
-            settings.sample_ratio,
-        )));
+        let sampler =
+            Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(settings.sample_ratio)));
         let provider = SdkTracerProvider::builder()
             .with_resource(resource)
             .with_sampler(sampler)

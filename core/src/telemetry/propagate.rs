@@ -116,7 +116,10 @@ mod tests {
         let h = headers(tp, Some("vendor=abc"));
         let cx = parent(&h).unwrap();
         let sc = cx.span().span_context().clone();
-        assert_eq!(sc.trace_id().to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(
+            sc.trace_id().to_string(),
+            "4bf92f3577b34da6a3ce929d0e0e4736"
+        );
         assert_eq!(sc.span_id().to_string(), "00f067aa0ba902b7");
         assert!(sc.is_remote() && sc.is_sampled());
         let out = Outgoing::forwarded(&h).unwrap();

@@ -80,13 +80,14 @@ impl Settings {
         }
         let sample_ratio = match cfg.sample_ratio {
             Some(r) => r,
-            None => env(SAMPLER_ARG_VAR).map_or(1.0, |arg| {
-                match arg.trim().parse::<f64>() {
-                    Ok(r) if (0.0..=1.0).contains(&r) => r,
-                    _ => {
-                        tracing::warn!(variable = SAMPLER_ARG_VAR, "not a ratio from 0 to 1: every trace is sampled");
-                        1.0
-                    }
+            None => env(SAMPLER_ARG_VAR).map_or(1.0, |arg| match arg.trim().parse::<f64>() {
+                Ok(r) if (0.0..=1.0).contains(&r) => r,
+                _ => {
+                    tracing::warn!(
+                        variable = SAMPLER_ARG_VAR,
+                        "not a ratio from 0 to 1: every trace is sampled"
+                    );
+                    1.0
                 }
             }),
         };
@@ -113,13 +114,19 @@ fn traces_url(
     env: &impl Fn(&str) -> Option<String>,
 ) -> Result<Option<String>> {
     let (url, origin) = if let Some(base) = &cfg.otlp_endpoint {
-        (with_traces_path(base), "telemetry.otlp_endpoint".to_string())
+        (
+            with_traces_path(base),
+            "telemetry.otlp_endpoint".to_string(),
+        )
     } else if let Some(url) = env(TRACES_ENDPOINT_VAR) {
         (url, TRACES_ENDPOINT_VAR.to_string())
     } else if let Some(base) = env(ENDPOINT_VAR) {
         (with_traces_path(&base), ENDPOINT_VAR.to_string())
     } else if cfg.enabled == Some(true) {
-        (with_traces_path(DEFAULT_ENDPOINT), "telemetry.enabled".into())
+        (
+            with_traces_path(DEFAULT_ENDPOINT),
+            "telemetry.enabled".into(),
+        )
     } else {
         return Ok(None);
     };
@@ -159,8 +166,8 @@ fn headers(
         }
     }
     for (var, list) in sources {
-        for (name, value) in parse_header_list(&list)
-            .map_err(|what| Error::invalid(format!("{var}: {what}")))?
+        for (name, value) in
+            parse_header_list(&list).map_err(|what| Error::invalid(format!("{var}: {what}")))?
         {
             if !out.iter().any(|(n, _)| *n == name) {
                 out.push((name, value));
@@ -195,7 +202,9 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        let hex = b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
         match (b[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
             (b'%', Some(byte)) => {
                 out.push(byte);
@@ -249,7 +258,10 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(s.traces_url, "http://collector:4318/v1/traces");
-        assert_eq!((s.sample_ratio, s.service_name.as_str()), (1.0, "mws-gateway"));
+        assert_eq!(
+            (s.sample_ratio, s.service_name.as_str()),
+            (1.0, "mws-gateway")
+        );
         let env = [
             (ENDPOINT_VAR, "http://general:4318"),
             (TRACES_ENDPOINT_VAR, "http://traces:4318/custom/path"),
@@ -258,7 +270,10 @@ mod tests {
         ];
         let s = resolve("", &env).unwrap().unwrap();
         assert_eq!(s.traces_url, "http://traces:4318/custom/path");
-        assert_eq!((s.sample_ratio, s.service_name.as_str()), (0.25, "from-env"));
+        assert_eq!(
+            (s.sample_ratio, s.service_name.as_str()),
+            (0.25, "from-env")
+        );
         let s = resolve(
             "otlp_endpoint = \"http://file:4318\"\nsample_ratio = 0.5\nservice_name = \"gw\"",
             &env,
@@ -302,9 +317,16 @@ mod tests {
 
     #[test]
     fn bad_values_name_their_source_and_never_the_value() {
-        let e = resolve("headers_env = \"MWS_NOPE\"\notlp_endpoint = \"http://c\"", &[])
-            .unwrap_err();
-        assert!(e.message().contains("telemetry.headers_env"), "{}", e.message());
+        let e = resolve(
+            "headers_env = \"MWS_NOPE\"\notlp_endpoint = \"http://c\"",
+            &[],
+        )
+        .unwrap_err();
+        assert!(
+            e.message().contains("telemetry.headers_env"),
+            "{}",
+            e.message()
+        );
         let e = resolve(
             "otlp_endpoint = \"http://c\"",
             &[(HEADERS_VAR, "authorization=Bearer s3cret\u{7}x")],

@@ -11,9 +11,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 
-use opentelemetry::trace::{
-    SpanKind, Status, TraceContextExt, Tracer as _,
-};
+use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer as _};
 use opentelemetry::{Array, Context, KeyValue, StringValue, Value};
 use opentelemetry_sdk::trace::{SdkTracer, Span as SdkSpan};
 
@@ -137,11 +135,18 @@ impl CallSpan {
             attrs.push(KeyValue::new(attr::OPERATION, op));
         }
         if http {
-            attrs.push(KeyValue::new(attr::HTTP_METHOD, endpoint.method().to_string()));
+            attrs.push(KeyValue::new(
+                attr::HTTP_METHOD,
+                endpoint.method().to_string(),
+            ));
         }
         let span = tracer
             .span_builder(name)
-            .with_kind(if http { SpanKind::Server } else { SpanKind::Internal })
+            .with_kind(if http {
+                SpanKind::Server
+            } else {
+                SpanKind::Internal
+            })
             .with_attributes(attrs)
             .start_with_context(tracer, &parent);
         CallSpan(Inner::On(Arc::new(Traced {
@@ -217,7 +222,10 @@ impl CallSpan {
         span.set_attributes([
             KeyValue::new(attr::INPUT_TOKENS, count(u.total_input())),
             KeyValue::new(attr::OUTPUT_TOKENS, count(u.output_tokens)),
-            KeyValue::new(attr::COST_USD, cost_nanos(u, &profile.prices()) as f64 / 1e9),
+            KeyValue::new(
+                attr::COST_USD,
+                cost_nanos(u, &profile.prices()) as f64 / 1e9,
+            ),
         ]);
         if u.cache_read_input_tokens > 0 {
             span.set_attribute(KeyValue::new(
