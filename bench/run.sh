@@ -209,9 +209,10 @@ done
 echo
 echo "peak RSS of the gateway: $(awk '/VmHWM/ {print $2, $3}' /proc/$GW_PID/status); with tracing on: $(awk '/VmHWM/ {print $2, $3}' /proc/$GW_OTEL_PID/status)"
 python3 - "$GW_OTEL/metrics" <<'PY'
-import sys, urllib.request
+import re, sys, urllib.request
 lines = urllib.request.urlopen(sys.argv[1]).read().decode().splitlines()
-print("spans dropped by the tracing gateway:", ", ".join(l.split("{")[1] for l in lines if l.startswith("mws_telemetry_spans_dropped_total{")))
+dropped = [m.groups() for m in map(re.compile(r'mws_telemetry_spans_dropped_total\{reason="(\w+)"\} (\S+)').match, lines) if m]
+print("spans the tracing gateway dropped:", ", ".join(f"{reason} {n}" for reason, n in dropped))
 PY
 
 [ -n "${MWS_BENCH_SKIP_ACCOUNTING:-}" ] && exit 0

@@ -127,3 +127,27 @@ impl Telemetry {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::call::TraceHeaders;
+
+    #[test]
+    fn with_tracing_off_a_call_builds_no_span() {
+        let off = Telemetry::off();
+        let ctx = CallContext::new();
+        assert!(off.call(&Endpoint::Messages, &ctx).is_off());
+        let garbage = CallContext {
+            trace: Some(TraceHeaders {
+                traceparent: "garbage".into(),
+                tracestate: None,
+            }),
+            ..CallContext::new()
+        };
+        assert!(off.call(&Endpoint::Messages, &garbage).is_off());
+        let span = off.call(&Endpoint::Messages, &ctx);
+        span.routed("m", "p");
+        span.end(200);
+    }
+}

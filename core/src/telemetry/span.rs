@@ -159,6 +159,12 @@ impl CallSpan {
         })))
     }
 
+    /// Nothing to do at all (tracing off, no client context).
+    #[cfg(test)]
+    pub(crate) fn is_off(&self) -> bool {
+        matches!(self.0, Inner::Off)
+    }
+
     fn traced(&self) -> Option<&Traced> {
         match &self.0 {
             Inner::On(t) => Some(t),
