@@ -8,7 +8,10 @@
 # asked the openai-chat request (`bare-proxy`) and the streamed one
 # (`bare-proxy-stream`). Streams come in two mock variants: 24 events ready at
 # once, and the same spaced 1 ms apart (the `-spaced` rows, each with its own
-# bare-proxy row).
+# bare-proxy row). The `-otel` rows (`openai-chat-otel`, `openai-stream-otel`)
+# ask a second gateway, the same but with tracing on (`[telemetry]`, every
+# call sampled), whose spans go to the mock's OTLP sink, which discards them:
+# next to `openai-chat` and `openai-stream`, what tracing costs per request.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-10}
@@ -23,7 +26,7 @@ OHA="$TOOLS/bin/oha"
 cargo build --release --locked --quiet -p mws-core --bin mws-gateway -p mws-bench --bin mock-upstream --bin accounting --bin bare-proxy
 BIN="$CARGO_TARGET_DIR/release"
 WORK=$(mktemp -d)
-cleanup() { kill "${MOCK_PID:-}" "${MOCK2_PID:-}" "${GW_PID:-}" "${BARE_PID:-}" "${BARE2_PID:-}" 2>/dev/null || true; rm -rf "$WORK"; }
+cleanup() { kill "${MOCK_PID:-}" "${MOCK2_PID:-}" "${GW_PID:-}" "${GW_OTEL_PID:-}" "${BARE_PID:-}" "${BARE2_PID:-}" 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 
 # The mocks get the other core so they never compete with the gateway. Their
@@ -106,10 +109,24 @@ ACCT=$($G accounts create --name bench | python3 -c 'import json,sys; print(json
 $G credits add "$ACCT" --usd 1000000 >/dev/null
 KEY=$($G keys create "$ACCT" --name bench | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
 
+# The tracing gateway: the same config and a copy of the same database (so
+# the same key), its spans to the mock's OTLP sink (/v1/traces, discarded).
+for f in "$WORK"/gw.db*; do cp "$f" "${f/gw.db/gw-otel.db}"; done
+sed "s|$WORK/gw.db|$WORK/gw-otel.db|" "$WORK/gw.toml" >"$WORK/gw-otel.toml"
+cat >>"$WORK/gw-otel.toml" <<TOML
+[telemetry]
+otlp_endpoint = "http://$MOCK"
+sample_ratio = 1.0
+TOML
+
 RUST_LOG=warn taskset -c 0 "$BIN/mws-gateway" --config "$WORK/gw.toml" serve --listen 127.0.0.1:0 >"$WORK/gw.out" 2>"$WORK/gw.err" &
 GW_PID=$!
 until grep -q "listening on" "$WORK/gw.out" 2>/dev/null; do sleep 0.1; done
 GW=$(grep -o 'http://[0-9.:]*' "$WORK/gw.out" | head -1)
+RUST_LOG=warn taskset -c 0 "$BIN/mws-gateway" --config "$WORK/gw-otel.toml" serve --listen 127.0.0.1:0 >"$WORK/gw-otel.out" 2>"$WORK/gw-otel.err" &
+GW_OTEL_PID=$!
+until grep -q "listening on" "$WORK/gw-otel.out" 2>/dev/null; do sleep 0.1; done
+GW_OTEL=$(grep -o 'http://[0-9.:]*' "$WORK/gw-otel.out" | head -1)
 
 taskset -c 0 "$BIN/bare-proxy" "$MOCK" >"$WORK/bare.out" &
 BARE_PID=$!
@@ -131,6 +148,9 @@ BODY[pass-through]="{\"model\":\"dragon-anthropic\",\"max_tokens\":64,$MSG}"
 BODY[anthropic-to-responses]="{\"model\":\"dragon-responses\",\"max_tokens\":64,$MSG}"
 BODY[anthropic-to-responses-stream]="{\"model\":\"dragon-responses\",\"max_tokens\":64,\"stream\":true,$MSG}"
 BODY[bare-proxy]="${BODY[openai-chat]}"
+# The same requests to the tracing gateway.
+BODY[openai-chat-otel]="${BODY[openai-chat]}"
+BODY[openai-stream-otel]="${BODY[openai-stream]}"
 BODY[bare-proxy-stream]="${BODY[openai-stream]}"
 # The same streams with their events 1 ms apart (the spaced mock).
 BODY[openai-stream-spaced]="{\"model\":\"dragon-spaced\",\"stream\":true,$MSG}"
@@ -145,9 +165,9 @@ BODY[responses-stream]="{\"model\":\"dragon\",\"stream\":true,$RESP}"
 RESP_UP='"input":[{"role":"user","content":"Write one short sentence about dragons."}],"max_output_tokens":64,"store":false'
 RESP_DIRECT="{\"model\":\"dragon\",$RESP_UP}"
 RESP_DIRECT_STREAM="{\"model\":\"dragon\",\"stream\":true,$RESP_UP}"
-PATHS=([bare-proxy-stream]=/v1/chat/completions [bare-proxy-stream-spaced]=/v1/chat/completions [openai-stream-spaced]=/v1/chat/completions [anthropic-stream-spaced]=/v1/messages [bare-proxy]=/v1/chat/completions [openai-chat]=/v1/chat/completions [openai-stream]=/v1/chat/completions [anthropic-to-openai]=/v1/messages [anthropic-stream]=/v1/messages [pass-through]=/v1/messages [responses-to-openai]=/v1/responses [responses-stream]=/v1/responses [anthropic-to-responses]=/v1/messages [anthropic-to-responses-stream]=/v1/messages)
+PATHS=([openai-chat-otel]=/v1/chat/completions [openai-stream-otel]=/v1/chat/completions [bare-proxy-stream]=/v1/chat/completions [bare-proxy-stream-spaced]=/v1/chat/completions [openai-stream-spaced]=/v1/chat/completions [anthropic-stream-spaced]=/v1/messages [bare-proxy]=/v1/chat/completions [openai-chat]=/v1/chat/completions [openai-stream]=/v1/chat/completions [anthropic-to-openai]=/v1/messages [anthropic-stream]=/v1/messages [pass-through]=/v1/messages [responses-to-openai]=/v1/responses [responses-stream]=/v1/responses [anthropic-to-responses]=/v1/messages [anthropic-to-responses-stream]=/v1/messages)
 # What the mock itself is asked in the same scenario, for the side-by-side figure.
-DIRECT=([bare-proxy-stream]="/v1/chat/completions|${BODY[openai-stream]}" [openai-stream-spaced]="/v1/chat/completions|${BODY[openai-stream]}" [anthropic-stream-spaced]="/v1/chat/completions|${BODY[openai-stream]}" [bare-proxy-stream-spaced]="/v1/chat/completions|${BODY[openai-stream]}" [openai-chat]="/v1/chat/completions|${BODY[openai-chat]}" [openai-stream]="/v1/chat/completions|${BODY[openai-stream]}" [anthropic-to-openai]="/v1/chat/completions|${BODY[openai-chat]}" [anthropic-stream]="/v1/chat/completions|${BODY[openai-stream]}" [pass-through]="/v1/messages|${BODY[anthropic-to-openai]}" [bare-proxy]="/v1/chat/completions|${BODY[openai-chat]}" [responses-to-openai]="/v1/chat/completions|${BODY[openai-chat]}" [responses-stream]="/v1/chat/completions|${BODY[openai-stream]}" [anthropic-to-responses]="/v1/responses|$RESP_DIRECT" [anthropic-to-responses-stream]="/v1/responses|$RESP_DIRECT_STREAM")
+DIRECT=([openai-chat-otel]="/v1/chat/completions|${BODY[openai-chat]}" [openai-stream-otel]="/v1/chat/completions|${BODY[openai-stream]}" [bare-proxy-stream]="/v1/chat/completions|${BODY[openai-stream]}" [openai-stream-spaced]="/v1/chat/completions|${BODY[openai-stream]}" [anthropic-stream-spaced]="/v1/chat/completions|${BODY[openai-stream]}" [bare-proxy-stream-spaced]="/v1/chat/completions|${BODY[openai-stream]}" [openai-chat]="/v1/chat/completions|${BODY[openai-chat]}" [openai-stream]="/v1/chat/completions|${BODY[openai-stream]}" [anthropic-to-openai]="/v1/chat/completions|${BODY[openai-chat]}" [anthropic-stream]="/v1/chat/completions|${BODY[openai-stream]}" [pass-through]="/v1/messages|${BODY[anthropic-to-openai]}" [bare-proxy]="/v1/chat/completions|${BODY[openai-chat]}" [responses-to-openai]="/v1/chat/completions|${BODY[openai-chat]}" [responses-stream]="/v1/chat/completions|${BODY[openai-stream]}" [anthropic-to-responses]="/v1/responses|$RESP_DIRECT" [anthropic-to-responses-stream]="/v1/responses|$RESP_DIRECT_STREAM")
 
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 run_oha() { # url body conc -> json file
@@ -158,10 +178,11 @@ run_oha() { # url body conc -> json file
 echo "| scenario | conc | gateway rps | mock rps | ratio | p50 ms | p99 ms | p50 overhead us | CPU us/req |"
 echo "|---|---|---|---|---|---|---|---|---|"
 # MWS_BENCH_SCENARIOS and MWS_BENCH_CONC narrow a run (for profiling one case).
-for s in ${MWS_BENCH_SCENARIOS:-openai-chat openai-stream anthropic-to-openai anthropic-stream anthropic-to-responses anthropic-to-responses-stream responses-to-openai responses-stream pass-through bare-proxy bare-proxy-stream openai-stream-spaced anthropic-stream-spaced bare-proxy-stream-spaced}; do
+for s in ${MWS_BENCH_SCENARIOS:-openai-chat openai-chat-otel openai-stream openai-stream-otel anthropic-to-openai anthropic-stream anthropic-to-responses anthropic-to-responses-stream responses-to-openai responses-stream pass-through bare-proxy bare-proxy-stream openai-stream-spaced anthropic-stream-spaced bare-proxy-stream-spaced}; do
   url=$GW pid=$GW_PID mock=$MOCK
   case "$s" in
     bare-proxy | bare-proxy-stream) url=$BARE pid=$BARE_PID ;;
+    *-otel) url=$GW_OTEL pid=$GW_OTEL_PID ;;
     bare-proxy-stream-spaced) url=$BARE2 pid=$BARE2_PID mock=$MOCK2 ;;
     *-spaced) mock=$MOCK2 ;;
   esac
@@ -186,11 +207,17 @@ PY
   done
 done
 echo
-echo "peak RSS of the gateway: $(awk '/VmHWM/ {print $2, $3}' /proc/$GW_PID/status)"
+echo "peak RSS of the gateway: $(awk '/VmHWM/ {print $2, $3}' /proc/$GW_PID/status); with tracing on: $(awk '/VmHWM/ {print $2, $3}' /proc/$GW_OTEL_PID/status)"
+python3 - "$GW_OTEL/metrics" <<'PY'
+import re, sys, urllib.request
+lines = urllib.request.urlopen(sys.argv[1]).read().decode().splitlines()
+dropped = [m.groups() for m in map(re.compile(r'mws_telemetry_spans_dropped_total\{reason="(\w+)"\} (\S+)').match, lines) if m]
+print("spans the tracing gateway dropped:", ", ".join(f"{reason} {n}" for reason, n in dropped))
+PY
 
 [ -n "${MWS_BENCH_SKIP_ACCOUNTING:-}" ] && exit 0
 # The HTTP processes are done: stopped, so nothing else wakes on core 0.
-kill "$GW_PID" "$BARE_PID" "$MOCK_PID" 2>/dev/null || true
+kill "$GW_PID" "$GW_OTEL_PID" "$BARE_PID" "$MOCK_PID" 2>/dev/null || true
 wait 2>/dev/null || true
 echo
 echo "Accounting on and off, in-process (bench/src/accounting.rs), one core:"

@@ -227,6 +227,15 @@ pub struct CallContext {
     /// The responses of this caller's connection (the WebSocket transport):
     /// `store: false` ones are kept there, for `previous_response_id` on it.
     pub connection: Option<Arc<ConnectionResponses>>,
+    /// The client's W3C trace context, when it sent one (`telemetry/` reads it).
+    pub trace: Option<TraceHeaders>,
+}
+
+/// A client's `traceparent` and `tracestate` headers, as sent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TraceHeaders {
+    pub traceparent: String,
+    pub tracestate: Option<String>,
 }
 
 /// Responses kept for one connection only (the Open Responses WebSocket
@@ -264,6 +273,7 @@ impl std::fmt::Debug for CallContext {
             .field("anthropic_version", &self.anthropic_version)
             .field("anthropic_beta", &self.anthropic_beta)
             .field("request_id", &self.request_id)
+            .field("trace", &self.trace)
             .finish()
     }
 }

@@ -120,6 +120,14 @@ impl Gateway {
         }))
     }
 
+    /// Sends the trace spans of finished calls to the collector now, waiting
+    /// at most one export timeout; false when tracing is off or they did not
+    /// all go in time. `ServeHandle::shutdown` does it too; a host that only
+    /// calls in-process calls it before exiting.
+    pub async fn flush_telemetry(&self) -> bool {
+        self.state.telemetry.flush().await
+    }
+
     /// Serves the HTTP API on `addr` (port 0 picks one) until `shutdown`.
     pub async fn serve(&self, addr: SocketAddr) -> Result<ServeHandle> {
         server::serve(self.state.clone(), addr).await

@@ -25,12 +25,13 @@ pub mod server;
 pub mod state;
 pub mod store;
 pub mod stored;
+pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod tokens;
 pub mod upstream;
 
-pub use call::{Body, CallContext, Endpoint, Reply, Shape};
+pub use call::{Body, CallContext, Endpoint, Reply, Shape, TraceHeaders};
 pub use config::Config;
 pub use error::{Error, ErrorKind, Result};
 pub use gateway::Gateway;

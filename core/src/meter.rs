@@ -16,6 +16,7 @@ use crate::egress::StreamRenderer;
 use crate::route::Profile;
 use crate::state::State;
 use crate::stored::Keeper;
+use crate::telemetry::CallSpan;
 use crate::tokens::estimate_chars;
 use crate::{Error, ErrorKind};
 
@@ -76,6 +77,10 @@ pub(crate) struct Meter {
     input: Usage,
     delivered_chars: usize,
     status: u16,
+    /// The call's trace span, ended with the stream.
+    span: CallSpan,
+    /// The stream reached its end (`settle`): a drop before it is a cut.
+    settled: bool,
 }
 
 impl Meter {
@@ -99,7 +104,15 @@ impl Meter {
             input: Usage::input_only(input_estimate),
             delivered_chars: 0,
             status: 200,
+            span: CallSpan::off(),
+            settled: false,
         }
+    }
+
+    /// The call's span, to end when the stream does.
+    pub(crate) fn with_span(mut self, span: CallSpan) -> Self {
+        self.span = span;
+        self
     }
 
     pub(crate) fn observe(&mut self, ev: &StreamEvent) {
@@ -126,8 +139,16 @@ impl Meter {
                     ..*usage
                 };
             }
-            StreamEvent::MessageDelta { usage, .. } => self.usage = Some(*usage),
-            StreamEvent::Error(e) => self.status = e.http_status(),
+            StreamEvent::MessageDelta {
+                usage, stop_reason, ..
+            } => {
+                self.usage = Some(*usage);
+                self.span.finished(*stop_reason);
+            }
+            StreamEvent::Error(e) => {
+                self.status = e.http_status();
+                self.span.fail(e);
+            }
             _ => {}
         }
     }
@@ -146,6 +167,7 @@ impl Meter {
     }
 
     pub(crate) async fn settle(&mut self) {
+        self.settled = true;
         if self.failed_empty() {
             // Failed before any content: nothing to charge, as for a call that
             // failed before its stream began.
@@ -156,6 +178,7 @@ impl Meter {
         }
         let usage = self.final_usage();
         record_usage(&self.state, &self.profile, usage);
+        self.span.usage(&self.profile, &usage);
         if let Some(charge) = self.charge.take() {
             if let Err(e) = charge.settle(usage, self.status).await {
                 tracing::error!(request_id = %self.request_id, error = %e, "could not settle a stream");
@@ -175,11 +198,14 @@ impl Drop for Meter {
             if self.delivered_chars > 0 {
                 let usage = self.final_usage();
                 record_usage(&self.state, &self.profile, usage);
+                self.span.usage(&self.profile, &usage);
                 charge.settle_on_drop(usage, self.status);
             }
             // Dropping the charge settles or releases it (`Charge`'s Drop).
             drop(charge);
         }
+        let cut = !self.settled && self.status == 200;
+        self.span.end(if cut { 499 } else { self.status });
         finish(
             &self.state,
             &self.endpoint,

@@ -1,10 +1,12 @@
 //! Prometheus metrics: requests by route, profile and status; latency and
-//! time-to-first-token; tokens; cost; upstream errors; rate-limit rejections.
+//! time-to-first-token; tokens; cost; upstream errors; rate-limit rejections;
+//! trace spans the telemetry exporter dropped.
 
 use std::time::Duration;
 
 use prometheus::{
-    CounterVec, Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+    CounterVec, Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry,
+    TextEncoder,
 };
 
 #[derive(Debug, Clone)]
@@ -17,6 +19,7 @@ pub struct Metrics {
     cost: CounterVec,
     upstream_errors: IntCounterVec,
     rate_limited: IntCounterVec,
+    spans_dropped: IntCounterVec,
 }
 
 const BUCKETS: &[f64] = &[
@@ -66,6 +69,17 @@ impl Metrics {
             ),
             &["route"],
         )?;
+        let spans_dropped = IntCounterVec::new(
+            Opts::new(
+                "mws_telemetry_spans_dropped_total",
+                "Trace spans not exported: the export queue was full, or the collector failed",
+            ),
+            &["reason"],
+        )?;
+        // Both reasons shown from the start, at 0.
+        for reason in ["queue_full", "export_failed"] {
+            spans_dropped.with_label_values(&[reason]);
+        }
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(ttft.clone()))?;
@@ -73,6 +87,7 @@ impl Metrics {
         registry.register(Box::new(cost.clone()))?;
         registry.register(Box::new(upstream_errors.clone()))?;
         registry.register(Box::new(rate_limited.clone()))?;
+        registry.register(Box::new(spans_dropped.clone()))?;
         Ok(Metrics {
             registry,
             requests,
@@ -82,6 +97,7 @@ impl Metrics {
             cost,
             upstream_errors,
             rate_limited,
+            spans_dropped,
         })
     }
 
@@ -120,6 +136,11 @@ impl Metrics {
         self.upstream_errors
             .with_label_values(&[upstream, kind])
             .inc();
+    }
+
+    /// The counter of spans dropped for `reason` (`queue_full`, `export_failed`).
+    pub fn spans_dropped(&self, reason: &str) -> IntCounter {
+        self.spans_dropped.with_label_values(&[reason])
     }
 
     /// The Prometheus text exposition.

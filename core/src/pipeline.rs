@@ -26,6 +26,7 @@ use crate::route::Profile;
 use crate::state::State;
 use crate::store::StoredResponse;
 use crate::stored::{self, KeepIn, Keeper};
+use crate::telemetry::CallSpan;
 use crate::tokens::estimate_request;
 use crate::upstream::{self, Target, Upstream};
 use crate::{forwarded, relay};
@@ -45,6 +46,8 @@ struct Call<'a> {
     /// The binding limit, once admitted or refused.
     limits: Option<LimitSnapshot>,
     caller: Option<Caller>,
+    /// The call's trace span (empty with tracing off); a stream's meter ends it.
+    span: CallSpan,
 }
 
 /// Runs one call end to end.
@@ -58,8 +61,10 @@ pub async fn run(state: &Arc<State>, endpoint: Endpoint, body: &[u8], ctx: CallC
         profile: None,
         limits: None,
         caller: None,
+        span: state.telemetry.call(&endpoint, &ctx),
     };
     let outcome = call.dispatch(body).await;
+    let span = std::mem::take(&mut call.span);
     let reply = Reply {
         request_id: ctx.request_id.clone(),
         shape: call.shape,
@@ -69,6 +74,10 @@ pub async fn run(state: &Arc<State>, endpoint: Endpoint, body: &[u8], ctx: CallC
     };
     // Streams are logged and counted when they end; see `Meter`.
     if !matches!(reply.outcome, Ok(Body::Stream(_))) {
+        if let Err(e) = &reply.outcome {
+            span.fail(e);
+        }
+        span.end(reply.status());
         finish(
             state,
             &endpoint,
@@ -151,7 +160,8 @@ impl Call<'_> {
         let b = self
             .budget(&req.model, req.input_estimate(), |_| 0, true)
             .await?;
-        let outcome = b.profile.primary()?.embed(&req, &b.target()).await;
+        let target = b.target();
+        let outcome = b.first_try(|up| up.embed(&req, &target)).await;
         let resp = b
             .settled(self.state, outcome, |r| Usage::input_only(r.input_tokens))
             .await?;
@@ -165,7 +175,8 @@ impl Call<'_> {
         let b = self
             .budget(&req.model, req.input_estimate(), |_| 0, true)
             .await?;
-        let outcome = b.profile.primary()?.rerank(&req, &b.target()).await;
+        let target = b.target();
+        let outcome = b.first_try(|up| up.rerank(&req, &target)).await;
         let resp = b
             .settled(self.state, outcome, |r| Usage::input_only(r.input_tokens))
             .await?;
@@ -458,6 +469,7 @@ impl Call<'_> {
             input,
             max_output,
             charge,
+            span: self.span.clone(),
         })
     }
 
@@ -474,7 +486,7 @@ impl Call<'_> {
     }
 
     /// The meter of a stream this call answers with.
-    fn meter(&self, b: Budgeted) -> Meter {
+    fn meter(&mut self, b: Budgeted) -> Meter {
         Meter::new(
             self.state.clone(),
             self.endpoint.clone(),
@@ -483,6 +495,7 @@ impl Call<'_> {
             b.charge,
             b.input,
         )
+        .with_span(std::mem::take(&mut self.span))
     }
 
     /// Reserves the worst case for an authenticated caller (none in-process).
@@ -521,6 +534,7 @@ impl Call<'_> {
 
     fn routed(&mut self, model: &str) -> Arc<Profile> {
         let p = self.state.router.resolve(model).clone();
+        self.span.routed(model, &p.id);
         self.profile = Some(p.id.clone());
         p
     }
@@ -532,6 +546,7 @@ struct Budgeted {
     input: u64,
     max_output: u64,
     charge: Option<Charge>,
+    span: CallSpan,
 }
 
 impl Budgeted {
@@ -550,10 +565,13 @@ impl Budgeted {
     /// The whole answer from the profile's upstreams, settled.
     async fn answer(self, state: &State, req: &ChatRequest) -> Result<ChatResponse> {
         let target = self.target();
-        let resp = with_fallbacks(state, &self.profile, |up| {
+        let resp = with_fallbacks(state, &self.profile, &self.span, |up| {
             Box::pin(up.complete(req, &target))
         })
         .await;
+        if let Ok(r) = &resp {
+            self.span.finished(r.stop_reason);
+        }
         self.settled(state, resp, |r| r.usage).await
     }
 
@@ -567,7 +585,7 @@ impl Budgeted {
     ) -> Result<Answer> {
         let target = self.target();
         let relayed = relayed.as_ref();
-        let outcome = with_fallbacks(state, &self.profile, |up| {
+        let outcome = with_fallbacks(state, &self.profile, &self.span, |up| {
             Box::pin(async move {
                 match (up, relayed) {
                     (Upstream::Responses(u), Some(body)) => {
@@ -578,6 +596,9 @@ impl Budgeted {
             })
         })
         .await;
+        if let Ok(Answer::Whole(r)) = &outcome {
+            self.span.finished(r.stop_reason);
+        }
         let input = self.input;
         self.settled(state, outcome, |a| match a {
             Answer::Whole(r) => r.usage,
@@ -595,7 +616,7 @@ impl Budgeted {
     ) -> Result<Streamed> {
         let target = self.target();
         let relayed = relayed.as_ref();
-        with_fallbacks(state, &self.profile, |up| {
+        with_fallbacks(state, &self.profile, &self.span, |up| {
             Box::pin(async move {
                 match (up, relayed) {
                     (Upstream::Responses(u), Some(body)) => {
@@ -613,7 +634,7 @@ impl Budgeted {
     /// the first event drops the charge, which releases it.
     async fn events(&self, state: &State, req: &ChatRequest) -> Result<ChatStream> {
         let target = self.target();
-        with_fallbacks(state, &self.profile, |up| {
+        with_fallbacks(state, &self.profile, &self.span, |up| {
             Box::pin(async move {
                 match up.forwards(req) {
                     true => up.forward(req, &target).await.map(ChatStream::Forwarded),
@@ -630,7 +651,27 @@ impl Budgeted {
         outcome: Result<T>,
         usage: impl Fn(&T) -> Usage,
     ) -> Result<T> {
+        if let Ok(r) = &outcome {
+            self.span.usage(&self.profile, &usage(r));
+        }
         settled(state, self.charge, &self.profile, outcome, usage).await
+    }
+
+    /// Embeddings and rerank: the profile's first upstream only, as one try.
+    async fn first_try<'a, T, F>(&'a self, call: impl FnOnce(&'a Upstream) -> F) -> Result<T>
+    where
+        F: std::future::Future<Output = Result<T>>,
+    {
+        let up = self.profile.primary()?;
+        let name = self
+            .profile
+            .upstream_names
+            .first()
+            .map_or("", String::as_str);
+        self.span
+            .attempt(up, name, &self.profile.upstream_model)
+            .run(call(up))
+            .await
     }
 }
 
@@ -716,11 +757,14 @@ fn fails_over(e: &Error) -> bool {
 async fn with_fallbacks<'a, T>(
     state: &State,
     profile: &'a Profile,
+    span: &CallSpan,
     call: impl Fn(&'a Upstream) -> BoxFuture<'a, Result<T>>,
 ) -> Result<T> {
     let mut last = None;
     for (up, name) in profile.upstreams.iter().zip(&profile.upstream_names) {
-        match call(up).await {
+        // Each try is a child span of the call; `name` is its deployment.
+        let attempt = span.attempt(up, name, &profile.upstream_model);
+        match attempt.run(call(up)).await {
             Ok(r) => return Ok(r),
             Err(e) if fails_over(&e) => {
                 state.metrics.upstream_error(name, e.kind().as_str());

@@ -9,6 +9,7 @@ use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::route::Router;
 use crate::store::{self, Store};
+use crate::telemetry::Telemetry;
 use crate::{Error, Result};
 
 #[derive(Debug)]
@@ -19,6 +20,8 @@ pub struct State {
     pub store: Arc<dyn Store>,
     /// The admin API's bearer token, read from `admin.token_env` at start.
     pub admin_token: Option<String>,
+    /// OpenTelemetry tracing (off unless `[telemetry]` or `OTEL_*` name a collector).
+    pub telemetry: Telemetry,
 }
 
 impl State {
@@ -26,6 +29,7 @@ impl State {
     pub fn open(config: Config) -> Result<Arc<State>> {
         let router = Router::from_config(&config)?;
         let metrics = Metrics::new().map_err(|e| Error::internal(format!("metrics: {e}")))?;
+        let telemetry = Telemetry::open(&config.telemetry, &metrics)?;
         let store = store::open(&config.store)?;
         let admin_token = config
             .admin
@@ -39,6 +43,7 @@ impl State {
             metrics,
             store,
             admin_token,
+            telemetry,
         }))
     }
 }

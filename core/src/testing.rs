@@ -14,6 +14,9 @@
 //!   (`event: {type}` frames, no `[DONE]`); `DELETE` drops what is still queued;
 //! - `GET /_mock/received` gives the recorded requests as
 //!   `[{"path", "headers": {NAME: VALUE}, "body"}]`; `DELETE` clears them.
+//!
+//! It is also an OTLP/HTTP trace sink: `POST /v1/traces` takes an export and
+//! discards it (the benchmark's telemetry rows send their spans there).
 
 mod control;
 pub mod fuzz;
@@ -218,6 +221,7 @@ impl MockUpstream {
             .route("/v1/responses", post(answer))
             .route("/v1/embeddings", post(answer))
             .route("/v1/rerank", post(answer))
+            .route("/v1/traces", post(discard_traces))
             .route(
                 "/_mock/replies",
                 post(control::queue_replies).delete(control::clear_replies),
@@ -287,6 +291,16 @@ impl Drop for MockUpstream {
     fn drop(&mut self) {
         let _ = self.stop.send(true);
     }
+}
+
+/// An OTLP export taken and dropped: 200 with an empty protobuf answer.
+async fn discard_traces(_body: Bytes) -> Response {
+    let mut r = Response::new(Body::empty());
+    r.headers_mut().insert(
+        "content-type",
+        http::HeaderValue::from_static("application/x-protobuf"),
+    );
+    r
 }
 
 pub(crate) fn json_response(status: StatusCode, body: &Value) -> Response {

@@ -4,6 +4,7 @@
 mod catalogue;
 mod responses;
 mod server;
+mod telemetry;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -13,6 +14,7 @@ use serde::Deserialize;
 pub use catalogue::{builtin_profiles, default_aliases, DEFAULT_PROFILE, ECHO_UPSTREAM};
 pub use responses::ResponsesConfig;
 pub use server::ServerConfig;
+pub use telemetry::{check_endpoint, TelemetryConfig};
 
 use crate::{Error, ErrorKind, Result};
 
@@ -28,6 +30,7 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub plans: Vec<PlanConfig>,
     pub responses: ResponsesConfig,
+    pub telemetry: TelemetryConfig,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
@@ -328,6 +331,7 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             plans: Vec::new(),
             responses: ResponsesConfig::default(),
+            telemetry: TelemetryConfig::default(),
         }
     }
 }
@@ -378,6 +382,7 @@ impl Config {
         self.server.validate()?;
         self.store.validate()?;
         self.responses.validate()?;
+        self.telemetry.validate()?;
         for (i, u) in self.upstreams.iter().enumerate() {
             if u.name.is_empty() {
                 return Err((

@@ -11,6 +11,7 @@ use http::request::Parts;
 use http::HeaderMap;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
+use crate::call::TraceHeaders;
 use crate::{Error, ErrorKind, Result};
 
 /// `Authorization: Bearer KEY` or `x-api-key: KEY` (Anthropic SDKs use either).
@@ -31,6 +32,21 @@ pub fn api_key(headers: &HeaderMap) -> Option<String> {
         .or(x_api_key)
         .filter(|k| !k.is_empty())
         .map(str::to_string)
+}
+
+/// The W3C `traceparent` and `tracestate` headers, when a `traceparent` came
+/// (whether it is valid is `telemetry`'s to judge).
+pub fn trace_headers(headers: &HeaderMap) -> Option<TraceHeaders> {
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.trim().to_string())
+    };
+    Some(TraceHeaders {
+        traceparent: text("traceparent")?,
+        tracestate: text("tracestate").filter(|s| !s.is_empty()),
+    })
 }
 
 /// Reads the whole body: 413 past `max` bytes (at once when Content-Length

@@ -1,5 +1,6 @@
 //! The HTTP server: `serve(addr)` gives a handle with the bound address and a
-//! graceful `shutdown` that drains streams in flight.
+//! graceful `shutdown` that drains streams in flight, then sends the trace
+//! spans still queued.
 
 mod admin;
 mod busy_poll;
@@ -28,6 +29,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use tower::ServiceExt;
 
 use crate::state::Shared;
+use crate::telemetry::Telemetry;
 use crate::{Error, ErrorKind, Result};
 
 /// A running server.
@@ -37,6 +39,7 @@ pub struct ServeHandle {
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
     grace: Duration,
+    telemetry: Telemetry,
 }
 
 impl ServeHandle {
@@ -46,13 +49,17 @@ impl ServeHandle {
     }
 
     /// Stops accepting, waits for requests and streams in flight (up to the
-    /// configured grace period), then returns.
+    /// configured grace period), sends the trace spans still queued (up to
+    /// one export timeout), then returns.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         let abort = self.task.abort_handle();
         if tokio::time::timeout(self.grace, self.task).await.is_err() {
             tracing::warn!("shutdown grace period over; closing remaining connections");
             abort.abort();
+        }
+        if self.telemetry.is_on() && !self.telemetry.flush().await {
+            tracing::warn!("the last trace spans were not all exported in time");
         }
     }
 }
@@ -82,6 +89,7 @@ pub(crate) async fn serve(gateway: Shared, addr: SocketAddr) -> Result<ServeHand
         write_timeout: Duration::from_secs_f64(server.write_timeout_secs),
         busy_poll: Duration::from_micros(server.busy_poll_us),
     };
+    let telemetry = gateway.telemetry.clone();
     let app = routes::router(gateway);
     let (stop, stopped) = watch::channel(false);
     let task = tokio::spawn(accept_loop(listener, app, edge, stopped));
@@ -91,6 +99,7 @@ pub(crate) async fn serve(gateway: Shared, addr: SocketAddr) -> Result<ServeHand
         stop,
         task,
         grace,
+        telemetry,
     })
 }
 

@@ -133,6 +133,7 @@ async fn handle(
         request_id: new_request_id(),
         wants_bytes: true,
         connection: None,
+        trace: extract::trace_headers(&headers),
     };
     let bytes = match extract::body(
         body,

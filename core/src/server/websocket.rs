@@ -20,7 +20,9 @@ use serde_json::{json, Value};
 use super::extract;
 use super::reply::error_response;
 use crate::billing;
-use crate::call::{new_request_id, Body, CallContext, ConnectionResponses, Endpoint, Shape};
+use crate::call::{
+    new_request_id, Body, CallContext, ConnectionResponses, Endpoint, Shape, TraceHeaders,
+};
 use crate::egress::responses::websocket_error;
 use crate::pipeline;
 use crate::state::Shared;
@@ -45,7 +47,9 @@ pub async fn upgrade(
     if let Err(e) = authenticated(&gw, api_key.as_deref()).await {
         return error_response(&gw, route, Shape::Responses, peer, e).await;
     }
-    ws.on_upgrade(move |socket| serve(gw, socket, api_key, peer))
+    // Every turn is a child of the trace the upgrade request carried, if any.
+    let trace = extract::trace_headers(&headers);
+    ws.on_upgrade(move |socket| serve(gw, socket, api_key, peer, trace))
 }
 
 async fn authenticated(gw: &Shared, key: Option<&str>) -> crate::Result<()> {
@@ -63,7 +67,13 @@ async fn authenticated(gw: &Shared, key: Option<&str>) -> crate::Result<()> {
 }
 
 /// One connection: its turns one after another until the client closes it.
-async fn serve(gw: Shared, mut socket: WebSocket, api_key: Option<String>, peer: SocketAddr) {
+async fn serve(
+    gw: Shared,
+    mut socket: WebSocket,
+    api_key: Option<String>,
+    peer: SocketAddr,
+    trace: Option<TraceHeaders>,
+) {
     let connection = Arc::new(ConnectionResponses::default());
     while let Some(Ok(message)) = socket.recv().await {
         let text = match message {
@@ -77,6 +87,7 @@ async fn serve(gw: Shared, mut socket: WebSocket, api_key: Option<String>, peer:
             client_ip: Some(peer.ip()),
             request_id: new_request_id(),
             connection: Some(connection.clone()),
+            trace: trace.clone(),
             ..CallContext::default()
         };
         if turn(&gw, &mut socket, &text, ctx, &connection)

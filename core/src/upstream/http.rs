@@ -132,6 +132,8 @@ impl HttpClient {
             for (k, v) in self.headers.iter().chain(extra) {
                 headers.insert(k, v.clone());
             }
+            // The try's W3C trace context, when tracing or the client has one.
+            crate::telemetry::propagate::add_to(headers);
             let outcome =
                 tokio::time::timeout(self.first_byte_timeout, self.client.request(request)).await;
             let (error, wait) = match outcome {
