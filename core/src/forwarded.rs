@@ -35,19 +35,26 @@ pub(crate) fn stream(fwd: Forwarded, mut client: Client, mut meter: Meter) -> Fr
     Box::pin(async_stream::stream! {
         let mut read = Vec::new();
         let mut frames = Vec::new();
+        let mut first = true;
         loop {
             let broke = match batches.next().await {
                 Some(Ok(batch)) => {
                     let mut failed = None;
                     for ev in batch {
                         let done = reader.frame(&ev.data, &mut read);
+                        let opening = std::mem::take(&mut first);
+                        let opening = opening.then(|| !reader.finishing());
+                        let own = own_frames(&mut client, opening, &ev, &read, &mut frames);
                         failed = observe(&mut meter, &mut read);
                         if failed.is_some() {
                             break;
                         }
-                        let skip = !client.include_usage && reader.only_usage();
+                        let skip = own == Own::Instead || (!client.include_usage && reader.only_usage());
                         if done {
                             meter.settle().await;
+                        }
+                        for f in frames.drain(..) {
+                            yield f;
                         }
                         if !skip {
                             yield frame_of(ev, client.shape, &model);
@@ -108,6 +115,70 @@ pub(crate) fn stream(fwd: Forwarded, mut client: Client, mut meter: Meter) -> Fr
             return;
         }
     })
+}
+
+/// Whether the gateway's own frames for an event go before the upstream's or
+/// instead of it.
+#[derive(PartialEq)]
+enum Own {
+    None,
+    Before,
+    Instead,
+}
+
+/// The two events the gateway writes itself, as for a translated stream:
+/// a Chat Completions stream opens with OpenAI's role chunk (`content: ""`,
+/// `refusal: null`, then no `role` again), which clients accumulate from and
+/// some compatible upstreams send otherwise; and a Messages `message_delta` carries complete
+/// usage, which the SDKs take over `message_start`'s and an upstream may
+/// leave at `output_tokens`.
+/// `opening` is set for the first event: true when it did not also finish the answer.
+fn own_frames(
+    client: &mut Client,
+    opening: Option<bool>,
+    ev: &SseEvent,
+    read: &[StreamEvent],
+    out: &mut Vec<SseFrame>,
+) -> Own {
+    match client.shape {
+        Shape::OpenAi if opening.is_some() => {
+            let Some(start @ StreamEvent::MessageStart { .. }) = read.first() else {
+                return Own::None;
+            };
+            if opening == Some(true) {
+                // The first chunk rendered whole, as a translated stream opens.
+                for ev in read {
+                    client.errors.render(ev.clone(), out);
+                }
+                return Own::Instead;
+            }
+            // It also finished the answer: the role chunk, then the upstream's.
+            client.errors.render(start.clone(), out);
+            Own::Before
+        }
+        Shape::Anthropic
+            if ev.event.as_deref() == Some("message_delta")
+                && !ev.data.contains("\"input_tokens\"") =>
+        {
+            let Some(StreamEvent::MessageDelta {
+                stop_reason,
+                stop_sequence,
+                usage,
+            }) = read
+                .iter()
+                .find(|e| matches!(e, StreamEvent::MessageDelta { .. }))
+            else {
+                return Own::None;
+            };
+            out.push(crate::egress::anthropic::message_delta(
+                *stop_reason,
+                stop_sequence.as_deref(),
+                usage,
+            ));
+            Own::Instead
+        }
+        _ => Own::None,
+    }
 }
 
 /// Feeds the meter what the reader made of an event; an error it read is

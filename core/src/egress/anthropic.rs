@@ -213,10 +213,7 @@ impl StreamRenderer {
                     index,
                     delta: DeltaBody::of(&delta),
                 };
-                out.push(SseFrame {
-                    event: Some("content_block_delta"),
-                    data: serde_json::to_string(&body).unwrap_or_default(),
-                });
+                out.push(typed_frame("content_block_delta", &body));
             }
             StreamEvent::BlockStop { index } => self.block_stop(index, out),
             StreamEvent::MessageDelta {
@@ -226,33 +223,15 @@ impl StreamRenderer {
             } => {
                 self.ensure_started(out);
                 self.stop_open_blocks(out);
-                out.push(frame(
-                    "message_delta",
-                    json!({
-                        "type": "message_delta",
-                        "delta": {
-                            "stop_reason": stop_reason.map(StopReason::anthropic),
-                            "stop_sequence": stop_sequence,
-                        },
-                        // Complete, as adapters make it: the SDKs take the input
-                        // counts of `message_delta` over those of `message_start`.
-                        // In the order the official API writes them.
-                        "usage": {
-                            "input_tokens": usage.input_tokens,
-                            "cache_creation_input_tokens": usage.cache_creation_input_tokens,
-                            "cache_read_input_tokens": usage.cache_read_input_tokens,
-                            "output_tokens": usage.output_tokens,
-                        },
-                    }),
-                ));
+                out.push(message_delta(stop_reason, stop_sequence.as_deref(), &usage));
             }
             StreamEvent::MessageStop => {
                 self.ensure_started(out);
                 self.stop_open_blocks(out);
-                out.push(frame("message_stop", json!({"type": "message_stop"})));
+                out.push(static_frame("message_stop", r#"{"type":"message_stop"}"#));
                 self.finished = true;
             }
-            StreamEvent::Ping => out.push(frame("ping", json!({"type": "ping"}))),
+            StreamEvent::Ping => out.push(static_frame("ping", r#"{"type":"ping"}"#)),
             StreamEvent::Error(e) => {
                 out.push(frame("error", error_body(&e)));
                 self.finished = true;
@@ -264,27 +243,25 @@ impl StreamRenderer {
         self.started = true;
         // Complete, as the official API sends it: the SDKs build their message
         // snapshot from this object and fail on a missing field.
-        out.push(frame(
-            "message_start",
-            json!({
-                "type": "message_start",
-                "message": {
-                    "id": reprefix_id(id, "msg_"),
-                    "type": "message",
-                    "role": "assistant",
-                    "model": self.model,
-                    "content": [],
-                    "stop_reason": null,
-                    "stop_sequence": null,
-                    "usage": {
-                        "input_tokens": usage.input_tokens,
-                        "output_tokens": usage.output_tokens,
-                        "cache_creation_input_tokens": usage.cache_creation_input_tokens,
-                        "cache_read_input_tokens": usage.cache_read_input_tokens,
-                    },
+        let body = MessageStartBody {
+            kind: "message_start",
+            message: MessageHead {
+                id: &reprefix_id(id, "msg_"),
+                kind: "message",
+                role: "assistant",
+                model: &self.model,
+                content: [],
+                stop_reason: None,
+                stop_sequence: None,
+                usage: StartUsage {
+                    input_tokens: usage.input_tokens,
+                    output_tokens: usage.output_tokens,
+                    cache_creation_input_tokens: usage.cache_creation_input_tokens,
+                    cache_read_input_tokens: usage.cache_read_input_tokens,
                 },
-            }),
-        ));
+            },
+        };
+        out.push(typed_frame("message_start", &body));
     }
 
     fn ensure_started(&mut self, out: &mut Vec<SseFrame>) {
@@ -315,10 +292,11 @@ impl StreamRenderer {
     fn block_stop(&mut self, index: usize, out: &mut Vec<SseFrame>) {
         if self.open.remove(&index) {
             self.closed.insert(index);
-            out.push(frame(
-                "content_block_stop",
-                json!({"type": "content_block_stop", "index": index}),
-            ));
+            let body = BlockStopBody {
+                kind: "content_block_stop",
+                index,
+            };
+            out.push(typed_frame("content_block_stop", &body));
         }
     }
 
@@ -326,6 +304,103 @@ impl StreamRenderer {
         while let Some(index) = self.open.first().copied() {
             self.block_stop(index, out);
         }
+    }
+}
+
+/// `message_start`, complete as the official API sends it: the SDKs build
+/// their message snapshot from this object and fail on a missing field.
+#[derive(Serialize)]
+struct MessageStartBody<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    message: MessageHead<'a>,
+}
+
+#[derive(Serialize)]
+struct MessageHead<'a> {
+    id: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    role: &'static str,
+    model: &'a str,
+    content: [(); 0],
+    stop_reason: Option<&'static str>,
+    stop_sequence: Option<&'static str>,
+    usage: StartUsage,
+}
+
+#[derive(Serialize)]
+struct StartUsage {
+    input_tokens: u64,
+    output_tokens: u64,
+    cache_creation_input_tokens: u64,
+    cache_read_input_tokens: u64,
+}
+
+#[derive(Serialize)]
+struct MessageDeltaBody<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    delta: StopBody<'a>,
+    usage: DeltaUsage,
+}
+
+#[derive(Serialize)]
+struct StopBody<'a> {
+    stop_reason: Option<&'static str>,
+    stop_sequence: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct DeltaUsage {
+    input_tokens: u64,
+    cache_creation_input_tokens: u64,
+    cache_read_input_tokens: u64,
+    output_tokens: u64,
+}
+
+#[derive(Serialize)]
+struct BlockStopBody {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    index: usize,
+}
+
+/// A `message_delta` whose usage is complete, as adapters make it: the SDKs
+/// take the input counts of `message_delta` over those of `message_start`.
+/// In the order the official API writes them.
+pub fn message_delta(
+    stop_reason: Option<StopReason>,
+    stop_sequence: Option<&str>,
+    usage: &Usage,
+) -> SseFrame {
+    let body = MessageDeltaBody {
+        kind: "message_delta",
+        delta: StopBody {
+            stop_reason: stop_reason.map(StopReason::anthropic),
+            stop_sequence,
+        },
+        usage: DeltaUsage {
+            input_tokens: usage.input_tokens,
+            cache_creation_input_tokens: usage.cache_creation_input_tokens,
+            cache_read_input_tokens: usage.cache_read_input_tokens,
+            output_tokens: usage.output_tokens,
+        },
+    };
+    typed_frame("message_delta", &body)
+}
+
+fn typed_frame(event: &'static str, body: &impl Serialize) -> SseFrame {
+    SseFrame {
+        event: Some(event),
+        data: serde_json::to_string(body).unwrap_or_default(),
+    }
+}
+
+fn static_frame(event: &'static str, data: &str) -> SseFrame {
+    SseFrame {
+        event: Some(event),
+        data: data.to_owned(),
     }
 }
 

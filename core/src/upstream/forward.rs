@@ -65,6 +65,14 @@ impl Reader {
         }
     }
 
+    /// Whether the answer said why it ended (a Chat Completions finish reason).
+    pub fn finishing(&self) -> bool {
+        match self {
+            Reader::OpenAi(t) => t.finishing(),
+            Reader::Anthropic(_) => false,
+        }
+    }
+
     /// Whether the event just read held only the usage: OpenAI's last chunk,
     /// which the gateway asks for and a client that did not gets none of.
     pub fn only_usage(&self) -> bool {

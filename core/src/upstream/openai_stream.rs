@@ -62,6 +62,7 @@ impl ChunkTranslator {
 
     /// Translates one SSE data payload; returns true when the stream is over.
     pub fn frame(&mut self, data: &str, out: &mut Vec<StreamEvent>) -> bool {
+        self.only_usage = false;
         if data.trim() == "[DONE]" {
             self.finish(out);
             return true;
@@ -121,6 +122,11 @@ impl ChunkTranslator {
             self.finish = Some(stop_reason(f, choice.stop_reason.get(), &self.stops));
         }
         false
+    }
+
+    /// Whether a finish reason came.
+    pub fn finishing(&self) -> bool {
+        self.finish.is_some()
     }
 
     /// Whether the last chunk read carried the usage and no choice.
