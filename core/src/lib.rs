@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod egress;
 pub mod error;
+pub mod fleet;
 pub mod gateway;
 pub mod ingress;
 pub mod json_fields;

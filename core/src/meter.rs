@@ -13,6 +13,7 @@ use crate::billing::Charge;
 use crate::call::{Endpoint, FrameStream};
 use crate::canonical::{Delta, EventStream, StreamEvent, Usage};
 use crate::egress::StreamRenderer;
+use crate::fleet::InFlight;
 use crate::route::Profile;
 use crate::state::State;
 use crate::stored::Keeper;
@@ -76,6 +77,8 @@ pub(crate) struct Meter {
     input: Usage,
     delivered_chars: usize,
     status: u16,
+    /// The deployment call that streams, counted in flight until this ends.
+    _in_flight: InFlight,
 }
 
 impl Meter {
@@ -99,7 +102,14 @@ impl Meter {
             input: Usage::input_only(input_estimate),
             delivered_chars: 0,
             status: 200,
+            _in_flight: InFlight::none(),
         }
+    }
+
+    /// Holds the deployment call in flight while the stream lasts.
+    pub(crate) fn holding(mut self, in_flight: InFlight) -> Self {
+        self._in_flight = in_flight;
+        self
     }
 
     pub(crate) fn observe(&mut self, ev: &StreamEvent) {

@@ -19,6 +19,7 @@ use crate::canonical::{
     StopReason, StreamEvent, Usage,
 };
 use crate::egress::{self, Render, StreamRenderer};
+use crate::fleet::{Conversation, InFlight, Route};
 use crate::ingress;
 use crate::limits::LimitSnapshot;
 use crate::meter::{finish, record_usage, render_stream, Meter};
@@ -151,7 +152,12 @@ impl Call<'_> {
         let b = self
             .budget(&req.model, req.input_estimate(), |_| 0, true)
             .await?;
-        let outcome = b.profile.primary()?.embed(&req, &b.target()).await;
+        let outcome = b
+            .only_deployments(self.state, |up, target| {
+                let req = &req;
+                Box::pin(async move { up.embed(req, &target).await })
+            })
+            .await;
         let resp = b
             .settled(self.state, outcome, |r| Usage::input_only(r.input_tokens))
             .await?;
@@ -165,7 +171,12 @@ impl Call<'_> {
         let b = self
             .budget(&req.model, req.input_estimate(), |_| 0, true)
             .await?;
-        let outcome = b.profile.primary()?.rerank(&req, &b.target()).await;
+        let outcome = b
+            .only_deployments(self.state, |up, target| {
+                let req = &req;
+                Box::pin(async move { up.rerank(req, &target).await })
+            })
+            .await;
         let resp = b
             .settled(self.state, outcome, |r| Usage::input_only(r.input_tokens))
             .await?;
@@ -190,11 +201,12 @@ impl Call<'_> {
             body: Arc::new(value),
         });
         req.anthropic_beta = self.ctx.anthropic_beta.clone();
-        let b = self.chat_budget(&req, true).await?;
+        let mut b = self.chat_budget(&req, true).await?;
         if req.prompt_cache_key.is_none() && b.relays() {
             let session = self.ctx.session_id.as_deref();
             req.prompt_cache_key = Some(cache_key::derive(self.owner(), session, &req));
         }
+        b.route = self.route(&b, &req, None, None);
         if !req.stream {
             let resp = b.answer(self.state, &req).await?;
             return Ok(egress::response_body(
@@ -220,9 +232,10 @@ impl Call<'_> {
         // `generate: false` (a WebSocket client warming up) answers at once
         // with no output: nothing goes upstream and nothing is charged.
         let prewarm = rr.unknown.get("generate") == Some(&Value::Bool(false));
-        let b = self.chat_budget(&rr.chat, !prewarm).await?;
+        let mut b = self.chat_budget(&rr.chat, !prewarm).await?;
         let id = egress::responses::new_response_id();
         let created = unix_now();
+        b.route = self.route(&b, &rr.chat, rr.previous_response_id.as_deref(), Some(&id));
         let relay_body = match prewarm {
             true => None,
             false => self.relay_body(&rr, &conversation, &b)?,
@@ -299,12 +312,12 @@ impl Call<'_> {
     /// when it has none): the client's, with the conversation the gateway
     /// completed (its own `previous_response_id`, resolved item references)
     /// as the whole `input`.
-    fn relay_body(
+    fn relay_body<'a>(
         &self,
-        rr: &ResponsesRequest,
+        rr: &'a ResponsesRequest,
         conversation: &stored::Conversation,
         b: &Budgeted,
-    ) -> Result<Option<Bytes>> {
+    ) -> Result<Option<Relay<'a>>> {
         let source = rr
             .chat
             .source
@@ -326,7 +339,14 @@ impl Call<'_> {
                     .collect(),
             )
         });
-        upstream::responses::relay_body(body, b.target().model, input).map(Some)
+        let model = b.target().model.to_owned();
+        let bytes = upstream::responses::relay_body(body, &model, input.clone())?;
+        Ok(Some(Relay {
+            body,
+            input,
+            model,
+            bytes,
+        }))
     }
 
     /// POST /v1/responses/input_tokens: the 4-characters estimate of the whole
@@ -447,6 +467,8 @@ impl Call<'_> {
             input,
             max_output,
             charge,
+            route: Route::default(),
+            in_flight: InFlight::none(),
         })
     }
 
@@ -472,6 +494,7 @@ impl Call<'_> {
             b.charge,
             b.input,
         )
+        .holding(b.in_flight)
     }
 
     /// Reserves the worst case for an authenticated caller (none in-process).
@@ -513,6 +536,48 @@ impl Call<'_> {
         self.profile = Some(p.id.clone());
         p
     }
+
+    /// The call's route over the profile's deployments: its conversation
+    /// for sticky sessions (`made`: the response a Responses call makes).
+    fn route(
+        &self,
+        b: &Budgeted,
+        req: &ChatRequest,
+        previous_response_id: Option<&str>,
+        made: Option<&str>,
+    ) -> Route {
+        let (profile, account) = (b.profile.id.as_str(), self.owner());
+        let session = self.ctx.session_id.as_deref();
+        b.profile.lineup.route(
+            || Conversation {
+                profile,
+                account,
+                request: req,
+                session,
+                previous_response_id,
+            },
+            made,
+            account,
+        )
+    }
+}
+
+/// The body `openai-responses` upstreams get, for the model each is asked for.
+struct Relay<'a> {
+    body: &'a serde_json::Map<String, Value>,
+    input: Option<Value>,
+    /// The model `bytes` names: the profile's.
+    model: String,
+    bytes: Bytes,
+}
+
+impl Relay<'_> {
+    fn for_model(&self, model: &str) -> Result<Bytes> {
+        if model == self.model {
+            return Ok(self.bytes.clone());
+        }
+        upstream::responses::relay_body(self.body, model, self.input.clone())
+    }
 }
 
 /// A routed call with its budget reserved.
@@ -521,6 +586,10 @@ struct Budgeted {
     input: u64,
     max_output: u64,
     charge: Option<Charge>,
+    /// How its tries go over the profile's deployments.
+    route: Route,
+    /// The deployment call a stream answered with, until it ends.
+    in_flight: InFlight,
 }
 
 impl Budgeted {
@@ -538,12 +607,27 @@ impl Budgeted {
 
     /// The whole answer from the profile's upstreams, settled.
     async fn answer(self, state: &State, req: &ChatRequest) -> Result<ChatResponse> {
-        let target = self.target();
-        let resp = with_fallbacks(state, &self.profile, |up| {
-            Box::pin(up.complete(req, &target))
+        let resp = with_fallbacks(state, &self.profile, self.route, self.target(), |up, t| {
+            Box::pin(async move { up.complete(req, &t).await })
         })
-        .await;
+        .await
+        .map(|(r, _)| r);
         self.settled(state, resp, |r| r.usage).await
+    }
+
+    /// Embeddings and rerank: over the deployments only, not the fallbacks.
+    async fn only_deployments<'a, T>(
+        &'a self,
+        state: &State,
+        call: impl Fn(&'a Upstream, Target<'a>) -> BoxFuture<'a, Result<T>>,
+    ) -> Result<T> {
+        let route = Route {
+            no_fallbacks: true,
+            ..self.route
+        };
+        with_fallbacks(state, &self.profile, route, self.target(), call)
+            .await
+            .map(|(r, _)| r)
     }
 
     /// A Responses request's whole answer: relayed by `openai-responses`
@@ -552,21 +636,21 @@ impl Budgeted {
         self,
         state: &State,
         rr: &ResponsesRequest,
-        relayed: Option<Bytes>,
+        relayed: Option<Relay<'_>>,
     ) -> Result<Answer> {
-        let target = self.target();
         let relayed = relayed.as_ref();
-        let outcome = with_fallbacks(state, &self.profile, |up| {
+        let outcome = with_fallbacks(state, &self.profile, self.route, self.target(), |up, t| {
             Box::pin(async move {
                 match (up, relayed) {
-                    (Upstream::Responses(u), Some(body)) => {
-                        u.relay(body.clone()).await.map(Answer::Relayed)
+                    (Upstream::Responses(u), Some(r)) => {
+                        u.relay(r.for_model(t.model)?).await.map(Answer::Relayed)
                     }
-                    _ => up.complete(&rr.chat, &target).await.map(Answer::Whole),
+                    _ => up.complete(&rr.chat, &t).await.map(Answer::Whole),
                 }
             })
         })
-        .await;
+        .await
+        .map(|(a, _)| a);
         let input = self.input;
         self.settled(state, outcome, |a| match a {
             Answer::Whole(r) => r.usage,
@@ -577,31 +661,39 @@ impl Budgeted {
 
     /// `answer_responses`, streamed.
     async fn events_responses(
-        &self,
+        &mut self,
         state: &State,
         rr: &ResponsesRequest,
-        relayed: Option<Bytes>,
+        relayed: Option<Relay<'_>>,
     ) -> Result<Streamed> {
-        let target = self.target();
         let relayed = relayed.as_ref();
-        with_fallbacks(state, &self.profile, |up| {
-            Box::pin(async move {
-                match (up, relayed) {
-                    (Upstream::Responses(u), Some(body)) => {
-                        u.relay_stream(body.clone()).await.map(Streamed::Relayed)
+        let (events, in_flight) =
+            with_fallbacks(state, &self.profile, self.route, self.target(), |up, t| {
+                Box::pin(async move {
+                    match (up, relayed) {
+                        (Upstream::Responses(u), Some(r)) => u
+                            .relay_stream(r.for_model(t.model)?)
+                            .await
+                            .map(Streamed::Relayed),
+                        _ => up.stream(&rr.chat, &t).await.map(Streamed::Events),
                     }
-                    _ => up.stream(&rr.chat, &target).await.map(Streamed::Events),
-                }
+                })
             })
-        })
-        .await
+            .await?;
+        self.in_flight = in_flight;
+        Ok(events)
     }
 
     /// The answer's events from the profile's upstreams; a failure before the
     /// first event drops the charge, which releases it.
-    async fn events(&self, state: &State, req: &ChatRequest) -> Result<EventStream> {
-        let target = self.target();
-        with_fallbacks(state, &self.profile, |up| Box::pin(up.stream(req, &target))).await
+    async fn events(&mut self, state: &State, req: &ChatRequest) -> Result<EventStream> {
+        let (events, in_flight) =
+            with_fallbacks(state, &self.profile, self.route, self.target(), |up, t| {
+                Box::pin(async move { up.stream(req, &t).await })
+            })
+            .await?;
+        self.in_flight = in_flight;
+        Ok(events)
     }
 
     async fn settled<T>(
@@ -685,17 +777,32 @@ fn fails_over(e: &Error) -> bool {
     )
 }
 
-/// Calls the profile's upstreams in order until one answers; only failures of
-/// the upstream itself (unreachable, overloaded, 5xx, 429) move on to the next.
+/// Calls the profile's deployments, then its fallbacks, until one answers
+/// (the order, and which are skipped for their health, is the lineup's:
+/// `fleet/lineup.rs`); only failures of the upstream itself (unreachable,
+/// overloaded, 5xx, 429) move on to the next. Each try is asked for its
+/// deployment's model. What answered is held in flight (`InFlight`) until
+/// the caller drops it: at once for a whole answer, at its end for a stream.
 async fn with_fallbacks<'a, T>(
     state: &State,
     profile: &'a Profile,
-    call: impl Fn(&'a Upstream) -> BoxFuture<'a, Result<T>>,
-) -> Result<T> {
+    route: Route,
+    target: Target<'a>,
+    call: impl Fn(&'a Upstream, Target<'a>) -> BoxFuture<'a, Result<T>>,
+) -> Result<(T, InFlight)> {
+    let mut tries = profile.lineup.tries(route);
     let mut last = None;
-    for (up, name) in profile.upstreams.iter().zip(&profile.upstream_names) {
-        match call(up).await {
-            Ok(r) => return Ok(r),
+    while let Some(attempt) = tries.next_try() {
+        let target = Target {
+            model: attempt.model(),
+            ..target
+        };
+        let call = call(attempt.upstream(), target);
+        let outcome = upstream::http::with_retries(attempt.retries(), call).await;
+        let name = attempt.upstream_name();
+        let in_flight = tries.record(attempt, outcome.as_ref().err());
+        match outcome {
+            Ok(r) => return Ok((r, in_flight)),
             Err(e) if fails_over(&e) => {
                 state.metrics.upstream_error(name, e.kind().as_str());
                 last = Some(e);
@@ -703,5 +810,5 @@ async fn with_fallbacks<'a, T>(
             Err(e) => return Err(e),
         }
     }
-    Err(last.unwrap_or_else(|| Error::internal("profile has no upstream")))
+    Err(tries.exhausted(last))
 }

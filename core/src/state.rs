@@ -26,7 +26,13 @@ impl State {
     pub fn open(config: Config) -> Result<Arc<State>> {
         let router = Router::from_config(&config)?;
         let metrics = Metrics::new().map_err(|e| Error::internal(format!("metrics: {e}")))?;
+        for c in router.fleet().collectors() {
+            metrics
+                .register(c)
+                .map_err(|e| Error::internal(format!("metrics: {e}")))?;
+        }
         let store = store::open(&config.store)?;
+        router.fleet().share_through(&store);
         let admin_token = config
             .admin
             .token_env

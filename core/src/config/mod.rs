@@ -2,6 +2,7 @@
 //! the file and the field.
 
 mod catalogue;
+mod deployments;
 mod responses;
 mod server;
 
@@ -11,6 +12,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 pub use catalogue::{builtin_profiles, default_aliases, DEFAULT_PROFILE, ECHO_UPSTREAM};
+pub use deployments::{DeploymentConfig, Strategy, MAX_DEPLOYMENTS};
 pub use responses::ResponsesConfig;
 pub use server::ServerConfig;
 
@@ -183,6 +185,13 @@ pub struct UpstreamConfig {
     pub idle_timeout_secs: f64,
     #[serde(default = "default_max_retries")]
     pub max_retries: u32,
+    /// Consecutive failed calls (connect errors, timeouts, 5xx) that open its
+    /// circuit; `[routing]`'s when unset, 0 for never.
+    #[serde(default)]
+    pub circuit_failures: Option<u32>,
+    /// How long an open circuit stays open before one trial call; `[routing]`'s when unset.
+    #[serde(default)]
+    pub circuit_open_secs: Option<f64>,
 }
 
 fn default_connect_timeout() -> f64 {
@@ -213,6 +222,8 @@ impl UpstreamConfig {
             first_byte_timeout_secs: default_first_byte_timeout(),
             idle_timeout_secs: default_idle_timeout(),
             max_retries: default_max_retries(),
+            circuit_failures: None,
+            circuit_open_secs: None,
         }
     }
 }
@@ -221,9 +232,16 @@ impl UpstreamConfig {
 #[serde(deny_unknown_fields)]
 pub struct ProfileConfig {
     pub id: String,
-    pub upstream: String,
+    /// Its one deployment; left out when it lists `deployments`.
+    #[serde(default)]
+    pub upstream: Option<String>,
     #[serde(default)]
     pub upstream_model: Option<String>,
+    /// Several deployments instead of `upstream`, spread by `strategy`.
+    #[serde(default)]
+    pub deployments: Vec<DeploymentConfig>,
+    #[serde(default)]
+    pub strategy: Strategy,
     pub context_window: u32,
     pub tokens_per_second: u32,
     pub input_price_per_mtok: f64,
@@ -257,6 +275,14 @@ impl ProfileConfig {
 pub struct RoutingConfig {
     pub default_profile: String,
     pub aliases: BTreeMap<String, String>,
+    /// Consecutive failed calls (connect errors, timeouts, 5xx) that open a
+    /// deployment's circuit; 0 for never. An upstream may set its own.
+    pub circuit_failures: u32,
+    /// How long an open circuit skips its deployment before one trial call.
+    pub circuit_open_secs: f64,
+    /// Conversations remembered for sticky sessions (least recently seen
+    /// forgotten first); 0 turns sticky sessions off.
+    pub sticky_session_capacity: usize,
 }
 
 impl Default for RoutingConfig {
@@ -264,6 +290,9 @@ impl Default for RoutingConfig {
         RoutingConfig {
             default_profile: DEFAULT_PROFILE.into(),
             aliases: default_aliases(),
+            circuit_failures: deployments::default_circuit_failures(),
+            circuit_open_secs: deployments::default_circuit_open_secs(),
+            sticky_session_capacity: deployments::default_sticky_session_capacity(),
         }
     }
 }
@@ -409,7 +438,14 @@ impl Config {
                     ));
                 }
             }
+            if let Some(v) = u.circuit_open_secs {
+                deployments::check_open_secs(format!("upstreams[{i}].circuit_open_secs"), v)?;
+            }
         }
+        deployments::check_open_secs(
+            "routing.circuit_open_secs".into(),
+            self.routing.circuit_open_secs,
+        )?;
         let upstream_known = |name: &str| self.upstreams.iter().any(|u| u.name == name);
         for (i, p) in self.profiles.iter().enumerate() {
             if p.id.is_empty() {
@@ -424,15 +460,7 @@ impl Config {
                     format!("duplicate profile {:?}", p.id),
                 ));
             }
-            if !upstream_known(&p.upstream) {
-                return Err((
-                    format!("profiles[{i}].upstream"),
-                    format!(
-                        "expected the name of an [[upstreams]] entry, got {:?}",
-                        p.upstream
-                    ),
-                ));
-            }
+            deployments::validate_profile(self, i, p)?;
             for (j, f) in p.fallbacks.iter().enumerate() {
                 if !upstream_known(f) {
                     return Err((

@@ -1,0 +1,265 @@
+//! Deployments: the upstream + model pairs that serve the profiles, each with
+//! its health, and how one call chooses among a profile's.
+//!
+//! - deployment.rs: one deployment, its in-flight count, latency, metrics;
+//! - health.rs: its cooldown after a 429 and its circuit breaker;
+//! - lineup.rs: a profile's deployments and fallbacks, and the tries of one call;
+//! - pick.rs: the strategies (weighted, least-busy, p2c);
+//! - affinity.rs: sticky sessions, a bounded table;
+//! - shared.rs: cooldowns and circuits shared through a redis store;
+//! - report.rs: what operators see (`GET /admin/deployments`);
+//! - metrics.rs: the deployments on `/metrics`.
+//!
+//! A deployment is one per (upstream, model) pair, however many profiles
+//! name it: a 429 from it holds for all of them.
+
+mod affinity;
+mod deployment;
+mod health;
+mod lineup;
+mod metrics;
+mod pick;
+mod report;
+mod shared;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub use affinity::Conversation;
+pub use deployment::{Deployment, InFlight};
+pub use health::Standing;
+pub use lineup::{Attempt, Lineup, Member, Route, Tries};
+
+use self::affinity::Affinity;
+use self::health::{CircuitSettings, Mark};
+use self::metrics::FleetMetrics;
+use self::report::Use;
+use crate::config::{Config, ProfileConfig};
+use crate::store::Store;
+use crate::upstream::Upstream;
+use crate::{Error, Result};
+
+/// Every deployment of the configured profiles.
+#[derive(Debug)]
+pub struct Fleet {
+    deployments: Arc<Vec<Arc<Deployment>>>,
+    /// Per deployment, the profiles that name it.
+    uses: Vec<Vec<Use>>,
+    common: Arc<Common>,
+    metrics: FleetMetrics,
+}
+
+/// What the lineups share: the sticky-session table and the changes waiting
+/// to be shared with other instances.
+pub(crate) struct Common {
+    affinity: Option<Affinity>,
+    outbox: shared::Outbox,
+    /// Starts the sharing task on the first call (in the runtime that serves it).
+    starter: Mutex<Option<Box<dyn Fn() -> bool + Send>>>,
+    started: AtomicBool,
+}
+
+impl std::fmt::Debug for Common {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Common")
+            .field(
+                "sticky_sessions",
+                &self.affinity.as_ref().map(Affinity::len),
+            )
+            .field("started", &self.started)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Common {
+    /// Starts sharing on the first call; a single atomic load after that.
+    fn start_sharing(&self) {
+        if self.started.load(Ordering::Relaxed) {
+            return;
+        }
+        let starter = self.starter.lock().unwrap_or_else(|p| p.into_inner());
+        if self.started.load(Ordering::Relaxed) {
+            return;
+        }
+        // Without a runtime here, the next call tries again.
+        let done = starter.as_ref().is_none_or(|start| start());
+        self.started.store(done, Ordering::Relaxed);
+    }
+
+    fn share(&self, deployment: &str, mark: Mark) {
+        self.outbox.push(deployment, mark);
+    }
+}
+
+/// Collects the deployments while the router is built.
+pub struct FleetBuilder {
+    by_id: HashMap<String, usize>,
+    deployments: Vec<Arc<Deployment>>,
+    uses: Vec<Vec<Use>>,
+    circuits: HashMap<String, CircuitSettings>,
+    common: Arc<Common>,
+    metrics: FleetMetrics,
+}
+
+impl Fleet {
+    pub fn builder(config: &Config) -> Result<FleetBuilder> {
+        let routing = &config.routing;
+        let circuits = config
+            .upstreams
+            .iter()
+            .map(|u| {
+                let settings = CircuitSettings {
+                    failures: u.circuit_failures.unwrap_or(routing.circuit_failures),
+                    open_for: Duration::from_secs_f64(
+                        u.circuit_open_secs.unwrap_or(routing.circuit_open_secs),
+                    ),
+                };
+                (u.name.clone(), settings)
+            })
+            .collect();
+        Ok(FleetBuilder {
+            by_id: HashMap::new(),
+            deployments: Vec::new(),
+            uses: Vec::new(),
+            circuits,
+            common: Arc::new(Common {
+                affinity: Affinity::new(routing.sticky_session_capacity),
+                outbox: shared::Outbox::default(),
+                starter: Mutex::new(None),
+                started: AtomicBool::new(false),
+            }),
+            metrics: FleetMetrics::new()
+                .map_err(|e| Error::internal(format!("deployment metrics: {e}")))?,
+        })
+    }
+
+    pub fn deployments(&self) -> &[Arc<Deployment>] {
+        &self.deployments
+    }
+
+    /// The deployment series to register on the gateway's metrics.
+    pub fn collectors(&self) -> Vec<Box<dyn prometheus::core::Collector>> {
+        self.metrics.collectors(self.deployments.clone())
+    }
+
+    /// Shares cooldowns and circuits with the other instances on `store`,
+    /// when it is a shared one: from the first call on, in the background.
+    pub fn share_through(self: &Arc<Self>, store: &Arc<dyn Store>) {
+        if !store.shares_health() {
+            self.common.started.store(true, Ordering::Relaxed);
+            return;
+        }
+        let (fleet, store) = (Arc::downgrade(self), Arc::downgrade(store));
+        let start = move || match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(shared::run(fleet.clone(), store.clone()));
+                true
+            }
+            Err(_) => false,
+        };
+        *self
+            .common
+            .starter
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(Box::new(start));
+    }
+
+    fn by_id(&self, id: &str) -> Option<&Arc<Deployment>> {
+        self.deployments.iter().find(|d| d.id == id)
+    }
+}
+
+impl FleetBuilder {
+    /// The lineup of profile `p` over the configured `upstreams` (config
+    /// validation made sure every name resolves).
+    pub fn lineup(
+        &mut self,
+        p: &ProfileConfig,
+        upstreams: &HashMap<String, Arc<Upstream>>,
+    ) -> Lineup {
+        let mut members = Vec::new();
+        for d in p.deployment_list() {
+            let model = d.upstream_model.clone().unwrap_or_else(|| p.id.clone());
+            if let Some(deployment) = self.deployment(&d.upstream, &model, upstreams) {
+                let at = self.index(&deployment);
+                self.uses[at].push(Use {
+                    profile: p.id.clone(),
+                    weight: Some(d.weight),
+                });
+                members.push(Member {
+                    deployment,
+                    weight: d.weight,
+                });
+            }
+        }
+        let model = p.fallback_model();
+        let mut fallbacks = Vec::new();
+        for f in &p.fallbacks {
+            if let Some(deployment) = self.deployment(f, &model, upstreams) {
+                let at = self.index(&deployment);
+                self.uses[at].push(Use {
+                    profile: p.id.clone(),
+                    weight: None,
+                });
+                fallbacks.push(deployment);
+            }
+        }
+        Lineup {
+            profile: p.id.clone(),
+            strategy: p.strategy,
+            members,
+            fallbacks,
+            common: self.common.clone(),
+        }
+    }
+
+    fn index(&self, d: &Deployment) -> usize {
+        self.by_id.get(&d.id).copied().unwrap_or_default()
+    }
+
+    fn deployment(
+        &mut self,
+        upstream: &str,
+        model: &str,
+        upstreams: &HashMap<String, Arc<Upstream>>,
+    ) -> Option<Arc<Deployment>> {
+        let id = deployment::id(upstream, model);
+        if let Some(&i) = self.by_id.get(&id) {
+            return Some(self.deployments[i].clone());
+        }
+        let up = upstreams.get(upstream)?.clone();
+        let settings = self
+            .circuits
+            .get(upstream)
+            .copied()
+            .unwrap_or(CircuitSettings {
+                failures: 0,
+                open_for: Duration::from_secs(30),
+            });
+        let d = Arc::new(Deployment::new(
+            up,
+            upstream,
+            model,
+            settings,
+            self.metrics.deployment(upstream, model),
+        ));
+        self.by_id.insert(id, self.deployments.len());
+        self.deployments.push(d.clone());
+        self.uses.push(Vec::new());
+        Some(d)
+    }
+
+    pub fn finish(self) -> Arc<Fleet> {
+        Arc::new(Fleet {
+            deployments: Arc::new(self.deployments),
+            uses: self.uses,
+            common: self.common,
+            metrics: self.metrics,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,1 @@
+//! Lineups over a configured router: which tries a call gets.
