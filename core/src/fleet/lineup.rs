@@ -54,6 +54,18 @@ pub struct Route {
 }
 
 impl Lineup {
+    /// A lineup with nothing in it (a profile built by hand, say to render
+    /// requests for an upstream); a call over it fails as having no upstream.
+    pub fn empty(profile: &str) -> Lineup {
+        Lineup {
+            profile: profile.to_string(),
+            strategy: Strategy::default(),
+            members: Vec::new(),
+            fallbacks: Vec::new(),
+            common: Arc::new(Common::new(0)),
+        }
+    }
+
     /// Whether calls choose between deployments (sticky sessions matter).
     pub fn chooses(&self) -> bool {
         self.members.len() > 1 && self.common.affinity.is_some()

@@ -74,6 +74,15 @@ impl std::fmt::Debug for Common {
 }
 
 impl Common {
+    fn new(sticky_session_capacity: usize) -> Self {
+        Common {
+            affinity: Affinity::new(sticky_session_capacity),
+            outbox: shared::Outbox::default(),
+            starter: Mutex::new(None),
+            started: AtomicBool::new(false),
+        }
+    }
+
     /// Starts sharing on the first call; a single atomic load after that.
     fn start_sharing(&self) {
         if self.started.load(Ordering::Relaxed) {
@@ -124,12 +133,7 @@ impl Fleet {
             deployments: Vec::new(),
             uses: Vec::new(),
             circuits,
-            common: Arc::new(Common {
-                affinity: Affinity::new(routing.sticky_session_capacity),
-                outbox: shared::Outbox::default(),
-                starter: Mutex::new(None),
-                started: AtomicBool::new(false),
-            }),
+            common: Arc::new(Common::new(routing.sticky_session_capacity)),
             metrics: FleetMetrics::new()
                 .map_err(|e| Error::internal(format!("deployment metrics: {e}")))?,
         })
