@@ -59,6 +59,7 @@ impl Gateway {
         Admin {
             store: self.state.store.as_ref(),
             config: &self.state.config,
+            fleet: self.state.router.fleet(),
         }
     }
 

@@ -66,6 +66,7 @@ impl State {
         Admin {
             store: self.store.as_ref(),
             config: &self.config,
+            fleet: self.router.fleet(),
         }
     }
 }

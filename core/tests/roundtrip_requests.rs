@@ -16,8 +16,8 @@ mod props;
 
 use mws_core::canonical::reasoning::thinking_for_effort;
 use mws_core::canonical::{ChatRequest, ContentBlock, Message, Role, ToolChoice};
-use mws_core::ingress::{anthropic::parse_messages, openai::parse_chat};
 use mws_core::fleet::Lineup;
+use mws_core::ingress::{anthropic::parse_messages, openai::parse_chat};
 use mws_core::route::Profile;
 use mws_core::tokens::estimate_request;
 use mws_core::upstream::{anthropic, openai, output_budget};

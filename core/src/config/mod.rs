@@ -2,7 +2,7 @@
 //! the file and the field.
 
 mod catalogue;
-mod deployments;
+mod profile;
 mod responses;
 mod server;
 
@@ -12,7 +12,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 pub use catalogue::{builtin_profiles, default_aliases, DEFAULT_PROFILE, ECHO_UPSTREAM};
-pub use deployments::{DeploymentConfig, Strategy, MAX_DEPLOYMENTS};
+pub use profile::{DeploymentConfig, ProfileConfig, Strategy, MAX_DEPLOYMENTS};
 pub use responses::ResponsesConfig;
 pub use server::ServerConfig;
 
@@ -229,48 +229,6 @@ impl UpstreamConfig {
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct ProfileConfig {
-    pub id: String,
-    /// Its one deployment; left out when it lists `deployments`.
-    #[serde(default)]
-    pub upstream: Option<String>,
-    #[serde(default)]
-    pub upstream_model: Option<String>,
-    /// Several deployments instead of `upstream`, spread by `strategy`.
-    #[serde(default)]
-    pub deployments: Vec<DeploymentConfig>,
-    #[serde(default)]
-    pub strategy: Strategy,
-    pub context_window: u32,
-    pub tokens_per_second: u32,
-    pub input_price_per_mtok: f64,
-    pub output_price_per_mtok: f64,
-    /// Input tokens read from the upstream's prompt cache; the input price when unset.
-    #[serde(default)]
-    pub cache_read_price_per_mtok: Option<f64>,
-    /// Input tokens written to the upstream's prompt cache; the input price when unset.
-    #[serde(default)]
-    pub cache_write_price_per_mtok: Option<f64>,
-    #[serde(default)]
-    pub fallbacks: Vec<String>,
-}
-
-impl ProfileConfig {
-    /// The price of a cache read, USD per million tokens.
-    pub fn cache_read_price(&self) -> f64 {
-        self.cache_read_price_per_mtok
-            .unwrap_or(self.input_price_per_mtok)
-    }
-
-    /// The price of a cache write, USD per million tokens.
-    pub fn cache_write_price(&self) -> f64 {
-        self.cache_write_price_per_mtok
-            .unwrap_or(self.input_price_per_mtok)
-    }
-}
-
-#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct RoutingConfig {
     pub default_profile: String,
@@ -285,14 +243,24 @@ pub struct RoutingConfig {
     pub sticky_session_capacity: usize,
 }
 
+fn default_circuit_failures() -> u32 {
+    5
+}
+fn default_circuit_open_secs() -> f64 {
+    30.0
+}
+fn default_sticky_session_capacity() -> usize {
+    10_000
+}
+
 impl Default for RoutingConfig {
     fn default() -> Self {
         RoutingConfig {
             default_profile: DEFAULT_PROFILE.into(),
             aliases: default_aliases(),
-            circuit_failures: deployments::default_circuit_failures(),
-            circuit_open_secs: deployments::default_circuit_open_secs(),
-            sticky_session_capacity: deployments::default_sticky_session_capacity(),
+            circuit_failures: default_circuit_failures(),
+            circuit_open_secs: default_circuit_open_secs(),
+            sticky_session_capacity: default_sticky_session_capacity(),
         }
     }
 }
@@ -439,10 +407,10 @@ impl Config {
                 }
             }
             if let Some(v) = u.circuit_open_secs {
-                deployments::check_open_secs(format!("upstreams[{i}].circuit_open_secs"), v)?;
+                profile::check_open_secs(format!("upstreams[{i}].circuit_open_secs"), v)?;
             }
         }
-        deployments::check_open_secs(
+        profile::check_open_secs(
             "routing.circuit_open_secs".into(),
             self.routing.circuit_open_secs,
         )?;
@@ -460,7 +428,7 @@ impl Config {
                     format!("duplicate profile {:?}", p.id),
                 ));
             }
-            deployments::validate_profile(self, i, p)?;
+            p.validate(i, &upstream_known)?;
             for (j, f) in p.fallbacks.iter().enumerate() {
                 if !upstream_known(f) {
                     return Err((

@@ -17,10 +17,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::affinity::{self, Conversation, Pin};
+use super::common::Common;
 use super::deployment::{Deployment, InFlight};
 use super::health::{now_ms, Outcome, Standing, DEFAULT_COOLDOWN};
 use super::pick::{self, Candidate};
-use super::Common;
 use crate::config::Strategy;
 use crate::upstream::Upstream;
 use crate::{Error, ErrorKind};

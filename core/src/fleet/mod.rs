@@ -14,7 +14,9 @@
 //! name it: a 429 from it holds for all of them.
 
 mod affinity;
+mod common;
 mod deployment;
+mod gauges;
 mod health;
 mod lineup;
 mod metrics;
@@ -23,8 +25,7 @@ mod report;
 mod shared;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use affinity::Conversation;
@@ -32,12 +33,11 @@ pub use deployment::{Deployment, InFlight};
 pub use health::Standing;
 pub use lineup::{Attempt, Lineup, Member, Route, Tries};
 
-use self::affinity::Affinity;
-use self::health::{CircuitSettings, Mark};
+use self::common::Common;
+use self::gauges::StandingCollector;
+use self::health::CircuitSettings;
 use self::metrics::FleetMetrics;
-use self::report::Use;
 use crate::config::{Config, ProfileConfig};
-use crate::store::Store;
 use crate::upstream::Upstream;
 use crate::{Error, Result};
 
@@ -51,55 +51,12 @@ pub struct Fleet {
     metrics: FleetMetrics,
 }
 
-/// What the lineups share: the sticky-session table and the changes waiting
-/// to be shared with other instances.
-pub(crate) struct Common {
-    affinity: Option<Affinity>,
-    outbox: shared::Outbox,
-    /// Starts the sharing task on the first call (in the runtime that serves it).
-    starter: Mutex<Option<Box<dyn Fn() -> bool + Send>>>,
-    started: AtomicBool,
-}
-
-impl std::fmt::Debug for Common {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Common")
-            .field(
-                "sticky_sessions",
-                &self.affinity.as_ref().map(Affinity::len),
-            )
-            .field("started", &self.started)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Common {
-    fn new(sticky_session_capacity: usize) -> Self {
-        Common {
-            affinity: Affinity::new(sticky_session_capacity),
-            outbox: shared::Outbox::default(),
-            starter: Mutex::new(None),
-            started: AtomicBool::new(false),
-        }
-    }
-
-    /// Starts sharing on the first call; a single atomic load after that.
-    fn start_sharing(&self) {
-        if self.started.load(Ordering::Relaxed) {
-            return;
-        }
-        let starter = self.starter.lock().unwrap_or_else(|p| p.into_inner());
-        if self.started.load(Ordering::Relaxed) {
-            return;
-        }
-        // Without a runtime here, the next call tries again.
-        let done = starter.as_ref().is_none_or(|start| start());
-        self.started.store(done, Ordering::Relaxed);
-    }
-
-    fn share(&self, deployment: &str, mark: Mark) {
-        self.outbox.push(deployment, mark);
-    }
+/// A profile naming a deployment: as one of its deployments (with its
+/// weight) or as a fallback.
+#[derive(Debug, Clone)]
+pub struct Use {
+    pub profile: String,
+    pub weight: Option<u32>,
 }
 
 /// Collects the deployments while the router is built.
@@ -145,32 +102,12 @@ impl Fleet {
 
     /// The deployment series to register on the gateway's metrics.
     pub fn collectors(&self) -> Vec<Box<dyn prometheus::core::Collector>> {
-        self.metrics.collectors(self.deployments.clone())
+        let mut all = self.metrics.families();
+        all.push(Box::new(StandingCollector::new(self.deployments.clone())));
+        all
     }
 
-    /// Shares cooldowns and circuits with the other instances on `store`,
-    /// when it is a shared one: from the first call on, in the background.
-    pub fn share_through(self: &Arc<Self>, store: &Arc<dyn Store>) {
-        if !store.shares_health() {
-            self.common.started.store(true, Ordering::Relaxed);
-            return;
-        }
-        let (fleet, store) = (Arc::downgrade(self), Arc::downgrade(store));
-        let start = move || match tokio::runtime::Handle::try_current() {
-            Ok(rt) => {
-                rt.spawn(shared::run(fleet.clone(), store.clone()));
-                true
-            }
-            Err(_) => false,
-        };
-        *self
-            .common
-            .starter
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = Some(Box::new(start));
-    }
-
-    fn by_id(&self, id: &str) -> Option<&Arc<Deployment>> {
+    pub(crate) fn by_id(&self, id: &str) -> Option<&Arc<Deployment>> {
         self.deployments.iter().find(|d| d.id == id)
     }
 }

@@ -9,14 +9,6 @@ use super::health::now_ms;
 use super::{shared, Fleet};
 use crate::store::Store;
 
-/// A profile naming a deployment: as one of its deployments (with its
-/// weight) or as a fallback.
-#[derive(Debug, Clone)]
-pub struct Use {
-    pub profile: String,
-    pub weight: Option<u32>,
-}
-
 /// Unix milliseconds as RFC 3339, `null` for none.
 fn time(ms: u64) -> Value {
     let nanos = i128::from(ms) * 1_000_000;

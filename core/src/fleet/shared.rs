@@ -5,11 +5,10 @@
 //! call waits for Redis; while it is away each instance keeps its own state,
 //! and what waited is written when it is back.
 
-use std::collections::HashMap;
-use std::sync::{Mutex, Weak};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use tokio::sync::Notify;
 use tokio::time::MissedTickBehavior;
 
 use super::health::Mark;
@@ -19,54 +18,27 @@ use crate::store::{HealthMark, Store};
 /// How often the shared table is read.
 pub const POLL: Duration = Duration::from_millis(300);
 
-/// Changes waiting to be written, the latest per deployment.
-#[derive(Debug, Default)]
-pub(super) struct Outbox {
-    pending: Mutex<HashMap<String, Mark>>,
-    wake: Notify,
-}
-
-impl Outbox {
-    pub(super) fn push(&self, deployment: &str, mark: Mark) {
-        let mut p = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-        match p.get_mut(deployment) {
-            Some(m) if m.stamp > mark.stamp => {}
-            Some(m) => *m = mark,
-            None => {
-                p.insert(deployment.to_string(), mark);
+impl Fleet {
+    /// Shares cooldowns and circuits with the other instances on `store`,
+    /// when it is a shared one: from the first call on, in the background.
+    pub fn share_through(self: &Arc<Self>, store: &Arc<dyn Store>) {
+        if !store.shares_health() {
+            self.common.started.store(true, Ordering::Relaxed);
+            return;
+        }
+        let (fleet, store) = (Arc::downgrade(self), Arc::downgrade(store));
+        let start = move || match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(run(fleet.clone(), store.clone()));
+                true
             }
-        }
-        drop(p);
-        self.wake.notify_one();
-    }
-
-    fn take(&self) -> Vec<HealthMark> {
-        let mut p = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-        p.drain()
-            .map(|(deployment, m)| HealthMark {
-                deployment,
-                cooldown_until: m.cooldown_until,
-                open_until: m.open_until,
-                stamp: m.stamp,
-            })
-            .collect()
-    }
-
-    /// Puts back what could not be written, unless newer changes came meanwhile.
-    fn put_back(&self, marks: Vec<HealthMark>) {
-        for m in marks {
-            let mark = Mark {
-                cooldown_until: m.cooldown_until,
-                open_until: m.open_until,
-                stamp: m.stamp,
-            };
-            let mut p = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-            p.entry(m.deployment).or_insert(mark);
-        }
-    }
-
-    pub(super) fn len(&self) -> usize {
-        self.pending.lock().unwrap_or_else(|p| p.into_inner()).len()
+            Err(_) => false,
+        };
+        *self
+            .common
+            .starter
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(Box::new(start));
     }
 }
 

@@ -1,11 +1,50 @@
-//! A profile's deployments (`deployments = [{upstream, upstream_model,
-//! weight}]`, or the one its `upstream` names), the strategy that spreads
-//! calls over them, and the health settings: `[routing]` defaults for the
-//! circuit breaker and the sticky-session table, overridable per upstream.
+//! A `[[profiles]]` entry: its figures and prices, and its deployments
+//! (`deployments = [{upstream, upstream_model, weight}]`, or the one its
+//! `upstream` names) with the strategy that spreads calls over them.
 
 use serde::Deserialize;
 
-use super::{Config, ProfileConfig};
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileConfig {
+    pub id: String,
+    /// Its one deployment; left out when it lists `deployments`.
+    #[serde(default)]
+    pub upstream: Option<String>,
+    #[serde(default)]
+    pub upstream_model: Option<String>,
+    /// Several deployments instead of `upstream`, spread by `strategy`.
+    #[serde(default)]
+    pub deployments: Vec<DeploymentConfig>,
+    #[serde(default)]
+    pub strategy: Strategy,
+    pub context_window: u32,
+    pub tokens_per_second: u32,
+    pub input_price_per_mtok: f64,
+    pub output_price_per_mtok: f64,
+    /// Input tokens read from the upstream's prompt cache; the input price when unset.
+    #[serde(default)]
+    pub cache_read_price_per_mtok: Option<f64>,
+    /// Input tokens written to the upstream's prompt cache; the input price when unset.
+    #[serde(default)]
+    pub cache_write_price_per_mtok: Option<f64>,
+    #[serde(default)]
+    pub fallbacks: Vec<String>,
+}
+
+impl ProfileConfig {
+    /// The price of a cache read, USD per million tokens.
+    pub fn cache_read_price(&self) -> f64 {
+        self.cache_read_price_per_mtok
+            .unwrap_or(self.input_price_per_mtok)
+    }
+
+    /// The price of a cache write, USD per million tokens.
+    pub fn cache_write_price(&self) -> f64 {
+        self.cache_write_price_per_mtok
+            .unwrap_or(self.input_price_per_mtok)
+    }
+}
 
 /// The most deployments one profile may name.
 pub const MAX_DEPLOYMENTS: usize = 64;
@@ -78,14 +117,24 @@ impl ProfileConfig {
     }
 }
 
-/// `profiles[i]`'s upstream, upstream_model and deployments: (field, message).
-pub(super) fn validate_profile(
-    config: &Config,
+impl ProfileConfig {
+    /// As `profiles[i]`: its upstream, upstream_model and deployments, `known`
+    /// telling the names of upstreams: (field, message).
+    pub(super) fn validate(
+        &self,
+        i: usize,
+        known: &dyn Fn(&str) -> bool,
+    ) -> std::result::Result<(), (String, String)> {
+        validate_profile(i, self, known)
+    }
+}
+
+fn validate_profile(
     i: usize,
     p: &ProfileConfig,
+    known: &dyn Fn(&str) -> bool,
 ) -> std::result::Result<(), (String, String)> {
     let field = |f: &str| format!("profiles[{i}].{f}");
-    let known = |name: &str| config.upstreams.iter().any(|u| u.name == name);
     match (&p.upstream, p.deployments.is_empty()) {
         (Some(_), false) => {
             return Err((
@@ -169,17 +218,6 @@ pub(super) fn check_open_secs(field: String, v: f64) -> std::result::Result<(), 
         field,
         "expected a positive number of seconds, at most 86400".into(),
     ))
-}
-
-/// Defaults of `[routing]`.
-pub(super) fn default_circuit_failures() -> u32 {
-    5
-}
-pub(super) fn default_circuit_open_secs() -> f64 {
-    30.0
-}
-pub(super) fn default_sticky_session_capacity() -> usize {
-    10_000
 }
 
 #[cfg(test)]
