@@ -123,6 +123,8 @@ impl Gateway {
 
     /// Serves the HTTP API on `addr` (port 0 picks one) until `shutdown`.
     pub async fn serve(&self, addr: SocketAddr) -> Result<ServeHandle> {
+        // Health shared through the store is followed from now, not from the first call.
+        self.state.router.fleet().start_sharing();
         server::serve(self.state.clone(), addr).await
     }
 }

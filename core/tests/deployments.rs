@@ -293,10 +293,7 @@ async fn a_429_with_anthropic_reset_times_cools_the_deployment_down_until_then()
     cooled_down_until_the_reset("anthropic", |left| {
         vec![
             ("anthropic-ratelimit-requests-remaining", "0".into()),
-            (
-                "anthropic-ratelimit-requests-reset",
-                rfc3339_in(left),
-            ),
+            ("anthropic-ratelimit-requests-reset", rfc3339_in(left)),
         ]
     })
     .await;

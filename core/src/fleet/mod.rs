@@ -96,6 +96,12 @@ impl Fleet {
         })
     }
 
+    /// Starts following the health other instances share (see
+    /// `share_through`), at once rather than on the first call.
+    pub fn start_sharing(&self) {
+        self.common.start_sharing();
+    }
+
     pub fn deployments(&self) -> &[Arc<Deployment>] {
         &self.deployments
     }
