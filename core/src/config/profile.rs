@@ -318,6 +318,28 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_example_parses() {
+        let readme = include_str!("../../../README.md");
+        let section = readme
+            .split("\n## Deployments")
+            .nth(1)
+            .expect("the README's deployments section");
+        let toml = section
+            .split("```toml\n")
+            .nth(1)
+            .and_then(|t| t.split("```").next())
+            .expect("its TOML example");
+        std::env::set_var("EAST_KEY", "k");
+        std::env::set_var("WEST_KEY", "k");
+        let c = Config::from_toml_str(toml).unwrap();
+        let p = &c.profiles[0];
+        assert_eq!(p.deployment_list().len(), 2);
+        assert_eq!(c.upstreams[1].circuit_failures, Some(3));
+        assert_eq!(c.routing.sticky_session_capacity, 10_000);
+        crate::route::Router::from_config(&c).unwrap();
+    }
+
+    #[test]
     fn circuit_settings_are_checked_where_they_are_set() {
         let base = with_profile("upstream = \"a\"");
         for (extra, field) in [
