@@ -21,7 +21,7 @@ use super::common::Common;
 use super::deployment::{Deployment, InFlight};
 use super::health::{now_ms, Outcome, Standing, DEFAULT_COOLDOWN};
 use super::pick::{self, Candidate};
-use crate::config::Strategy;
+use crate::config::{Strategy, MAX_DEPLOYMENTS};
 use crate::upstream::Upstream;
 use crate::{Error, ErrorKind};
 
@@ -105,7 +105,8 @@ impl Lineup {
             route,
             now,
             guarded,
-            order: Vec::new(),
+            order: [0; MAX_DEPLOYMENTS],
+            len: 0,
             pos: 0,
             fallbacks,
             fallback_pos: 0,
@@ -151,8 +152,10 @@ pub struct Tries<'a> {
     now: u64,
     /// Health decides what is tried (more than one entry).
     guarded: bool,
-    /// The members in the order they are tried (ready ones only, when guarded).
-    order: Vec<u16>,
+    /// The members in the order they are tried (ready ones only, when
+    /// guarded): the first `len`, inline, so a call allocates nothing for it.
+    order: [u8; MAX_DEPLOYMENTS],
+    len: usize,
     pos: usize,
     fallbacks: usize,
     fallback_pos: usize,
@@ -192,8 +195,8 @@ impl<'a> Attempt<'a> {
 impl<'a> Tries<'a> {
     fn order_members(&mut self) {
         let members = &self.lineup.members;
-        if members.len() == 1 {
-            self.order.push(0);
+        if members.len() <= 1 {
+            self.len = members.len();
             return;
         }
         let mut candidates = Vec::with_capacity(members.len());
@@ -225,7 +228,11 @@ impl<'a> Tries<'a> {
                 candidates.insert(0, c);
             }
         }
-        self.order = candidates.iter().map(|c| c.member as u16).collect();
+        for (slot, c) in self.order.iter_mut().zip(&candidates) {
+            // Fewer than MAX_DEPLOYMENTS members (config validation).
+            *slot = c.member as u8;
+            self.len += 1;
+        }
     }
 
     /// The pin of the call's conversation, if it still holds: its deployment
@@ -241,9 +248,13 @@ impl<'a> Tries<'a> {
     /// The next try, or `None` when every entry was tried or skipped.
     pub fn next_try(&mut self) -> Option<Attempt<'a>> {
         loop {
-            let (deployment, member) = if let Some(&m) = self.order.get(self.pos) {
+            let (deployment, member) = if self.pos < self.len {
+                let m = self.order[self.pos];
                 self.pos += 1;
-                (&self.lineup.members[usize::from(m)].deployment, Some(m))
+                (
+                    &self.lineup.members[usize::from(m)].deployment,
+                    Some(u16::from(m)),
+                )
             } else if self.fallback_pos < self.fallbacks {
                 self.fallback_pos += 1;
                 (&self.lineup.fallbacks[self.fallback_pos - 1], None)
@@ -261,7 +272,7 @@ impl<'a> Tries<'a> {
                 }
             };
             let another_ready = member.is_some()
-                && self.order[self.pos..].iter().any(|&m| {
+                && self.order[self.pos..self.len].iter().any(|&m| {
                     self.lineup.members[usize::from(m)]
                         .deployment
                         .health
