@@ -557,7 +557,6 @@ impl Call<'_> {
                 previous_response_id,
             },
             made,
-            account,
         )
     }
 }

@@ -149,6 +149,11 @@ impl Health {
         }
     }
 
+    /// A trial call given up without an outcome: the next call may try.
+    pub fn abandon_trial(&self) {
+        self.trial.store(false, Ordering::Release);
+    }
+
     pub fn epoch(&self) -> u32 {
         self.epoch.load(Ordering::Relaxed)
     }

@@ -5,13 +5,15 @@
 //! - the deployments first, in the order the strategy gives, a sticky
 //!   session's deployment ahead of the others while it is healthy; then the
 //!   fallbacks in their order;
-//! - a deployment cooling down or with an open circuit is skipped, and a
-//!   half-open one takes one trial call at a time, as long as the lineup has
-//!   more than one entry (with one, every call goes to it, as it always has);
+//! - among several deployments, one cooling down or with an open circuit is
+//!   skipped, and a half-open one takes one trial call at a time; a profile
+//!   with one deployment (its `upstream`) always calls it, and the fallbacks
+//!   are always tried after the deployments, as they always were;
 //! - a try with another ready deployment after it makes no retries on its
 //!   own upstream: the next try goes to the other deployment instead;
-//! - when nothing could be tried, `exhausted` answers 429 with the soonest
-//!   reset when a rate limit holds one back, else 503.
+//! - when nothing could be tried (every deployment held back, no
+//!   fallbacks), `exhausted` answers 429 with the soonest reset when a rate
+//!   limit holds one back, else 503.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -71,13 +73,13 @@ impl Lineup {
         self.members.len() > 1 && self.common.affinity.is_some()
     }
 
-    /// The route of a call in `conversation`; the key is worked out only
-    /// where there is a choice to keep.
+    /// The route of a call in `conversation` (`made`: the id of the
+    /// Responses API response it makes); the key is worked out only where
+    /// there is a choice to keep.
     pub fn route<'c>(
         &self,
         conversation: impl FnOnce() -> Conversation<'c>,
-        also_response: Option<&str>,
-        account: &str,
+        made: Option<&str>,
     ) -> Route {
         if !self.chooses() {
             return Route::default();
@@ -85,7 +87,7 @@ impl Lineup {
         let c = conversation();
         Route {
             sticky: Some(affinity::key(&c)),
-            also: also_response.map(|id| affinity::response_key(&self.profile, account, id)),
+            also: made.map(|id| affinity::response_key(c.profile, c.account, id)),
             no_fallbacks: false,
         }
     }
@@ -99,7 +101,7 @@ impl Lineup {
         } else {
             self.fallbacks.len()
         };
-        let guarded = self.members.len() + fallbacks > 1;
+        let guarded = self.members.len() > 1;
         let mut tries = Tries {
             lineup: self,
             route,
@@ -150,7 +152,7 @@ pub struct Tries<'a> {
     lineup: &'a Lineup,
     route: Route,
     now: u64,
-    /// Health decides what is tried (more than one entry).
+    /// Health decides which deployments are tried (there are several).
     guarded: bool,
     /// The members in the order they are tried (ready ones only, when
     /// guarded): the first `len`, inline, so a call allocates nothing for it.
@@ -173,6 +175,16 @@ pub struct Attempt<'a> {
     retries: Option<u32>,
     started: Instant,
     in_flight: InFlight,
+}
+
+/// A try given up before its outcome (the caller went away) leaves the
+/// deployment's half-open trial to the next call.
+impl Drop for Attempt<'_> {
+    fn drop(&mut self) {
+        if self.trial {
+            self.deployment.health.abandon_trial();
+        }
+    }
 }
 
 impl<'a> Attempt<'a> {
@@ -262,9 +274,9 @@ impl<'a> Tries<'a> {
                 return None;
             };
             let claim = deployment.health.claim(self.now);
-            let trial = match (claim, self.guarded) {
+            let trial = match (claim, self.guarded && member.is_some()) {
                 (Some(trial), _) => trial,
-                // The only entry goes whatever its health.
+                // The only deployment, or a fallback: tried whatever its health.
                 (None, false) => false,
                 (None, true) => {
                     self.blocked.note(deployment.standing(self.now), self.now);
@@ -291,7 +303,7 @@ impl<'a> Tries<'a> {
 
     /// Takes in how a try went (`error`: how it failed); the call in flight
     /// on its deployment when it answered, to hold while the answer streams.
-    pub fn record(&mut self, attempt: Attempt<'a>, error: Option<&Error>) -> InFlight {
+    pub fn record(&mut self, mut attempt: Attempt<'a>, error: Option<&Error>) -> InFlight {
         let outcome = match error.map(Error::kind) {
             None => Outcome::Answered,
             Some(ErrorKind::RateLimited) => Outcome::RateLimited(
@@ -313,7 +325,8 @@ impl<'a> Tries<'a> {
         );
         let now = now_ms();
         self.now = now;
-        if let Some(mark) = d.health.record(outcome, attempt.trial, now) {
+        let trial = std::mem::take(&mut attempt.trial);
+        if let Some(mark) = d.health.record(outcome, trial, now) {
             self.lineup.common.share(&d.id, mark);
         }
         if error.is_some() {
@@ -331,7 +344,7 @@ impl<'a> Tries<'a> {
                 table.put(key, pin);
             }
         }
-        attempt.in_flight
+        std::mem::take(&mut attempt.in_flight)
     }
 
     /// The error of a call that no try answered: the last failure, or, when

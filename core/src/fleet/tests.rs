@@ -39,6 +39,9 @@ fn tries(r: &Router, id: &str) -> Vec<(String, String, Option<u32>)> {
     out
 }
 
+const ALONE: &str = "deployments = [{ upstream = \"a\", upstream_model = \"ma\" }, \
+    { upstream = \"b\", upstream_model = \"mb\" }]";
+
 const TWO: &str =
     "deployments = [{ upstream = \"a\", upstream_model = \"ma\", weight = 1000000 }, \
     { upstream = \"b\", upstream_model = \"mb\" }]\nfallbacks = [\"f\"]";
@@ -96,6 +99,14 @@ fn nothing_ready_is_a_429_with_the_soonest_reset_or_a_503() {
         d.health
             .record(Outcome::RateLimited(Duration::from_secs(secs)), false, now);
     }
+    // The fallback is tried whatever its health, as fallbacks always were.
+    assert_eq!(tries_of(p), ["f"]);
+    let r = router(ALONE);
+    let p = &r.lookup("p").unwrap().lineup;
+    for (d, secs) in p.members.iter().map(|m| &m.deployment).zip([30, 20]) {
+        d.health
+            .record(Outcome::RateLimited(Duration::from_secs(secs)), false, now);
+    }
     let mut tries = p.tries(Route::default());
     assert!(tries.next_try().is_none());
     let e = tries.exhausted(None);
@@ -107,10 +118,10 @@ fn nothing_ready_is_a_429_with_the_soonest_reset_or_a_503() {
     ));
     assert!(e.retry_after_secs().unwrap() <= 20);
 
-    let r = router(TWO);
+    let r = router(ALONE);
     let p = &r.lookup("p").unwrap().lineup;
     // circuit_failures = 1: one failure opens each.
-    for d in p.members.iter().map(|m| &m.deployment).chain(&p.fallbacks) {
+    for d in p.members.iter().map(|m| &m.deployment) {
         d.health.record(Outcome::Failed, false, now_ms());
     }
     let mut tries = p.tries(Route::default());
@@ -118,6 +129,32 @@ fn nothing_ready_is_a_429_with_the_soonest_reset_or_a_503() {
     let e = tries.exhausted(None);
     assert_eq!(e.kind(), ErrorKind::Overloaded);
     assert!((29..=30).contains(&e.retry_after_secs().unwrap()), "{e}");
+}
+
+#[test]
+fn a_trial_given_up_leaves_the_trial_to_the_next_call() {
+    let r = router(TWO);
+    let p = &r.lookup("p").unwrap().lineup;
+    let a = &p.members[0].deployment;
+    let t = now_ms();
+    // circuit_failures = 1, open for 30 s: half-open after it.
+    a.health.record(Outcome::Failed, false, t - 31_000);
+    let mut tries = p.tries(Route::default());
+    let first = tries.next_try().unwrap();
+    assert_eq!(first.upstream_name(), "a");
+    // Meanwhile a is not ready for another call.
+    assert_eq!(tries_of(p)[0], "b");
+    drop(first);
+    assert_eq!(tries_of(p)[0], "a");
+}
+
+fn tries_of(lineup: &super::Lineup) -> Vec<String> {
+    let mut tries = lineup.tries(Route::default());
+    let mut out = Vec::new();
+    while let Some(a) = tries.next_try() {
+        out.push(a.upstream_name().to_string());
+    }
+    out
 }
 
 #[test]
