@@ -292,15 +292,15 @@ pub struct SseFrame {
 
 impl SseFrame {
     /// Appends the wire form (`event: x\ndata: y\n\n`) to `out`.
-    pub fn write_to(&self, out: &mut Vec<u8>) {
+    pub fn write_to(&self, out: &mut impl bytes::BufMut) {
         if let Some(event) = self.event {
-            out.extend_from_slice(b"event: ");
-            out.extend_from_slice(event.as_bytes());
-            out.push(b'\n');
+            out.put_slice(b"event: ");
+            out.put_slice(event.as_bytes());
+            out.put_u8(b'\n');
         }
-        out.extend_from_slice(b"data: ");
-        out.extend_from_slice(self.data.as_bytes());
-        out.extend_from_slice(b"\n\n");
+        out.put_slice(b"data: ");
+        out.put_slice(self.data.as_bytes());
+        out.put_slice(b"\n\n");
     }
 }
 

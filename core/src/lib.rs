@@ -12,6 +12,7 @@ pub mod config;
 pub mod egress;
 pub mod error;
 pub mod fleet;
+mod forwarded;
 pub mod gateway;
 pub mod ingress;
 pub mod json_fields;

@@ -23,13 +23,13 @@ use crate::fleet::{Conversation, InFlight, Route};
 use crate::ingress;
 use crate::limits::LimitSnapshot;
 use crate::meter::{finish, record_usage, render_stream, Meter};
-use crate::relay;
 use crate::route::Profile;
 use crate::state::State;
 use crate::store::StoredResponse;
 use crate::stored::{self, KeepIn, Keeper};
 use crate::tokens::estimate_request;
 use crate::upstream::{self, Target, Upstream};
+use crate::{forwarded, relay};
 use crate::{Error, ErrorKind, Result};
 
 /// What the model is asked to write for POST /v1/responses/compact.
@@ -216,10 +216,21 @@ impl Call<'_> {
                 self.ctx.wants_bytes,
             ));
         }
-        let events = b.events(self.state, &req).await?;
+        let streamed = b.events(self.state, &req).await?;
         let meter = self.meter(b);
         let renderer = StreamRenderer::new(Render::chat(self.shape, &req), unix_now());
-        Ok(Body::Stream(render_stream(renderer, events, meter, None)))
+        Ok(Body::Stream(match streamed {
+            ChatStream::Events(events) => render_stream(renderer, events, meter, None),
+            ChatStream::Forwarded(f) => {
+                let client = forwarded::Client {
+                    shape: self.shape,
+                    model: req.model.clone(),
+                    include_usage: req.include_usage,
+                    errors: renderer,
+                };
+                forwarded::stream(f, client, meter)
+            }
+        }))
     }
 
     /// POST /v1/responses: the conversation (continued from a stored response
@@ -683,12 +694,18 @@ impl Budgeted {
         Ok(events)
     }
 
-    /// The answer's events from the profile's upstreams; a failure before the
-    /// first event drops the charge, which releases it.
-    async fn events(&mut self, state: &State, req: &ChatRequest) -> Result<EventStream> {
+    /// The answer's events from the profile's upstreams: as the upstream sends
+    /// them where it speaks the client's API, else canonical. A failure before
+    /// the first event drops the charge, which releases it.
+    async fn events(&mut self, state: &State, req: &ChatRequest) -> Result<ChatStream> {
         let (events, in_flight) =
             with_fallbacks(state, &self.profile, self.route, self.target(), |up, t| {
-                Box::pin(async move { up.stream(req, &t).await })
+                Box::pin(async move {
+                    match up.forwards(req) {
+                        true => up.forward(req, &t).await.map(ChatStream::Forwarded),
+                        false => up.stream(req, &t).await.map(ChatStream::Events),
+                    }
+                })
             })
             .await?;
         self.in_flight = in_flight;
@@ -733,6 +750,12 @@ async fn settled<T>(
 enum Answer {
     Whole(ChatResponse),
     Relayed(Value),
+}
+
+/// A chat request's stream: canonical events, or the upstream's own forwarded.
+enum ChatStream {
+    Events(EventStream),
+    Forwarded(upstream::Forwarded),
 }
 
 /// A Responses request's stream: canonical events, or the upstream's own.

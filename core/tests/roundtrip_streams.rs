@@ -1,6 +1,7 @@
 //! Property: a streamed answer, folded into one message the way the official
-//! SDKs fold it, equals the same answer given unstreamed, for both client shapes
-//! and both upstream kinds. Everything between the scripted upstream and the
+//! SDKs fold it, equals the same answer given unstreamed, for a client of the
+//! other shape than its upstream; a client of the upstream's own shape gets the
+//! upstream's events as they were sent, but for the model name. Everything between the scripted upstream and the
 //! client is the gateway's own: its HTTP client, SSE decoder, upstream
 //! translators, meter and egress renderers, driven through `Gateway::call_json`
 //! and `Gateway::stream` as the in-process surfaces call them.
@@ -131,34 +132,56 @@ fn openai_view(c: &Value) -> Value {
     v
 }
 
+/// Which API the fixture's upstream speaks.
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    OpenAi,
+    Anthropic,
+}
+
 /// Both client shapes against one upstream answer: complete, then streamed.
+/// `sent` is what the upstream streams, one JSON value per event.
 fn same_answer(
     fx: &Fixture,
-    profile: &str,
+    (profile, kind): (&str, Kind),
     r: &ChatResponse,
     complete: &Value,
-    frames: &[String],
+    (frames, sent): (&[String], &[Value]),
     w: &Wire,
 ) -> Result<(), TestCaseError> {
     let stops: Vec<&String> = r.stop_sequence.iter().collect();
     let anthropic = json!({"model": profile, "max_tokens": 4096, "stop_sequences": stops,
         "messages": [{"role": "user", "content": "hi"}]});
-    let full = fx.complete(Endpoint::Messages, &anthropic, complete.clone());
     let events = fx.stream(Endpoint::Messages, &anthropic, w.transport(frames));
-    let folded = sdk::anthropic_message(&events).map_err(TestCaseError::fail)?;
-    prop_assert_eq!(&folded, &full, "Anthropic client; events {:#?}", events);
+    if kind == Kind::Anthropic {
+        let mut expected = sent.to_vec();
+        expected[0]["message"]["model"] = json!(profile);
+        prop_assert_eq!(&events, &expected, "Anthropic client, forwarded");
+    } else {
+        let full = fx.complete(Endpoint::Messages, &anthropic, complete.clone());
+        let folded = sdk::anthropic_message(&events).map_err(TestCaseError::fail)?;
+        prop_assert_eq!(&folded, &full, "Anthropic client; events {:#?}", events);
+    }
 
     let openai = json!({"model": profile, "stop": stops, "stream_options": {"include_usage": true},
         "messages": [{"role": "user", "content": "hi"}]});
-    let full = fx.complete(Endpoint::ChatCompletions, &openai, complete.clone());
     let chunks = fx.stream(Endpoint::ChatCompletions, &openai, w.transport(frames));
-    let folded = sdk::openai_completion(&chunks).map_err(TestCaseError::fail)?;
-    prop_assert_eq!(
-        openai_view(&folded),
-        openai_view(&full),
-        "OpenAI client; chunks {:#?}",
-        chunks
-    );
+    if kind == Kind::OpenAi {
+        let mut expected = sent.to_vec();
+        for chunk in &mut expected {
+            chunk["model"] = json!(profile);
+        }
+        prop_assert_eq!(&chunks, &expected, "OpenAI client, forwarded");
+    } else {
+        let full = fx.complete(Endpoint::ChatCompletions, &openai, complete.clone());
+        let folded = sdk::openai_completion(&chunks).map_err(TestCaseError::fail)?;
+        prop_assert_eq!(
+            openai_view(&folded),
+            openai_view(&full),
+            "OpenAI client; chunks {:#?}",
+            chunks
+        );
+    }
     Ok(())
 }
 
@@ -173,15 +196,19 @@ proptest! {
     #[test]
     fn openai_upstream_streams_what_it_answers(r in openai_response(), w in wire()) {
         let fx = fixture(&OPENAI);
-        let frames = openai_frames(&openai_chunks(&r, &w));
-        same_answer(fx, "via-openai", &r, &openai_complete(&r, &w), &frames, &w)?;
+        let chunks = openai_chunks(&r, &w);
+        let frames = openai_frames(&chunks);
+        let upstream = ("via-openai", Kind::OpenAi);
+        same_answer(fx, upstream, &r, &openai_complete(&r, &w), (&frames, &chunks), &w)?;
     }
 
     /// An Anthropic upstream: every event, deltas cut anywhere, pings between.
     #[test]
     fn anthropic_upstream_streams_what_it_answers(r in anthropic_response(), w in wire()) {
         let fx = fixture(&ANTHROPIC);
-        let frames = anthropic_frames(&anthropic_events(&r, &w));
-        same_answer(fx, "via-anthropic", &r, &anthropic_complete(&r), &frames, &w)?;
+        let events = anthropic_events(&r, &w);
+        let frames = anthropic_frames(&events);
+        let upstream = ("via-anthropic", Kind::Anthropic);
+        same_answer(fx, upstream, &r, &anthropic_complete(&r), (&frames, &events), &w)?;
     }
 }

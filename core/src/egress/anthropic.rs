@@ -208,14 +208,15 @@ impl StreamRenderer {
                     };
                     self.block_start(index, &block, out);
                 }
-                out.push(frame(
-                    "content_block_delta",
-                    json!({
-                        "type": "content_block_delta",
-                        "index": index,
-                        "delta": delta_json(delta),
-                    }),
-                ));
+                let body = BlockDeltaBody {
+                    kind: "content_block_delta",
+                    index,
+                    delta: DeltaBody::of(&delta),
+                };
+                out.push(SseFrame {
+                    event: Some("content_block_delta"),
+                    data: serde_json::to_string(&body).unwrap_or_default(),
+                });
             }
             StreamEvent::BlockStop { index } => self.block_stop(index, out),
             StreamEvent::MessageDelta {
@@ -328,14 +329,37 @@ impl StreamRenderer {
     }
 }
 
-fn delta_json(delta: Delta) -> Value {
-    match delta {
-        Delta::Text(text) => json!({"type": "text_delta", "text": text}),
-        Delta::ToolArgs(partial_json) => {
-            json!({"type": "input_json_delta", "partial_json": partial_json})
+/// A `content_block_delta`, the one event of a stream that comes per token:
+/// serialized from borrowed fields, no `Value` tree.
+#[derive(Serialize)]
+struct BlockDeltaBody<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    index: usize,
+    delta: DeltaBody<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(tag = "type")]
+enum DeltaBody<'a> {
+    #[serde(rename = "text_delta")]
+    Text { text: &'a str },
+    #[serde(rename = "input_json_delta")]
+    InputJson { partial_json: &'a str },
+    #[serde(rename = "thinking_delta")]
+    Thinking { thinking: &'a str },
+    #[serde(rename = "signature_delta")]
+    Signature { signature: &'a str },
+}
+
+impl<'a> DeltaBody<'a> {
+    fn of(delta: &'a Delta) -> Self {
+        match delta {
+            Delta::Text(text) => DeltaBody::Text { text },
+            Delta::ToolArgs(partial_json) => DeltaBody::InputJson { partial_json },
+            Delta::Thinking(thinking) => DeltaBody::Thinking { thinking },
+            Delta::Signature(signature) => DeltaBody::Signature { signature },
         }
-        Delta::Thinking(thinking) => json!({"type": "thinking_delta", "thinking": thinking}),
-        Delta::Signature(signature) => json!({"type": "signature_delta", "signature": signature}),
     }
 }
 

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::ids::reprefix_id;
 use crate::call::SseFrame;
@@ -228,6 +228,8 @@ struct ToolCall {
 pub struct StreamRenderer {
     id: String,
     model: String,
+    /// What every chunk starts with, up to its `choices` (made when the id is known).
+    head: String,
     created: u64,
     include_usage: bool,
     started: bool,
@@ -245,6 +247,7 @@ impl StreamRenderer {
             // Replaced by the MessageStart id; set so a stream never goes without one.
             id: format!("{ID_PREFIX}{}", uuid::Uuid::new_v4().simple()),
             model: model.to_owned(),
+            head: String::new(),
             created,
             include_usage,
             started: false,
@@ -264,6 +267,7 @@ impl StreamRenderer {
         match ev {
             StreamEvent::MessageStart { id, usage } => {
                 self.id = reprefix_id(&id, ID_PREFIX);
+                self.head.clear();
                 self.usage = usage;
                 self.ensure_started(out);
             }
@@ -278,21 +282,29 @@ impl StreamRenderer {
                             args_sent: false,
                         },
                     );
-                    let call = json!({
-                        "index": k,
-                        "id": id,
-                        "type": "function",
-                        "function": {"name": name, "arguments": ""},
-                    });
-                    self.delta(json!({"tool_calls": [call]}), out);
+                    let call = ToolDelta {
+                        index: k,
+                        id: Some(&id),
+                        kind: Some("function"),
+                        function: FunctionDelta {
+                            name: Some(&name),
+                            arguments: "",
+                        },
+                    };
+                    self.delta(DeltaBody::Tools { tool_calls: [call] }, out);
                 }
                 BlockStart::Text | BlockStart::Thinking | BlockStart::RedactedThinking { .. } => {}
             },
             StreamEvent::BlockDelta { index, delta } => match delta {
-                Delta::Text(text) if !text.is_empty() => self.delta(json!({"content": text}), out),
-                Delta::Thinking(text) if !text.is_empty() => {
-                    self.delta(json!({"reasoning_content": text}), out)
+                Delta::Text(text) if !text.is_empty() => {
+                    self.delta(DeltaBody::Content { content: &text }, out)
                 }
+                Delta::Thinking(text) if !text.is_empty() => self.delta(
+                    DeltaBody::Reasoning {
+                        reasoning_content: &text,
+                    },
+                    out,
+                ),
                 Delta::ToolArgs(fragment) if !fragment.is_empty() => {
                     let Some(call) = self.tool_calls.get_mut(&index) else {
                         return;
@@ -323,13 +335,11 @@ impl StreamRenderer {
             StreamEvent::MessageStop => {
                 self.finish(None, out);
                 if self.include_usage {
-                    let mut chunk = self.chunk_head();
-                    chunk.insert("choices".into(), json!([]));
-                    chunk.insert(
-                        "usage".into(),
-                        serde_json::to_value(UsageBody::of(&self.usage)).unwrap_or(Value::Null),
-                    );
-                    out.push(frame(Value::Object(chunk).to_string()));
+                    let mut data = self.head().as_bytes().to_vec();
+                    data.extend_from_slice(b"[],\"usage\":");
+                    push_json(&mut data, &UsageBody::of(&self.usage));
+                    data.push(b'}');
+                    out.push(frame(into_text(data)));
                 }
                 self.done(out);
             }
@@ -346,10 +356,12 @@ impl StreamRenderer {
             self.started = true;
             // As OpenAI opens a stream: clients that accumulate deltas start
             // from this empty text (and the refusal slot).
-            out.push(self.chunk(
-                json!({"role": "assistant", "content": "", "refusal": null}),
-                None,
-            ));
+            let role = DeltaBody::Role {
+                role: "assistant",
+                content: "",
+                refusal: (),
+            };
+            out.push(self.chunk(&role, None));
         }
     }
 
@@ -357,7 +369,7 @@ impl StreamRenderer {
         if !self.finish_sent {
             self.ensure_started(out);
             self.finish_sent = true;
-            out.push(self.chunk(json!({}), Some(finish_reason(stop))));
+            out.push(self.chunk(&DeltaBody::Empty {}, Some(finish_reason(stop))));
         }
     }
 
@@ -366,39 +378,105 @@ impl StreamRenderer {
         out.push(frame("[DONE]".to_owned()));
     }
 
-    fn delta(&mut self, delta: Value, out: &mut Vec<SseFrame>) {
+    fn delta(&mut self, delta: DeltaBody<'_>, out: &mut Vec<SseFrame>) {
         self.ensure_started(out);
-        out.push(self.chunk(delta, None));
+        out.push(self.chunk(&delta, None));
     }
 
     fn args_delta(&mut self, k: usize, fragment: &str, out: &mut Vec<SseFrame>) {
-        let call = json!({"index": k, "function": {"arguments": fragment}});
-        self.delta(json!({"tool_calls": [call]}), out);
+        let call = ToolDelta {
+            index: k,
+            id: None,
+            kind: None,
+            function: FunctionDelta {
+                name: None,
+                arguments: fragment,
+            },
+        };
+        self.delta(DeltaBody::Tools { tool_calls: [call] }, out);
     }
 
-    /// The fields every chunk starts with.
-    fn chunk_head(&self) -> Map<String, Value> {
-        let mut m = Map::new();
-        m.insert("id".into(), self.id.clone().into());
-        m.insert("object".into(), "chat.completion.chunk".into());
-        m.insert("created".into(), self.created.into());
-        m.insert("model".into(), self.model.clone().into());
-        m.insert("system_fingerprint".into(), Value::Null);
-        m
-    }
-
-    fn chunk(&self, delta: Value, finish: Option<&str>) -> SseFrame {
-        let mut m = self.chunk_head();
-        m.insert(
-            "choices".into(),
-            json!([{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}]),
-        );
-        // With include_usage every chunk but the last carries `usage: null`.
-        if self.include_usage {
-            m.insert("usage".into(), Value::Null);
+    /// The fields every chunk starts with, up to the value of `choices`.
+    fn head(&mut self) -> &str {
+        if self.head.is_empty() {
+            let mut h = b"{\"id\":".to_vec();
+            push_json(&mut h, &self.id);
+            h.extend_from_slice(b",\"object\":\"chat.completion.chunk\",\"created\":");
+            push_json(&mut h, &self.created);
+            h.extend_from_slice(b",\"model\":");
+            push_json(&mut h, &self.model);
+            h.extend_from_slice(b",\"system_fingerprint\":null,\"choices\":");
+            self.head = into_text(h);
         }
-        frame(Value::Object(m).to_string())
+        &self.head
     }
+
+    /// One chunk, written straight to its text: no `Value` tree per event.
+    fn chunk(&mut self, delta: &DeltaBody<'_>, finish: Option<&str>) -> SseFrame {
+        let include_usage = self.include_usage;
+        let head = self.head();
+        let mut data = Vec::with_capacity(head.len() + 96);
+        data.extend_from_slice(head.as_bytes());
+        data.extend_from_slice(b"[{\"index\":0,\"delta\":");
+        push_json(&mut data, delta);
+        data.extend_from_slice(b",\"logprobs\":null,\"finish_reason\":");
+        push_json(&mut data, &finish);
+        data.extend_from_slice(b"}]");
+        // With include_usage every chunk but the last carries `usage: null`.
+        if include_usage {
+            data.extend_from_slice(b",\"usage\":null");
+        }
+        data.push(b'}');
+        frame(into_text(data))
+    }
+}
+
+/// A chunk's `delta`, one shape per kind of event.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum DeltaBody<'a> {
+    Role {
+        role: &'static str,
+        content: &'static str,
+        refusal: (),
+    },
+    Content {
+        content: &'a str,
+    },
+    Reasoning {
+        reasoning_content: &'a str,
+    },
+    Tools {
+        tool_calls: [ToolDelta<'a>; 1],
+    },
+    Empty {},
+}
+
+#[derive(Serialize)]
+struct ToolDelta<'a> {
+    index: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<&'a str>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
+    function: FunctionDelta<'a>,
+}
+
+#[derive(Serialize)]
+struct FunctionDelta<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    arguments: &'a str,
+}
+
+/// Appends `v` as JSON (a `Vec` writer never fails).
+fn push_json(out: &mut Vec<u8>, v: &(impl Serialize + ?Sized)) {
+    let _ = serde_json::to_writer(out, v);
+}
+
+/// Text that serde_json wrote, which is always UTF-8.
+fn into_text(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_default()
 }
 
 fn frame(data: String) -> SseFrame {

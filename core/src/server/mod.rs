@@ -3,6 +3,7 @@
 
 mod admin;
 mod busy_poll;
+mod coalesce;
 mod cors;
 mod dashboard;
 mod extract;

@@ -8,17 +8,14 @@ use std::net::SocketAddr;
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use futures::StreamExt;
 use http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 
+use super::coalesce::Coalesced;
 use crate::call::{new_request_id, Body as ReplyBody, Endpoint, Reply, Shape};
 use crate::egress::{self, headers};
 use crate::limits::LimitSnapshot;
 use crate::state::Shared;
 use crate::Error;
-
-/// Frames coalesced into one socket write when several are ready at once.
-const FRAMES_PER_WRITE: usize = 64;
 
 /// The shape a path's errors use: the shape of the endpoint the path is (or
 /// lies under), OpenAI under /admin, and elsewhere (models, unknown paths)
@@ -108,14 +105,7 @@ pub fn respond(reply: Reply) -> Response {
         Ok(ReplyBody::Json(v)) => json_response(StatusCode::OK, &v),
         Ok(ReplyBody::Raw(bytes)) => bytes_response(StatusCode::OK, bytes),
         Ok(ReplyBody::Stream(frames)) => {
-            let bytes = frames.ready_chunks(FRAMES_PER_WRITE).map(|batch| {
-                let mut buf = Vec::with_capacity(batch.iter().map(|f| f.data.len() + 32).sum());
-                for f in &batch {
-                    f.write_to(&mut buf);
-                }
-                Ok::<_, std::convert::Infallible>(Bytes::from(buf))
-            });
-            let mut r = Response::new(Body::from_stream(bytes));
+            let mut r = Response::new(Body::from_stream(Coalesced::new(frames)));
             let h = r.headers_mut();
             h.insert(
                 header::CONTENT_TYPE,

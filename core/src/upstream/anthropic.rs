@@ -4,12 +4,14 @@
 use bytes::Bytes;
 use futures::Stream;
 use http::{HeaderMap, HeaderName, HeaderValue};
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::counts::token_count;
 use super::http::HttpClient;
+use super::lenient::{Index, Text};
 use super::passthrough::WithOverrides;
-use super::sse::{self, SseEvent};
+use super::sse::{self, SseBatches, SseEvent};
 use super::target::Target;
 use crate::call::Shape;
 use crate::canonical::reasoning::thinking_for_effort;
@@ -89,15 +91,34 @@ impl AnthropicUpstream {
     }
 
     pub async fn stream(&self, req: &ChatRequest, target: &Target<'_>) -> Result<EventStream> {
+        Ok(event_stream(
+            self.events(req, target).await?,
+            estimate_request(req),
+        ))
+    }
+
+    /// A Messages client's stream as the upstream sends it, and its reader
+    /// (see `forward`).
+    pub async fn forward(
+        &self,
+        req: &ChatRequest,
+        target: &Target<'_>,
+    ) -> Result<(SseBatches, EventTranslator)> {
+        let reader = EventTranslator::new(estimate_request(req));
+        Ok((Box::pin(self.events(req, target).await?), reader))
+    }
+
+    async fn events(
+        &self,
+        req: &ChatRequest,
+        target: &Target<'_>,
+    ) -> Result<impl Stream<Item = Result<Vec<SseEvent>>> + Send + 'static> {
         let body = request_body(req, target, true)?;
         let resp = self
             .http
             .post("/messages", body, &self.headers(req))
             .await?;
-        Ok(event_stream(
-            sse::events(self.http.chunks(resp)),
-            estimate_request(req),
-        ))
+        Ok(sse::events(self.http.chunks(resp)))
     }
 }
 
@@ -107,12 +128,7 @@ pub(crate) fn event_stream(
     batches: impl Stream<Item = Result<Vec<SseEvent>>> + Send + 'static,
     input_estimate: u64,
 ) -> EventStream {
-    sse::translated(
-        batches,
-        EventTranslator {
-            input: Usage::input_only(input_estimate),
-        },
-    )
+    sse::translated(batches, EventTranslator::new(input_estimate))
 }
 
 /// The Messages body: the client's own when it spoke Anthropic (model and
@@ -426,8 +442,17 @@ pub fn response_from(v: &Value) -> Result<ChatResponse> {
 
 /// Anthropic events → canonical, one to one; `message_delta` usage is completed
 /// with the input counts of `message_start`, which it may omit.
-struct EventTranslator {
+#[derive(Clone)]
+pub struct EventTranslator {
     input: Usage,
+}
+
+impl EventTranslator {
+    pub fn new(input_estimate: u64) -> Self {
+        EventTranslator {
+            input: Usage::input_only(input_estimate),
+        }
+    }
 }
 
 impl sse::Translate for EventTranslator {
@@ -441,8 +466,56 @@ impl sse::Translate for EventTranslator {
     }
 }
 
+/// A `content_block_delta` event.
+#[derive(Deserialize)]
+struct BlockDelta<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Text<'a>,
+    #[serde(default)]
+    index: Index,
+    #[serde(borrow)]
+    delta: Option<DeltaFields<'a>>,
+}
+
+#[derive(Deserialize)]
+struct DeltaFields<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Text<'a>,
+    #[serde(default, borrow)]
+    text: Text<'a>,
+    #[serde(default, borrow)]
+    partial_json: Text<'a>,
+    #[serde(default, borrow)]
+    thinking: Text<'a>,
+    #[serde(default, borrow)]
+    signature: Text<'a>,
+}
+
+impl BlockDelta<'_> {
+    fn event(self) -> Option<StreamEvent> {
+        let d = self.delta?;
+        let s = |t: &Text<'_>| t.get().unwrap_or_default().to_owned();
+        let delta = match d.kind.get()? {
+            "text_delta" => Delta::Text(s(&d.text)),
+            "input_json_delta" => Delta::ToolArgs(s(&d.partial_json)),
+            "thinking_delta" => Delta::Thinking(s(&d.thinking)),
+            "signature_delta" => Delta::Signature(s(&d.signature)),
+            _ => return None,
+        };
+        let index = usize::try_from(self.index.0).unwrap_or(0);
+        Some(StreamEvent::BlockDelta { index, delta })
+    }
+}
+
 impl EventTranslator {
     fn event(&mut self, data: &str) -> Option<StreamEvent> {
+        // The event that comes per token, read typed; the others (a few per
+        // answer) through `Value`.
+        if let Ok(hot) = serde_json::from_str::<BlockDelta>(data) {
+            if hot.kind.get() == Some("content_block_delta") {
+                return hot.event();
+            }
+        }
         let v: Value = match serde_json::from_str(data) {
             Ok(v) => v,
             Err(e) => {

@@ -263,21 +263,38 @@ impl HttpClient {
         })
     }
 
-    /// The body as chunks, each arriving within the idle timeout.
+    /// The body as chunks, each arriving within the idle timeout. One timer
+    /// for the whole body, moved only when it fires early: a chunk costs a
+    /// clock read, not a timer of its own.
     pub fn chunks(&self, resp: Response) -> impl Stream<Item = Result<Bytes>> + Send + 'static {
         let idle = self.idle_timeout;
         let name = self.name.clone();
         let mut body = resp.into_body().into_data_stream();
         async_stream::stream! {
+            let mut last = tokio::time::Instant::now();
+            let deadline = tokio::time::sleep_until(last + idle);
+            tokio::pin!(deadline);
             loop {
-                match tokio::time::timeout(idle, body.next()).await {
-                    Err(_) => {
+                let next = tokio::select! {
+                    biased;
+                    next = body.next() => next,
+                    () = &mut deadline => {
+                        if last.elapsed() < idle {
+                            deadline.as_mut().reset(last + idle);
+                            continue;
+                        }
                         yield Err(Error::new(ErrorKind::Timeout, format!("upstream {name} sent nothing for {idle:?}")));
                         break;
                     }
-                    Ok(None) => break,
-                    Ok(Some(Ok(b))) => yield Ok(b),
-                    Ok(Some(Err(e))) => {
+                };
+                match next {
+                    None => break,
+                    Some(Ok(b)) => {
+                        yield Ok(b);
+                        // The wait for the next chunk starts when it is asked for.
+                        last = tokio::time::Instant::now();
+                    }
+                    Some(Err(e)) => {
                         yield Err(Error::new(ErrorKind::Upstream, format!("upstream {name} broke off the stream: {}", root_cause(&e))));
                         break;
                     }

@@ -6,8 +6,11 @@ mod counts;
 mod documents;
 pub mod echo;
 mod echo_retrieval;
+pub(crate) mod forward;
 pub mod http;
+mod lenient;
 pub mod openai;
+mod openai_chunk;
 mod openai_response;
 mod openai_stream;
 mod openai_wire;
@@ -23,6 +26,7 @@ pub mod tool_ids;
 
 use futures::StreamExt;
 
+use crate::call::Shape;
 use crate::canonical::{
     ChatRequest, ChatResponse, EmbeddingsRequest, EmbeddingsResponse, EventStream, RerankRequest,
     RerankResponse, StreamEvent,
@@ -32,6 +36,7 @@ use crate::{Error, ErrorKind, Result};
 
 pub use anthropic::AnthropicUpstream;
 pub use echo::EchoUpstream;
+pub(crate) use forward::Forwarded;
 pub use openai::OpenAiUpstream;
 pub use responses::ResponsesUpstream;
 pub use target::{output_budget, Target};
@@ -74,6 +79,37 @@ impl Upstream {
             Upstream::Anthropic(u) => u.complete(req, target).await,
             Upstream::Responses(u) => u.complete(req, target).await,
         }
+    }
+
+    /// Whether a streamed answer to `req` goes to the client as this upstream
+    /// sends it (`forward`): the client speaks this upstream's own API, and
+    /// nothing of it needs translating.
+    pub fn forwards(&self, req: &ChatRequest) -> bool {
+        let shape = req.source.as_ref().map(|s| s.shape);
+        match self {
+            Upstream::OpenAi(u) => shape == Some(Shape::OpenAi) && u.forwards(req),
+            Upstream::Anthropic(_) => shape == Some(Shape::Anthropic),
+            Upstream::Echo(_) | Upstream::Responses(_) => false,
+        }
+    }
+
+    /// The upstream's own events for a client of its shape (see `forwards`),
+    /// once the first have arrived.
+    pub async fn forward(&self, req: &ChatRequest, target: &Target<'_>) -> Result<Forwarded> {
+        let (batches, reader) = match self {
+            Upstream::OpenAi(u) => {
+                let (batches, reader) = u.forward(req, target).await?;
+                (batches, forward::Reader::OpenAi(reader))
+            }
+            Upstream::Anthropic(u) => {
+                let (batches, reader) = u.forward(req, target).await?;
+                (batches, forward::Reader::Anthropic(reader))
+            }
+            Upstream::Echo(_) | Upstream::Responses(_) => {
+                return Err(Error::internal("this upstream kind forwards no stream"))
+            }
+        };
+        Forwarded::checked(batches, reader).await
     }
 
     /// The answer's events, once the first has arrived (see `first_event`).

@@ -14,7 +14,7 @@ use super::openai_stream::ChunkTranslator;
 use super::openai_wire::bad_answer;
 pub use super::openai_wire::{parse_arguments, stop_reason, usage_from};
 use super::passthrough::WithOverrides;
-use super::sse::{self, SseEvent};
+use super::sse::{self, SseBatches, SseEvent};
 use super::target::Target;
 use super::tool_ids;
 use crate::call::Shape;
@@ -93,16 +93,41 @@ impl OpenAiUpstream {
     }
 
     async fn stream_as_is(&self, req: &ChatRequest, target: &Target<'_>) -> Result<EventStream> {
+        Ok(event_stream(
+            self.events(req, target).await?,
+            estimate_request(req),
+            &req.stop_sequences,
+        ))
+    }
+
+    /// Whether a Chat Completions client's stream can go as the upstream
+    /// sends it: every tool id is one the upstream takes as it is.
+    pub fn forwards(&self, req: &ChatRequest) -> bool {
+        tool_ids::all_fit(req, self.tool_ids)
+    }
+
+    /// A Chat Completions client's stream as the upstream sends it, and its
+    /// reader (see `forward`).
+    pub async fn forward(
+        &self,
+        req: &ChatRequest,
+        target: &Target<'_>,
+    ) -> Result<(SseBatches, ChunkTranslator)> {
+        let reader = ChunkTranslator::new(estimate_request(req), &req.stop_sequences);
+        Ok((Box::pin(self.events(req, target).await?), reader))
+    }
+
+    async fn events(
+        &self,
+        req: &ChatRequest,
+        target: &Target<'_>,
+    ) -> Result<impl Stream<Item = Result<Vec<SseEvent>>> + Send + 'static> {
         let body = request_body(req, target, true)?;
         let resp = self
             .http
             .post("/chat/completions", body, &HeaderMap::new())
             .await?;
-        Ok(event_stream(
-            sse::events(self.http.chunks(resp)),
-            estimate_request(req),
-            &req.stop_sequences,
-        ))
+        Ok(sse::events(self.http.chunks(resp)))
     }
 
     pub async fn embed(

@@ -5,9 +5,8 @@
 
 use std::collections::HashMap;
 
-use serde_json::Value;
-
-use super::openai_wire::{stop_reason, usage_from};
+use super::openai_chunk::{Chunk, Text, ToolCallDelta};
+use super::openai_wire::{stop_reason, WireUsage};
 use super::sse::Translate;
 use crate::canonical::{BlockStart, Delta, StopReason, StreamEvent, Usage};
 use crate::tokens::estimate_chars;
@@ -30,7 +29,7 @@ impl Translate for ChunkTranslator {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ChunkTranslator {
     started: bool,
     next_index: usize,
@@ -41,6 +40,8 @@ pub struct ChunkTranslator {
     input_estimate: u64,
     output_chars: usize,
     stops: Vec<String>,
+    /// The last chunk read carried the usage and no choice.
+    only_usage: bool,
 }
 
 impl ChunkTranslator {
@@ -55,6 +56,7 @@ impl ChunkTranslator {
             input_estimate,
             output_chars: 0,
             stops: stops.to_vec(),
+            only_usage: false,
         }
     }
 
@@ -64,8 +66,8 @@ impl ChunkTranslator {
             self.finish(out);
             return true;
         }
-        let chunk: Value = match serde_json::from_str(data) {
-            Ok(v) => v,
+        let chunk = match Chunk::parse(data) {
+            Ok(c) => c,
             Err(e) => {
                 out.push(StreamEvent::Error(Error::new(
                     ErrorKind::Upstream,
@@ -74,29 +76,23 @@ impl ChunkTranslator {
                 return true;
             }
         };
-        if let Some(err) = chunk.get("error") {
-            let msg = err
-                .get("message")
-                .and_then(Value::as_str)
-                .unwrap_or("upstream error");
+        if let Some(msg) = chunk.error_message() {
             out.push(StreamEvent::Error(Error::new(
                 ErrorKind::Upstream,
                 format!("upstream failed mid-stream: {msg}"),
             )));
             return true;
         }
-        self.start(&chunk, out);
-        if let Some(u) = chunk.get("usage").and_then(usage_from) {
+        self.start(chunk.id.get(), out);
+        if let Some(u) = chunk.usage.as_ref().and_then(WireUsage::canonical) {
             self.usage = Some(u);
         }
-        let Some(choice) = chunk.pointer("/choices/0") else {
+        self.only_usage = chunk.usage.is_some() && chunk.choice().is_none();
+        let Some(choice) = chunk.choice() else {
             return false;
         };
-        if let Some(delta) = choice.get("delta") {
-            let reasoning = delta
-                .get("reasoning_content")
-                .or_else(|| delta.get("reasoning"))
-                .and_then(Value::as_str);
+        if let Some(delta) = &choice.delta {
+            let reasoning = delta.reasoning_content.get().or(delta.reasoning.get());
             if let Some(r) = reasoning.filter(|r| !r.is_empty()) {
                 let index = self.ensure(Open::Thinking, BlockStart::Thinking, out);
                 self.output_chars += r.chars().count();
@@ -106,34 +102,30 @@ impl ChunkTranslator {
                 });
             }
             // A refusal is what the model said, as in the complete response.
-            for key in ["content", "refusal"] {
-                if let Some(t) = delta
-                    .get(key)
-                    .and_then(Value::as_str)
-                    .filter(|t| !t.is_empty())
-                {
-                    let index = self.ensure(Open::Text, BlockStart::Text, out);
-                    self.output_chars += t.chars().count();
-                    out.push(StreamEvent::BlockDelta {
-                        index,
-                        delta: Delta::Text(t.to_string()),
-                    });
-                }
-            }
-            for call in delta
-                .get("tool_calls")
-                .and_then(Value::as_array)
+            for t in [&delta.content, &delta.refusal]
                 .into_iter()
-                .flatten()
+                .filter_map(Text::non_empty)
             {
+                let index = self.ensure(Open::Text, BlockStart::Text, out);
+                self.output_chars += t.chars().count();
+                out.push(StreamEvent::BlockDelta {
+                    index,
+                    delta: Delta::Text(t.to_string()),
+                });
+            }
+            for call in delta.tool_calls.iter().flatten() {
                 self.tool_call(call, out);
             }
         }
-        if let Some(f) = choice.get("finish_reason").and_then(Value::as_str) {
-            let matched = choice.get("stop_reason").and_then(Value::as_str);
-            self.finish = Some(stop_reason(f, matched, &self.stops));
+        if let Some(f) = choice.finish_reason.get() {
+            self.finish = Some(stop_reason(f, choice.stop_reason.get(), &self.stops));
         }
         false
+    }
+
+    /// Whether the last chunk read carried the usage and no choice.
+    pub fn only_usage(&self) -> bool {
+        self.only_usage
     }
 
     /// The upstream closed without `[DONE]`: a stream that said why it stopped
@@ -149,18 +141,13 @@ impl ChunkTranslator {
         }
     }
 
-    fn start(&mut self, chunk: &Value, out: &mut Vec<StreamEvent>) {
+    fn start(&mut self, id: Option<&str>, out: &mut Vec<StreamEvent>) {
         if self.started {
             return;
         }
         self.started = true;
-        let id = chunk
-            .get("id")
-            .and_then(Value::as_str)
-            .unwrap_or("chatcmpl-upstream")
-            .to_string();
         out.push(StreamEvent::MessageStart {
-            id,
+            id: id.unwrap_or("chatcmpl-upstream").to_string(),
             usage: Usage {
                 input_tokens: self.input_estimate,
                 ..Usage::default()
@@ -192,26 +179,15 @@ impl ChunkTranslator {
         index
     }
 
-    fn tool_call(&mut self, call: &Value, out: &mut Vec<StreamEvent>) {
-        let oi = call.get("index").and_then(Value::as_u64).unwrap_or(0);
-        let f = call.get("function");
-        let args = f
-            .and_then(|f| f.get("arguments"))
-            .and_then(Value::as_str)
-            .unwrap_or("");
+    fn tool_call(&mut self, call: &ToolCallDelta<'_>, out: &mut Vec<StreamEvent>) {
+        let oi = call.index.0;
+        let f = call.function.as_ref();
+        let args = f.and_then(|f| f.arguments.get()).unwrap_or("");
         let index = match self.tools.get(&oi) {
             Some(&index) => index,
             None => {
-                let id = call
-                    .get("id")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string();
-                let name = f
-                    .and_then(|f| f.get("name"))
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string();
+                let id = call.id.get().unwrap_or_default().to_string();
+                let name = f.and_then(|f| f.name.get()).unwrap_or_default().to_string();
                 self.output_chars += name.len();
                 let index = self.ensure(Open::Tool(oi), BlockStart::ToolUse { id, name }, out);
                 self.tools.insert(oi, index);
@@ -231,7 +207,7 @@ impl ChunkTranslator {
 
     fn finish(&mut self, out: &mut Vec<StreamEvent>) {
         if !self.started {
-            self.start(&Value::Null, out);
+            self.start(None, out);
         }
         self.close(out);
         let (reason, seq) = self.finish.take().unwrap_or((StopReason::EndTurn, None));

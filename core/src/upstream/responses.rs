@@ -5,7 +5,6 @@
 //! conversation a gateway `previous_response_id` names put into `input`.
 
 use bytes::Bytes;
-use futures::{Stream, StreamExt};
 use http::{HeaderMap, HeaderName};
 use serde_json::{json, Map, Value};
 
@@ -13,7 +12,7 @@ use super::http::HttpClient;
 use super::passthrough::WithOverrides;
 use super::responses_stream::EventTranslator;
 use super::responses_wire;
-use super::sse::{self, SseEvent};
+use super::sse;
 use super::target::Target;
 use crate::canonical::{ChatRequest, ChatResponse, EventStream};
 use crate::config::UpstreamConfig;
@@ -21,7 +20,7 @@ use crate::tokens::estimate_request;
 use crate::{Error, ErrorKind, Result};
 
 /// The upstream's events as they are decoded, for a relayed stream.
-pub type SseBatches = std::pin::Pin<Box<dyn Stream<Item = Result<Vec<SseEvent>>> + Send>>;
+pub use super::sse::SseBatches;
 
 #[derive(Debug)]
 pub struct ResponsesUpstream {
@@ -91,17 +90,7 @@ impl ResponsesUpstream {
             .http
             .post("/responses", body, &HeaderMap::new())
             .await?;
-        let mut batches: SseBatches = Box::pin(sse::events(self.http.chunks(resp)));
-        match batches.next().await {
-            Some(Ok(first)) => Ok(Box::pin(
-                futures::stream::once(async { Ok(first) }).chain(batches),
-            )),
-            Some(Err(e)) => Err(e),
-            None => Err(Error::new(
-                ErrorKind::Upstream,
-                "the upstream ended the stream before sending anything",
-            )),
-        }
+        sse::first_batch(Box::pin(sse::events(self.http.chunks(resp)))).await
     }
 }
 

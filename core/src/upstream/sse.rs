@@ -50,6 +50,25 @@ pub fn events(
     }
 }
 
+/// A streamed answer's events, in the batches they arrived in.
+pub type SseBatches = std::pin::Pin<Box<dyn Stream<Item = Result<Vec<SseEvent>>> + Send>>;
+
+/// `batches` once its first batch has arrived: a stream that fails or ends
+/// before it is a failed call (the next upstream is tried), not a 200 that
+/// breaks at once.
+pub async fn first_batch(mut batches: SseBatches) -> Result<SseBatches> {
+    match batches.next().await {
+        Some(Ok(first)) => Ok(Box::pin(
+            futures::stream::once(async { Ok(first) }).chain(batches),
+        )),
+        Some(Err(e)) => Err(e),
+        None => Err(Error::new(
+            ErrorKind::Upstream,
+            "the upstream ended the stream before sending anything",
+        )),
+    }
+}
+
 /// An upstream kind's reading of its events' data, one event at a time.
 pub trait Translate: Send + 'static {
     /// The canonical events of one event's `data`; true once the answer is over.
@@ -111,22 +130,38 @@ impl SseDecoder {
         Self::default()
     }
 
-    /// Feeds bytes, appending every completed event to `out`.
+    /// Feeds bytes, appending every completed event to `out`. Lines are read
+    /// where they lie; only an unfinished line is kept for the next chunk.
     pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<SseEvent>) {
-        self.buf.extend_from_slice(bytes);
+        if self.buf.is_empty() {
+            let used = self.lines(bytes, out);
+            self.buf.extend_from_slice(&bytes[used..]);
+        } else {
+            let mut held = std::mem::take(&mut self.buf);
+            held.extend_from_slice(bytes);
+            let used = self.lines(&held, out);
+            held.drain(..used);
+            self.buf = held;
+        }
+    }
+
+    /// Reads the complete lines of `input`; returns how many bytes they took.
+    fn lines(&mut self, input: &[u8], out: &mut Vec<SseEvent>) -> usize {
         let mut start = 0;
-        while let Some(nl) = self.buf[start..].iter().position(|&b| b == b'\n') {
-            let end = start + nl;
-            let line_end = if end > start && self.buf[end - 1] == b'\r' {
+        for end in memchr::memchr_iter(b'\n', input) {
+            let line_end = if end > start && input[end - 1] == b'\r' {
                 end - 1
             } else {
                 end
             };
-            let line = String::from_utf8_lossy(&self.buf[start..line_end]).into_owned();
-            self.line(&line, out);
+            let line = &input[start..line_end];
+            match std::str::from_utf8(line) {
+                Ok(text) => self.line(text, out),
+                Err(_) => self.line(&String::from_utf8_lossy(line), out),
+            }
             start = end + 1;
         }
-        self.buf.drain(..start);
+        start
     }
 
     /// Bytes held for the event being decoded.

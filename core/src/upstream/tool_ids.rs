@@ -61,19 +61,22 @@ impl IdMap {
     }
 }
 
+/// Whether the upstream takes every tool id of the request as it is.
+pub fn all_fit(req: &ChatRequest, style: ToolIdStyle) -> bool {
+    req.messages
+        .iter()
+        .flat_map(|m| &m.content)
+        .all(|b| match b {
+            ContentBlock::ToolUse { id, .. } => fits(id, style),
+            ContentBlock::ToolResult { tool_use_id, .. } => fits(tool_use_id, style),
+            _ => true,
+        })
+}
+
 /// The request with every id the upstream cannot take replaced, or `None` when
 /// all fit. The copy has no pass-through source: its ids must be the mapped ones.
 pub fn map_request(req: &ChatRequest, style: ToolIdStyle) -> Option<(ChatRequest, IdMap)> {
-    let needs = req
-        .messages
-        .iter()
-        .flat_map(|m| &m.content)
-        .any(|b| match b {
-            ContentBlock::ToolUse { id, .. } => !fits(id, style),
-            ContentBlock::ToolResult { tool_use_id, .. } => !fits(tool_use_id, style),
-            _ => false,
-        });
-    if !needs {
+    if all_fit(req, style) {
         return None;
     }
     let mut map = IdMap::default();
