@@ -686,3 +686,81 @@ async fn the_admin_api_lists_the_deployments() {
     }
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_stream_is_in_flight_on_its_deployment_until_it_ends() {
+    let (a, b) = (
+        MockUpstream::start().await.unwrap(),
+        MockUpstream::start().await.unwrap(),
+    );
+    let chunk = |delta: Value| {
+        json!({"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": null}]})
+    };
+    let slow = || {
+        let MockReply::Sse { frames, .. } = MockReply::openai_chunks(&[
+            chunk(json!({"role": "assistant", "content": ""})),
+            chunk(json!({"content": "slow "})),
+            chunk(json!({"content": "answer"})),
+        ]) else {
+            unreachable!()
+        };
+        MockReply::Sse {
+            frames,
+            fail_after: None,
+            delay: Duration::from_millis(300),
+        }
+    };
+    a.push(slow());
+    b.push(slow());
+    let s = Server::with_config(&config(
+        &[dep("a", &a, 1), dep("b", &b, 1)],
+        "least-busy",
+        "",
+        "",
+    ))
+    .await;
+    // Same kind (forwarded as sent) on one route, translated on the other.
+    for (path, body) in [
+        ("/v1/chat/completions", openai_request("p", "stream one")),
+        ("/v1/messages", anthropic_request("p", "stream two")),
+    ] {
+        let mut body = body;
+        body["stream"] = json!(true);
+        let mut r = s.post_raw(path, &body).await;
+        assert_eq!(r.status(), 200);
+        let first = r.chunk().await.unwrap();
+        assert!(first.is_some());
+        let report = s.gateway.admin().deployments().await.unwrap();
+        let in_flight: Vec<u64> = report["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["in_flight"].as_u64().unwrap())
+            .collect();
+        assert_eq!(in_flight.iter().sum::<u64>(), 1, "{path}: {report}");
+        while r.chunk().await.unwrap().is_some() {}
+        // Counted out once the stream ended (the meter is dropped with it).
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let report = s.gateway.admin().deployments().await.unwrap();
+            let total: u64 = report["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d["in_flight"].as_u64().unwrap())
+                .sum();
+            if total == 0 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{path}: still in flight: {report}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    // One deployment call per stream.
+    assert_eq!(a.calls() + b.calls(), 2);
+    s.stop().await;
+}
