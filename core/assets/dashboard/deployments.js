@@ -36,7 +36,7 @@ function row(d) {
     h("td", { class: "num in-flight" }, String(d.in_flight)),
     h("td", { class: "num requests" }, String(d.requests)),
     h("td", { class: "num errors" }, String(d.errors)),
-    h("td", { class: "num" }, d.latency_ms ? `${d.latency_ms} ms` : "–"),
+    h("td", { class: "num" }, d.requests > 0 ? `${d.latency_ms} ms` : "–"),
     h("td", { class: "num" }, `${(d.error_rate * 100).toFixed(1)} %`),
     h("td", {}, uses(d)),
   );
