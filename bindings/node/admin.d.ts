@@ -1,4 +1,4 @@
-import type { Account, CreatedKey, Key, KeyList, KeyThrottle, UsageReport } from "./types";
+import type { Account, CreatedKey, DeploymentList, Key, KeyList, KeyThrottle, UsageReport } from "./types";
 export declare class Admin {
     #private;
     /** Creates an account (no credits, no plan). */
@@ -22,4 +22,6 @@ export declare class Admin {
     revokeKey(keyId: string): Promise<Key>;
     /** The account's usage ledger rows and their totals. */
     usage(accountId: string): Promise<UsageReport>;
+    /** Every deployment of the profiles with its health (cooldowns, circuits, load). */
+    deployments(): Promise<DeploymentList>;
 }

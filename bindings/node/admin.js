@@ -47,6 +47,10 @@ class Admin {
     usage(accountId) {
         return this.#op("usage", accountId);
     }
+    /** Every deployment of the profiles with its health (cooldowns, circuits, load). */
+    deployments() {
+        return this.#op("deployments", "");
+    }
     async #op(op, id, body = {}) {
         // JSON.stringify leaves out undefined fields, so they keep their value.
         const out = await this.#native.admin(op, id, JSON.stringify(body));

@@ -72,6 +72,11 @@ pub enum Command {
         #[arg(long)]
         days: Option<u32>,
     },
+    /// The deployments of the profiles with their health: state (healthy,
+    /// cooling_down, circuit_open, half_open), cooldown and circuit times.
+    /// On a redis store, as the running gateways share it; else this
+    /// process's own view (all healthy).
+    Deployments,
 }
 
 #[derive(Debug, Subcommand)]
@@ -210,6 +215,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Accounts { command } => command.admin_call(),
         Command::Credits { command } => command.admin_call(),
         Command::Keys { command } => command.admin_call(),
+        Command::Deployments => AdminCall::new(AdminOp::Deployments, String::new(), Value::Null),
         Command::Usage {
             account,
             limit,
@@ -342,5 +348,7 @@ mod tests {
         assert_eq!(c.body, json!({"name": "default", "rpm": 10, "tpm": null}));
         assert_eq!(call(&["keys", "revoke", "key_1"]).op, AdminOp::RevokeKey);
         assert_eq!(call(&["accounts", "list"]).op, AdminOp::ListAccounts);
+        let cli = Cli::try_parse_from(["mws-gateway", "deployments"]).unwrap();
+        assert!(matches!(cli.command, Command::Deployments));
     }
 }

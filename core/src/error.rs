@@ -97,7 +97,9 @@ pub struct Error {
     kind: ErrorKind,
     message: String,
     param: Option<String>,
-    retry_after_secs: Option<u64>,
+    /// Milliseconds: a deployment's cooldown is kept as precisely as its
+    /// upstream said it (`20ms`); clients see whole seconds.
+    retry_after_ms: Option<u64>,
     status: Option<u16>,
 }
 
@@ -107,7 +109,7 @@ impl Error {
             kind,
             message: message.into(),
             param: None,
-            retry_after_secs: None,
+            retry_after_ms: None,
             status: None,
         }
     }
@@ -138,7 +140,13 @@ impl Error {
     }
 
     pub fn with_retry_after(mut self, secs: u64) -> Self {
-        self.retry_after_secs = Some(secs);
+        self.retry_after_ms = Some(secs.saturating_mul(1000));
+        self
+    }
+
+    /// `with_retry_after` to the millisecond.
+    pub fn with_retry_after_ms(mut self, ms: u64) -> Self {
+        self.retry_after_ms = Some(ms);
         self
     }
 
@@ -157,8 +165,13 @@ impl Error {
     pub fn param(&self) -> Option<&str> {
         self.param.as_deref()
     }
+    /// In whole seconds, rounded up (as `retry-after` carries it).
     pub fn retry_after_secs(&self) -> Option<u64> {
-        self.retry_after_secs
+        self.retry_after_ms.map(|ms| ms.div_ceil(1000))
+    }
+    /// To the millisecond.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        self.retry_after_ms.map(std::time::Duration::from_millis)
     }
     pub fn http_status(&self) -> u16 {
         self.status.unwrap_or_else(|| self.kind.http_status())

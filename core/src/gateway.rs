@@ -59,6 +59,7 @@ impl Gateway {
         Admin {
             store: self.state.store.as_ref(),
             config: &self.state.config,
+            fleet: self.state.router.fleet(),
         }
     }
 
@@ -130,6 +131,8 @@ impl Gateway {
 
     /// Serves the HTTP API on `addr` (port 0 picks one) until `shutdown`.
     pub async fn serve(&self, addr: SocketAddr) -> Result<ServeHandle> {
+        // Health shared through the store is followed from now, not from the first call.
+        self.state.router.fleet().start_sharing();
         server::serve(self.state.clone(), addr).await
     }
 }

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod egress;
 pub mod error;
+pub mod fleet;
 mod forwarded;
 pub mod gateway;
 pub mod ingress;

@@ -13,6 +13,7 @@ use crate::billing::Charge;
 use crate::call::{Endpoint, FrameStream};
 use crate::canonical::{Delta, EventStream, StreamEvent, Usage};
 use crate::egress::StreamRenderer;
+use crate::fleet::InFlight;
 use crate::route::Profile;
 use crate::state::State;
 use crate::stored::Keeper;
@@ -81,6 +82,8 @@ pub(crate) struct Meter {
     span: CallSpan,
     /// The stream reached its end (`settle`): a drop before it is a cut.
     settled: bool,
+    /// The deployment call that streams, counted in flight until this ends.
+    _in_flight: InFlight,
 }
 
 impl Meter {
@@ -106,12 +109,19 @@ impl Meter {
             status: 200,
             span: CallSpan::off(),
             settled: false,
+            _in_flight: InFlight::none(),
         }
     }
 
     /// The call's span, to end when the stream does.
     pub(crate) fn with_span(mut self, span: CallSpan) -> Self {
         self.span = span;
+        self
+    }
+
+    /// Holds the deployment call in flight while the stream lasts.
+    pub(crate) fn holding(mut self, in_flight: InFlight) -> Self {
+        self._in_flight = in_flight;
         self
     }
 

@@ -143,6 +143,14 @@ impl Metrics {
         self.spans_dropped.with_label_values(&[reason])
     }
 
+    /// Adds series kept elsewhere (the deployments').
+    pub fn register(
+        &self,
+        c: Box<dyn prometheus::core::Collector>,
+    ) -> Result<(), prometheus::Error> {
+        self.registry.register(c)
+    }
+
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
         let mut buf = Vec::new();

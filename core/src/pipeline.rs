@@ -19,6 +19,7 @@ use crate::canonical::{
     StopReason, StreamEvent, Usage,
 };
 use crate::egress::{self, Render, StreamRenderer};
+use crate::fleet::{Conversation, InFlight, Route};
 use crate::ingress;
 use crate::limits::LimitSnapshot;
 use crate::meter::{finish, record_usage, render_stream, Meter};
@@ -160,8 +161,12 @@ impl Call<'_> {
         let b = self
             .budget(&req.model, req.input_estimate(), |_| 0, true)
             .await?;
-        let target = b.target();
-        let outcome = b.first_try(|up| up.embed(&req, &target)).await;
+        let outcome = b
+            .only_deployments(self.state, |up, target| {
+                let req = &req;
+                Box::pin(async move { up.embed(req, &target).await })
+            })
+            .await;
         let resp = b
             .settled(self.state, outcome, |r| Usage::input_only(r.input_tokens))
             .await?;
@@ -175,8 +180,12 @@ impl Call<'_> {
         let b = self
             .budget(&req.model, req.input_estimate(), |_| 0, true)
             .await?;
-        let target = b.target();
-        let outcome = b.first_try(|up| up.rerank(&req, &target)).await;
+        let outcome = b
+            .only_deployments(self.state, |up, target| {
+                let req = &req;
+                Box::pin(async move { up.rerank(req, &target).await })
+            })
+            .await;
         let resp = b
             .settled(self.state, outcome, |r| Usage::input_only(r.input_tokens))
             .await?;
@@ -201,11 +210,12 @@ impl Call<'_> {
             body: Arc::new(value),
         });
         req.anthropic_beta = self.ctx.anthropic_beta.clone();
-        let b = self.chat_budget(&req, true).await?;
+        let mut b = self.chat_budget(&req, true).await?;
         if req.prompt_cache_key.is_none() && b.relays() {
             let session = self.ctx.session_id.as_deref();
             req.prompt_cache_key = Some(cache_key::derive(self.owner(), session, &req));
         }
+        b.route = self.route(&b, &req, None, None);
         if !req.stream {
             let resp = b.answer(self.state, &req).await?;
             return Ok(egress::response_body(
@@ -242,9 +252,10 @@ impl Call<'_> {
         // `generate: false` (a WebSocket client warming up) answers at once
         // with no output: nothing goes upstream and nothing is charged.
         let prewarm = rr.unknown.get("generate") == Some(&Value::Bool(false));
-        let b = self.chat_budget(&rr.chat, !prewarm).await?;
+        let mut b = self.chat_budget(&rr.chat, !prewarm).await?;
         let id = egress::responses::new_response_id();
         let created = unix_now();
+        b.route = self.route(&b, &rr.chat, rr.previous_response_id.as_deref(), Some(&id));
         let relay_body = match prewarm {
             true => None,
             false => self.relay_body(&rr, &conversation, &b)?,
@@ -321,12 +332,12 @@ impl Call<'_> {
     /// when it has none): the client's, with the conversation the gateway
     /// completed (its own `previous_response_id`, resolved item references)
     /// as the whole `input`.
-    fn relay_body(
+    fn relay_body<'a>(
         &self,
-        rr: &ResponsesRequest,
+        rr: &'a ResponsesRequest,
         conversation: &stored::Conversation,
         b: &Budgeted,
-    ) -> Result<Option<Bytes>> {
+    ) -> Result<Option<Relay<'a>>> {
         let source = rr
             .chat
             .source
@@ -348,7 +359,14 @@ impl Call<'_> {
                     .collect(),
             )
         });
-        upstream::responses::relay_body(body, b.target().model, input).map(Some)
+        let model = b.target().model.to_owned();
+        let bytes = upstream::responses::relay_body(body, &model, input.clone())?;
+        Ok(Some(Relay {
+            body,
+            input,
+            model,
+            bytes,
+        }))
     }
 
     /// POST /v1/responses/input_tokens: the 4-characters estimate of the whole
@@ -470,6 +488,8 @@ impl Call<'_> {
             max_output,
             charge,
             span: self.span.clone(),
+            route: Route::default(),
+            in_flight: InFlight::none(),
         })
     }
 
@@ -496,6 +516,7 @@ impl Call<'_> {
             b.input,
         )
         .with_span(std::mem::take(&mut self.span))
+        .holding(b.in_flight)
     }
 
     /// Reserves the worst case for an authenticated caller (none in-process).
@@ -538,6 +559,47 @@ impl Call<'_> {
         self.profile = Some(p.id.clone());
         p
     }
+
+    /// The call's route over the profile's deployments: its conversation
+    /// for sticky sessions (`made`: the response a Responses call makes).
+    fn route(
+        &self,
+        b: &Budgeted,
+        req: &ChatRequest,
+        previous_response_id: Option<&str>,
+        made: Option<&str>,
+    ) -> Route {
+        let (profile, account) = (b.profile.id.as_str(), self.owner());
+        let session = self.ctx.session_id.as_deref();
+        b.profile.lineup.route(
+            || Conversation {
+                profile,
+                account,
+                request: req,
+                session,
+                previous_response_id,
+            },
+            made,
+        )
+    }
+}
+
+/// The body `openai-responses` upstreams get, for the model each is asked for.
+struct Relay<'a> {
+    body: &'a serde_json::Map<String, Value>,
+    input: Option<Value>,
+    /// The model `bytes` names: the profile's.
+    model: String,
+    bytes: Bytes,
+}
+
+impl Relay<'_> {
+    fn for_model(&self, model: &str) -> Result<Bytes> {
+        if model == self.model {
+            return Ok(self.bytes.clone());
+        }
+        upstream::responses::relay_body(self.body, model, self.input.clone())
+    }
 }
 
 /// A routed call with its budget reserved.
@@ -547,6 +609,10 @@ struct Budgeted {
     max_output: u64,
     charge: Option<Charge>,
     span: CallSpan,
+    /// How its tries go over the profile's deployments.
+    route: Route,
+    /// The deployment call a stream answered with, until it ends.
+    in_flight: InFlight,
 }
 
 impl Budgeted {
@@ -564,15 +630,35 @@ impl Budgeted {
 
     /// The whole answer from the profile's upstreams, settled.
     async fn answer(self, state: &State, req: &ChatRequest) -> Result<ChatResponse> {
-        let target = self.target();
-        let resp = with_fallbacks(state, &self.profile, &self.span, |up| {
-            Box::pin(up.complete(req, &target))
-        })
-        .await;
+        let resp = with_fallbacks(
+            state,
+            &self.profile,
+            &self.span,
+            self.route,
+            self.target(),
+            |up, t| Box::pin(async move { up.complete(req, &t).await }),
+        )
+        .await
+        .map(|(r, _)| r);
         if let Ok(r) = &resp {
             self.span.finished(r.stop_reason);
         }
         self.settled(state, resp, |r| r.usage).await
+    }
+
+    /// Embeddings and rerank: over the deployments only, not the fallbacks.
+    async fn only_deployments<'a, T>(
+        &'a self,
+        state: &State,
+        call: impl Fn(&'a Upstream, Target<'a>) -> BoxFuture<'a, Result<T>>,
+    ) -> Result<T> {
+        let route = Route {
+            no_fallbacks: true,
+            ..self.route
+        };
+        with_fallbacks(state, &self.profile, &self.span, route, self.target(), call)
+            .await
+            .map(|(r, _)| r)
     }
 
     /// A Responses request's whole answer: relayed by `openai-responses`
@@ -581,21 +667,28 @@ impl Budgeted {
         self,
         state: &State,
         rr: &ResponsesRequest,
-        relayed: Option<Bytes>,
+        relayed: Option<Relay<'_>>,
     ) -> Result<Answer> {
-        let target = self.target();
         let relayed = relayed.as_ref();
-        let outcome = with_fallbacks(state, &self.profile, &self.span, |up| {
-            Box::pin(async move {
-                match (up, relayed) {
-                    (Upstream::Responses(u), Some(body)) => {
-                        u.relay(body.clone()).await.map(Answer::Relayed)
+        let outcome = with_fallbacks(
+            state,
+            &self.profile,
+            &self.span,
+            self.route,
+            self.target(),
+            |up, t| {
+                Box::pin(async move {
+                    match (up, relayed) {
+                        (Upstream::Responses(u), Some(r)) => {
+                            u.relay(r.for_model(t.model)?).await.map(Answer::Relayed)
+                        }
+                        _ => up.complete(&rr.chat, &t).await.map(Answer::Whole),
                     }
-                    _ => up.complete(&rr.chat, &target).await.map(Answer::Whole),
-                }
-            })
-        })
-        .await;
+                })
+            },
+        )
+        .await
+        .map(|(a, _)| a);
         if let Ok(Answer::Whole(r)) = &outcome {
             self.span.finished(r.stop_reason);
         }
@@ -609,40 +702,57 @@ impl Budgeted {
 
     /// `answer_responses`, streamed.
     async fn events_responses(
-        &self,
+        &mut self,
         state: &State,
         rr: &ResponsesRequest,
-        relayed: Option<Bytes>,
+        relayed: Option<Relay<'_>>,
     ) -> Result<Streamed> {
-        let target = self.target();
         let relayed = relayed.as_ref();
-        with_fallbacks(state, &self.profile, &self.span, |up| {
-            Box::pin(async move {
-                match (up, relayed) {
-                    (Upstream::Responses(u), Some(body)) => {
-                        u.relay_stream(body.clone()).await.map(Streamed::Relayed)
+        let (events, in_flight) = with_fallbacks(
+            state,
+            &self.profile,
+            &self.span,
+            self.route,
+            self.target(),
+            |up, t| {
+                Box::pin(async move {
+                    match (up, relayed) {
+                        (Upstream::Responses(u), Some(r)) => u
+                            .relay_stream(r.for_model(t.model)?)
+                            .await
+                            .map(Streamed::Relayed),
+                        _ => up.stream(&rr.chat, &t).await.map(Streamed::Events),
                     }
-                    _ => up.stream(&rr.chat, &target).await.map(Streamed::Events),
-                }
-            })
-        })
-        .await
+                })
+            },
+        )
+        .await?;
+        self.in_flight = in_flight;
+        Ok(events)
     }
 
     /// The answer's events from the profile's upstreams: as the upstream sends
     /// them where it speaks the client's API, else canonical. A failure before
     /// the first event drops the charge, which releases it.
-    async fn events(&self, state: &State, req: &ChatRequest) -> Result<ChatStream> {
-        let target = self.target();
-        with_fallbacks(state, &self.profile, &self.span, |up| {
-            Box::pin(async move {
-                match up.forwards(req) {
-                    true => up.forward(req, &target).await.map(ChatStream::Forwarded),
-                    false => up.stream(req, &target).await.map(ChatStream::Events),
-                }
-            })
-        })
-        .await
+    async fn events(&mut self, state: &State, req: &ChatRequest) -> Result<ChatStream> {
+        let (events, in_flight) = with_fallbacks(
+            state,
+            &self.profile,
+            &self.span,
+            self.route,
+            self.target(),
+            |up, t| {
+                Box::pin(async move {
+                    match up.forwards(req) {
+                        true => up.forward(req, &t).await.map(ChatStream::Forwarded),
+                        false => up.stream(req, &t).await.map(ChatStream::Events),
+                    }
+                })
+            },
+        )
+        .await?;
+        self.in_flight = in_flight;
+        Ok(events)
     }
 
     async fn settled<T>(
@@ -655,23 +765,6 @@ impl Budgeted {
             self.span.usage(&self.profile, &usage(r));
         }
         settled(state, self.charge, &self.profile, outcome, usage).await
-    }
-
-    /// Embeddings and rerank: the profile's first upstream only, as one try.
-    async fn first_try<'a, T, F>(&'a self, call: impl FnOnce(&'a Upstream) -> F) -> Result<T>
-    where
-        F: std::future::Future<Output = Result<T>>,
-    {
-        let up = self.profile.primary()?;
-        let name = self
-            .profile
-            .upstream_names
-            .first()
-            .map_or("", String::as_str);
-        self.span
-            .attempt(up, name, &self.profile.upstream_model)
-            .run(call(up))
-            .await
     }
 }
 
@@ -752,20 +845,37 @@ fn fails_over(e: &Error) -> bool {
     )
 }
 
-/// Calls the profile's upstreams in order until one answers; only failures of
-/// the upstream itself (unreachable, overloaded, 5xx, 429) move on to the next.
+/// Calls the profile's deployments, then its fallbacks, until one answers
+/// (the order, and which are skipped for their health, is the lineup's:
+/// `fleet/lineup.rs`); only failures of the upstream itself (unreachable,
+/// overloaded, 5xx, 429) move on to the next. Each try is asked for its
+/// deployment's model. What answered is held in flight (`InFlight`) until
+/// the caller drops it: at once for a whole answer, at its end for a stream.
 async fn with_fallbacks<'a, T>(
     state: &State,
     profile: &'a Profile,
     span: &CallSpan,
-    call: impl Fn(&'a Upstream) -> BoxFuture<'a, Result<T>>,
-) -> Result<T> {
+    route: Route,
+    target: Target<'a>,
+    call: impl Fn(&'a Upstream, Target<'a>) -> BoxFuture<'a, Result<T>>,
+) -> Result<(T, InFlight)> {
+    let mut tries = profile.lineup.tries(route);
     let mut last = None;
-    for (up, name) in profile.upstreams.iter().zip(&profile.upstream_names) {
-        // Each try is a child span of the call; `name` is its deployment.
-        let attempt = span.attempt(up, name, &profile.upstream_model);
-        match attempt.run(call(up)).await {
-            Ok(r) => return Ok(r),
+    while let Some(attempt) = tries.next_try() {
+        let target = Target {
+            model: attempt.model(),
+            ..target
+        };
+        let call = call(attempt.upstream(), target);
+        // Each try is a child span of the call, named by its deployment.
+        let try_span = span.attempt(attempt.upstream(), attempt.upstream_name(), attempt.model());
+        let outcome = try_span
+            .run(upstream::http::with_retries(attempt.retries(), call))
+            .await;
+        let name = attempt.upstream_name();
+        let in_flight = tries.record(attempt, outcome.as_ref().err());
+        match outcome {
+            Ok(r) => return Ok((r, in_flight)),
             Err(e) if fails_over(&e) => {
                 state.metrics.upstream_error(name, e.kind().as_str());
                 last = Some(e);
@@ -773,5 +883,5 @@ async fn with_fallbacks<'a, T>(
             Err(e) => return Err(e),
         }
     }
-    Err(last.unwrap_or_else(|| Error::internal("profile has no upstream")))
+    Err(tries.exhausted(last))
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::accounts::money::{usd_to_nanos, Prices};
 use crate::config::Config;
+use crate::fleet::{Fleet, Lineup};
 use crate::upstream::{output_budget, Target, Upstream};
 use crate::Result;
 
@@ -13,7 +14,9 @@ use crate::Result;
 #[derive(Debug)]
 pub struct Profile {
     pub id: String,
-    /// The model name sent upstream; the profile id when unset.
+    /// The model name its fallbacks are asked for (and the one deployment of
+    /// a profile with one `upstream`): its `upstream_model`, else the first
+    /// deployment's, else its id. A call's model is its deployment's.
     pub upstream_model: String,
     pub context_window: u32,
     pub tokens_per_second: u32,
@@ -27,9 +30,11 @@ pub struct Profile {
     pub output_nanos_per_mtok: i64,
     pub cache_read_nanos_per_mtok: i64,
     pub cache_write_nanos_per_mtok: i64,
-    /// The primary upstream first, then the fallbacks in order.
+    /// Its deployments' upstreams, then the fallbacks, each once.
     pub upstreams: Vec<Arc<Upstream>>,
     pub upstream_names: Vec<String>,
+    /// Its deployments and fallbacks, with their health: what a call tries.
+    pub lineup: Lineup,
 }
 
 impl Profile {
@@ -65,13 +70,6 @@ impl Profile {
             .filter(|c| *c > 0);
         output_budget(max_tokens, input, self.context_window, cap)
     }
-
-    /// The upstream tried first.
-    pub fn primary(&self) -> crate::Result<&Arc<Upstream>> {
-        self.upstreams
-            .first()
-            .ok_or_else(|| crate::Error::internal("profile has no upstream"))
-    }
 }
 
 #[derive(Debug)]
@@ -80,6 +78,7 @@ pub struct Router {
     profiles: Vec<Arc<Profile>>,
     by_name: HashMap<String, Arc<Profile>>,
     default: Arc<Profile>,
+    fleet: Arc<Fleet>,
 }
 
 impl Router {
@@ -88,11 +87,16 @@ impl Router {
         for u in &config.upstreams {
             upstreams.insert(u.name.clone(), Arc::new(Upstream::from_config(u)?));
         }
+        let mut fleet = Fleet::builder(config)?;
         let mut profiles = Vec::new();
         for p in &config.profiles {
-            let names: Vec<String> = std::iter::once(p.upstream.clone())
-                .chain(p.fallbacks.iter().cloned())
-                .collect();
+            let mut names: Vec<String> = Vec::new();
+            let listed = p.deployment_list().into_iter().map(|d| d.upstream);
+            for n in listed.chain(p.fallbacks.iter().cloned()) {
+                if !names.contains(&n) {
+                    names.push(n);
+                }
+            }
             // Config validation guarantees every name resolves.
             let chain = names
                 .iter()
@@ -100,7 +104,7 @@ impl Router {
                 .collect();
             profiles.push(Arc::new(Profile {
                 id: p.id.clone(),
-                upstream_model: p.upstream_model.clone().unwrap_or_else(|| p.id.clone()),
+                upstream_model: p.fallback_model(),
                 context_window: p.context_window,
                 tokens_per_second: p.tokens_per_second,
                 input_price_per_mtok: p.input_price_per_mtok,
@@ -113,6 +117,7 @@ impl Router {
                 cache_write_nanos_per_mtok: usd_to_nanos(p.cache_write_price()),
                 upstreams: chain,
                 upstream_names: names,
+                lineup: fleet.lineup(p, &upstreams),
             }));
         }
         let mut by_name: HashMap<String, Arc<Profile>> =
@@ -130,7 +135,13 @@ impl Router {
             profiles,
             by_name,
             default,
+            fleet: fleet.finish(),
         })
+    }
+
+    /// Every deployment of the profiles.
+    pub fn fleet(&self) -> &Arc<Fleet> {
+        &self.fleet
     }
 
     /// The profile serving `model`: exact id or alias, else the default.

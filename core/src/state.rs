@@ -30,7 +30,13 @@ impl State {
         let router = Router::from_config(&config)?;
         let metrics = Metrics::new().map_err(|e| Error::internal(format!("metrics: {e}")))?;
         let telemetry = Telemetry::open(&config.telemetry, &metrics)?;
+        for c in router.fleet().collectors() {
+            metrics
+                .register(c)
+                .map_err(|e| Error::internal(format!("metrics: {e}")))?;
+        }
         let store = store::open(&config.store)?;
+        router.fleet().share_through(&store);
         let admin_token = config
             .admin
             .token_env
@@ -65,6 +71,7 @@ impl State {
         Admin {
             store: self.store.as_ref(),
             config: &self.config,
+            fleet: self.router.fleet(),
         }
     }
 }

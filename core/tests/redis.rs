@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 
 use common::{anthropic_request, funded_key, openai_request, Server, LIMITS};
 use mws_core::testing::redis_server::TestRedis;
-use mws_core::Gateway;
+use mws_core::testing::{MockReply, MockUpstream};
+use mws_core::{CallContext, Endpoint, Gateway};
 use serde_json::{json, Value};
 
 async fn redis_or_skip(private: bool) -> Option<TestRedis> {
@@ -344,4 +345,132 @@ async fn redis_restarted_mid_load_answers_503_then_serves_with_the_books_straigh
     assert_eq!(start - end, rows.iter().sum::<i64>());
     a.stop().await;
     b.stop().await;
+}
+
+/// A profile `p` with two deployments on mocks: `x` (weight 1000, so nearly
+/// every call tries it first) and `y`; no sticky sessions.
+fn two_deployments(x: &MockUpstream, y: &MockUpstream) -> String {
+    format!(
+        "[[upstreams]]\nname = \"x\"\nkind = \"openai\"\nbase_url = \"{}\"\n\
+         [[upstreams]]\nname = \"y\"\nkind = \"openai\"\nbase_url = \"{}\"\n\
+         [[profiles]]\nid = \"p\"\ndeployments = [{{ upstream = \"x\", upstream_model = \"m\", weight = 1000 }}, {{ upstream = \"y\", upstream_model = \"m\" }}]\n\
+         context_window = 100000\ntokens_per_second = 100\ninput_price_per_mtok = 1\noutput_price_per_mtok = 1\n\
+         [routing]\ndefault_profile = \"p\"\naliases = {{}}\nsticky_session_capacity = 0\n",
+        x.base_url(),
+        y.base_url()
+    )
+}
+
+fn too_many_requests(retry_after: &str) -> MockReply {
+    MockReply::Json {
+        status: 429,
+        body: json!({"error": {"message": "slow down"}}),
+        headers: vec![("retry-after".into(), retry_after.into())],
+    }
+}
+
+/// An unmetered in-process chat call's status (it needs no store).
+async fn chat_status(gw: &Gateway, i: usize) -> u16 {
+    let body = serde_json::to_vec(&openai_request("p", &format!("q{i}"))).unwrap();
+    gw.call(Endpoint::ChatCompletions, &body, CallContext::new())
+        .await
+        .status()
+}
+
+#[tokio::test]
+async fn a_deployment_rate_limited_on_one_gateway_is_skipped_by_the_other() {
+    let Some(redis) = redis_or_skip(false).await else {
+        return;
+    };
+    let (x, y) = (
+        MockUpstream::start().await.unwrap(),
+        MockUpstream::start().await.unwrap(),
+    );
+    let (a, b) = pair(&redis, &two_deployments(&x, &y)).await;
+    x.push(too_many_requests("30"));
+    let mut i = 0;
+    while x.calls() == 0 {
+        assert_eq!(
+            a.post(
+                "/v1/chat/completions",
+                &openai_request("p", &format!("a{i}"))
+            )
+            .await
+            .status,
+            200
+        );
+        i += 1;
+        assert!(i < 50, "x is never picked");
+    }
+    // `b` never saw the 429; within a few polls it knows of the cooldown.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    for i in 0..20 {
+        let r = b
+            .post(
+                "/v1/chat/completions",
+                &openai_request("p", &format!("b{i}")),
+            )
+            .await;
+        assert_eq!(r.status, 200);
+    }
+    assert_eq!(
+        x.calls(),
+        1,
+        "the other gateway called the cooling deployment"
+    );
+    let report = b.gateway.admin().deployments().await.unwrap();
+    assert_eq!(report["data"][0]["state"], "cooling_down", "{report}");
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn without_redis_each_gateway_keeps_its_own_health_and_shares_it_once_back() {
+    let Some(mut redis) = redis_or_skip(true).await else {
+        return;
+    };
+    let (x, y) = (
+        MockUpstream::start().await.unwrap(),
+        MockUpstream::start().await.unwrap(),
+    );
+    let toml = format!("{}{LIMITS}{}", redis.store_toml(), two_deployments(&x, &y));
+    let (a, b) = (
+        Gateway::from_toml_str(&toml).unwrap(),
+        Gateway::from_toml_str(&toml).unwrap(),
+    );
+    assert_eq!(chat_status(&a, 0).await, 200);
+    assert_eq!(chat_status(&b, 0).await, 200);
+    let server = redis.server.as_mut().unwrap();
+    server.kill();
+    // Redis away: the 429 cools `x` down for `a` alone, and no call fails.
+    x.push(too_many_requests("30"));
+    let before = x.calls();
+    for i in 1..20 {
+        assert_eq!(chat_status(&a, i).await, 200);
+    }
+    assert_eq!(x.calls(), before + 1, "a kept its own cooldown");
+    assert_eq!(
+        a.admin().deployments().await.unwrap()["data"][0]["state"],
+        "cooling_down"
+    );
+    // Back: what waited is written, and `b` skips `x` too.
+    server.restart().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let report = b.admin().deployments().await.unwrap();
+        if report["data"][0]["state"] == "cooling_down" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the cooldown never reached b: {report}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let calls = x.calls();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    for i in 0..10 {
+        assert_eq!(chat_status(&b, 100 + i).await, 200);
+    }
+    assert_eq!(x.calls(), calls);
 }

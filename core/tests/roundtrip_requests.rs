@@ -16,6 +16,7 @@ mod props;
 
 use mws_core::canonical::reasoning::thinking_for_effort;
 use mws_core::canonical::{ChatRequest, ContentBlock, Message, Role, ToolChoice};
+use mws_core::fleet::Lineup;
 use mws_core::ingress::{anthropic::parse_messages, openai::parse_chat};
 use mws_core::route::Profile;
 use mws_core::tokens::estimate_request;
@@ -42,6 +43,7 @@ fn profile(model: &str) -> Profile {
         cache_write_nanos_per_mtok: 0,
         upstreams: Vec::new(),
         upstream_names: Vec::new(),
+        lineup: Lineup::empty("p"),
     }
 }
 

@@ -299,9 +299,34 @@ pub unsafe extern "C" fn mws_admin_usage(
     }
 }
 
+/// Every deployment of the profiles with its health (as `GET
+/// /admin/deployments`): `{"object":"list","data":[{"id","upstream",
+/// "upstream_model","state","cooldown_until","circuit_open_until",
+/// "in_flight","requests","errors","latency_ms","error_rate",...}]}`, `state`
+/// one of `healthy`, `cooling_down`, `circuit_open`, `half_open`.
+///
+/// Ownership, threading: as for `mws_admin_create_account`.
+///
+/// # Safety
+/// `gateway` is NULL or a live handle; `out_json` is NULL or valid for
+/// writing a pointer.
+#[no_mangle]
+pub unsafe extern "C" fn mws_admin_deployments(
+    gateway: *const mws_gateway,
+    out_json: *mut *mut c_char,
+) -> mws_status {
+    // SAFETY: the contract above.
+    unsafe {
+        admin_call(gateway, out_json, || {
+            Ok((AdminOp::Deployments, "", Value::Null))
+        })
+    }
+}
+
 /// Any admin operation by its name, as the Python and Node packages call them:
 /// `create_account`, `list_accounts`, `account`, `add_credits`, `set_plan`,
-/// `create_key`, `list_keys`, `set_key_throttle`, `revoke_key`, `usage`. `id`
+/// `create_key`, `list_keys`, `set_key_throttle`, `revoke_key`, `usage`,
+/// `deployments`. `id`
 /// is the account or key id for the operations that take one (NULL for the
 /// others); `body_json` is the admin API's JSON body (NULL for `{}`), as the
 /// typed `mws_admin_*` functions above build it. An unknown name, a missing id

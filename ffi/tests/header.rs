@@ -67,6 +67,7 @@ fn header_names_every_exported_function() {
         "mws_chat_completions_stream",
         "mws_stream_next",
         "mws_admin_usage",
+        "mws_admin_deployments",
         "mws_admin",
         "mws_call",
         "mws_call_stream",

@@ -248,6 +248,22 @@ test("the dashboard in a browser", async (t) => {
     await page.setViewportSize(DESKTOP);
   });
 
+  await t.test("the deployments page shows each deployment's health", async () => {
+    await go("Deployments", "Deployments");
+    await page.locator("#deployments-table").waitFor();
+    // The built-in catalogue: one deployment per profile, on the echo.
+    assert.equal(await page.locator("#deployments-table tbody tr").count(), 11);
+    const dragon = page.locator('#deployments-table tr[data-deployment="echo/dragon"]');
+    assert.equal(await dragon.getAttribute("data-state"), "healthy");
+    assert.match(await dragon.locator("td.state").innerText(), /healthy/);
+    assert.ok(Number(await dragon.locator("td.requests").innerText()) > 0);
+    assert.equal(await dragon.locator("td.in-flight").innerText(), "0");
+    await untilText("#deployments-summary", /11 deployment\(s\), 0 not healthy/);
+    const { body } = await gw.admin("GET", "/admin/deployments");
+    assert.equal(body.data.length, 11);
+    await screenshot("13-deployments.png");
+  });
+
   await t.test("revokes the key after a confirmation; the key is then refused", async () => {
     await go("Keys", "Keys");
     const row = page.locator(`#keys-table tr[data-key-id="${keyId}"]`);

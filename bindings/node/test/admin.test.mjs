@@ -103,6 +103,17 @@ describe('admin', () => {
     const account = await gw.admin.account(id)
     assert.equal(Math.round(account.lifetime_spend_usd * 1e9), rowsCost)
   })
+
+  test('deployments lists each with its health', async () => {
+    await gw.messages(userMessage('count me'))
+    const report = await gw.admin.deployments()
+    assert.equal(report.object, 'list')
+    const dragon = report.data.find((d) => d.upstream_model === 'dragon')
+    assert.equal(dragon.upstream, 'echo')
+    assert.equal(dragon.state, 'healthy')
+    assert.ok(dragon.requests >= 1)
+    assert.deepEqual(dragon.profiles, [{ id: 'dragon', role: 'deployment', weight: 1 }])
+  })
 })
 
 function pick(key) {

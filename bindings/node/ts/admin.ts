@@ -4,7 +4,15 @@
  */
 import type { NativeGateway } from "./binding";
 import { toMwsError } from "./errors";
-import type { Account, CreatedKey, Key, KeyList, KeyThrottle, UsageReport } from "./types";
+import type {
+  Account,
+  CreatedKey,
+  DeploymentList,
+  Key,
+  KeyList,
+  KeyThrottle,
+  UsageReport,
+} from "./types";
 
 /** The core's names of the admin operations (`AdminOp::name`) this class calls. */
 type AdminOp =
@@ -16,7 +24,8 @@ type AdminOp =
   | "list_keys"
   | "set_key_throttle"
   | "revoke_key"
-  | "usage";
+  | "usage"
+  | "deployments";
 
 export class Admin {
   #native: NativeGateway;
@@ -72,6 +81,11 @@ export class Admin {
   /** The account's usage ledger rows and their totals. */
   usage(accountId: string): Promise<UsageReport> {
     return this.#op("usage", accountId);
+  }
+
+  /** Every deployment of the profiles with its health (cooldowns, circuits, load). */
+  deployments(): Promise<DeploymentList> {
+    return this.#op("deployments", "");
   }
 
   async #op<T>(op: AdminOp, id: string, body: object = {}): Promise<T> {

@@ -574,3 +574,44 @@ export interface UsageReport {
     cost_usd: number;
   };
 }
+
+/** A profile naming a deployment: as one of its deployments, or a fallback. */
+export interface DeploymentUse {
+  id: string;
+  role: "deployment" | "fallback";
+  /** Its share next to the profile's other deployments (not for a fallback). */
+  weight?: number;
+}
+
+/** One deployment (an upstream and the model it is asked for) and its health. */
+export interface Deployment {
+  /** `upstream/upstream_model`. */
+  id: string;
+  upstream: string;
+  upstream_model: string;
+  state: "healthy" | "cooling_down" | "circuit_open" | "half_open";
+  /** Seconds until it takes calls again; 0 when it does. */
+  available_in_secs: number;
+  /** RFC 3339, while a 429 cools it down. */
+  cooldown_until: string | null;
+  /** RFC 3339, while its circuit is open or half-open. */
+  circuit_open_until: string | null;
+  consecutive_failures: number;
+  in_flight: number;
+  requests: number;
+  errors: number;
+  /** Recent latency (moving average), milliseconds. */
+  latency_ms: number;
+  /** Recent share of failed calls, 0 to 1. */
+  error_rate: number;
+  profiles: DeploymentUse[];
+}
+
+export interface DeploymentList {
+  object: "list";
+  data: Deployment[];
+  /** Conversations remembered for sticky sessions. */
+  sticky_sessions: number;
+  /** Health changes waiting to be shared through the store. */
+  pending_shares: number;
+}

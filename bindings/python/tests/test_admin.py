@@ -106,7 +106,20 @@ def test_admin_async() -> None:
         with pytest.raises(NotFoundError):
             await admin.account("acct_missing")
         usage: Dict[str, Any] = await admin.usage(account["id"])
+        deployments: Dict[str, Any] = await admin.deployments()
+        assert deployments["object"] == "list"
         return usage
 
     usage = asyncio.run(main())
     assert usage["totals"]["requests"] == 1
+
+
+def test_deployments_with_their_health() -> None:
+    gw = Gateway(config_toml=MEMORY)
+    gw.chat_completions(CHAT)
+    report = gw.admin.deployments()
+    assert report["object"] == "list"
+    # The built-in catalogue: one deployment per profile, each on the echo.
+    dragon = next(d for d in report["data"] if d["upstream_model"] == "dragon")
+    assert (dragon["upstream"], dragon["state"], dragon["requests"]) == ("echo", "healthy", 1)
+    assert dragon["profiles"] == [{"id": "dragon", "role": "deployment", "weight": 1}]

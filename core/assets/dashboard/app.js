@@ -1,5 +1,5 @@
 // The dashboard's entry: signs in with the admin token, then routes between
-// the four pages on the client (each path serves this same document).
+// the five pages on the client (each path serves this same document).
 
 import { api, clearToken, getToken, setToken } from "./api.js";
 import { clearMessages, handleError, onError, showError, showNotice } from "./ui.js";
@@ -7,6 +7,7 @@ import accounts from "./accounts.js";
 import credits from "./credits.js";
 import keys from "./keys.js";
 import usage from "./usage.js";
+import deployments from "./deployments.js";
 
 const VIEWS = {
   "/dashboard": accounts,
@@ -14,6 +15,7 @@ const VIEWS = {
   "/dashboard/credits": credits,
   "/dashboard/keys": keys,
   "/dashboard/usage": usage,
+  "/dashboard/deployments": deployments,
 };
 
 const $ = (selector) => document.querySelector(selector);

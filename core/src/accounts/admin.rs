@@ -10,6 +10,7 @@ use super::usage::{self, UsageQuery};
 use super::{Account, KeyRecord};
 use crate::call::unix_now;
 use crate::config::Config;
+use crate::fleet::Fleet;
 use crate::json_fields::Fields;
 use crate::store::{Store, Throttle};
 use crate::{Error, ErrorKind, Result};
@@ -21,6 +22,8 @@ pub const KEY_MIN_CREDITS_NANOS: i64 = 25 * NANOS_PER_USD;
 pub struct Admin<'a> {
     pub store: &'a dyn Store,
     pub config: &'a Config,
+    /// The deployments and their health.
+    pub fleet: &'a Fleet,
 }
 
 fn body_fields(body: &Value) -> Result<Fields<'_>> {
@@ -35,6 +38,11 @@ impl Admin<'_> {
             return Err(Error::invalid_field("name", "expected a non-empty name"));
         }
         Ok(self.store.create_account(name).await?.to_json())
+    }
+
+    /// Every deployment with its health (`GET /admin/deployments`).
+    pub async fn deployments(&self) -> Result<Value> {
+        Ok(self.fleet.report(self.store).await)
     }
 
     /// Every account, oldest first, each with its current rate-limit tier:

@@ -35,6 +35,8 @@ pub enum AdminOp {
     /// id: the account; the query (`limit`, `offset`, `order`, `profile`,
     /// `by`, `days`) narrows the ledger: the whole of it without one.
     Usage,
+    /// Every deployment of the profiles with its health.
+    Deployments,
 }
 
 /// What the id an operation takes names.
@@ -46,7 +48,7 @@ pub enum IdOf {
 
 impl AdminOp {
     /// Every operation, in the order the admin API lists them.
-    pub const ALL: [AdminOp; 10] = [
+    pub const ALL: [AdminOp; 11] = [
         AdminOp::CreateAccount,
         AdminOp::ListAccounts,
         AdminOp::Account,
@@ -57,6 +59,7 @@ impl AdminOp {
         AdminOp::SetKeyThrottle,
         AdminOp::RevokeKey,
         AdminOp::Usage,
+        AdminOp::Deployments,
     ];
 
     /// The name the in-process surfaces call it by (snake_case, as the Python
@@ -73,6 +76,7 @@ impl AdminOp {
             AdminOp::SetKeyThrottle => "set_key_throttle",
             AdminOp::RevokeKey => "revoke_key",
             AdminOp::Usage => "usage",
+            AdminOp::Deployments => "deployments",
         }
     }
 
@@ -84,7 +88,7 @@ impl AdminOp {
     /// What its id names; `None` when it takes no id.
     pub fn id(self) -> Option<IdOf> {
         match self {
-            AdminOp::CreateAccount | AdminOp::ListAccounts => None,
+            AdminOp::CreateAccount | AdminOp::ListAccounts | AdminOp::Deployments => None,
             AdminOp::Account
             | AdminOp::AddCredits
             | AdminOp::SetPlan
@@ -107,7 +111,8 @@ impl AdminOp {
             | AdminOp::Account
             | AdminOp::ListKeys
             | AdminOp::RevokeKey
-            | AdminOp::Usage => false,
+            | AdminOp::Usage
+            | AdminOp::Deployments => false,
         }
     }
 
@@ -121,9 +126,11 @@ impl AdminOp {
     pub fn method(self) -> Method {
         match self {
             AdminOp::CreateAccount | AdminOp::AddCredits | AdminOp::CreateKey => Method::POST,
-            AdminOp::ListAccounts | AdminOp::Account | AdminOp::ListKeys | AdminOp::Usage => {
-                Method::GET
-            }
+            AdminOp::ListAccounts
+            | AdminOp::Account
+            | AdminOp::ListKeys
+            | AdminOp::Usage
+            | AdminOp::Deployments => Method::GET,
             AdminOp::SetPlan => Method::PUT,
             AdminOp::SetKeyThrottle => Method::PATCH,
             AdminOp::RevokeKey => Method::DELETE,
@@ -140,6 +147,7 @@ impl AdminOp {
             AdminOp::CreateKey | AdminOp::ListKeys => "/admin/accounts/{id}/keys",
             AdminOp::SetKeyThrottle | AdminOp::RevokeKey => "/admin/keys/{id}",
             AdminOp::Usage => "/admin/accounts/{id}/usage",
+            AdminOp::Deployments => "/admin/deployments",
         }
     }
 
@@ -154,7 +162,8 @@ impl AdminOp {
             | AdminOp::ListKeys
             | AdminOp::SetKeyThrottle
             | AdminOp::RevokeKey
-            | AdminOp::Usage => 200,
+            | AdminOp::Usage
+            | AdminOp::Deployments => 200,
         }
     }
 
@@ -188,6 +197,7 @@ impl AdminOp {
                 let query = UsageQuery::from_pairs(query)?;
                 admin.usage_report(id, &query).await
             }
+            AdminOp::Deployments => admin.deployments().await,
         }
     }
 }

@@ -36,8 +36,10 @@ pub fn builtin_profiles(upstream: &str) -> Vec<ProfileConfig> {
         .map(
             |&(id, context_window, tokens_per_second, inp, out)| ProfileConfig {
                 id: id.into(),
-                upstream: upstream.into(),
+                upstream: Some(upstream.into()),
                 upstream_model: None,
+                deployments: Vec::new(),
+                strategy: Default::default(),
                 context_window,
                 tokens_per_second,
                 input_price_per_mtok: inp,

@@ -2,6 +2,7 @@
 //! the file and the field.
 
 mod catalogue;
+mod profile;
 mod responses;
 mod server;
 mod telemetry;
@@ -12,6 +13,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 pub use catalogue::{builtin_profiles, default_aliases, DEFAULT_PROFILE, ECHO_UPSTREAM};
+pub use profile::{DeploymentConfig, ProfileConfig, Strategy, MAX_DEPLOYMENTS};
 pub use responses::ResponsesConfig;
 pub use server::ServerConfig;
 pub use telemetry::{check_endpoint, TelemetryConfig};
@@ -186,6 +188,13 @@ pub struct UpstreamConfig {
     pub idle_timeout_secs: f64,
     #[serde(default = "default_max_retries")]
     pub max_retries: u32,
+    /// Consecutive failed calls (connect errors, timeouts, 5xx) that open its
+    /// circuit; `[routing]`'s when unset, 0 for never.
+    #[serde(default)]
+    pub circuit_failures: Option<u32>,
+    /// How long an open circuit stays open before one trial call; `[routing]`'s when unset.
+    #[serde(default)]
+    pub circuit_open_secs: Option<f64>,
 }
 
 fn default_connect_timeout() -> f64 {
@@ -216,42 +225,9 @@ impl UpstreamConfig {
             first_byte_timeout_secs: default_first_byte_timeout(),
             idle_timeout_secs: default_idle_timeout(),
             max_retries: default_max_retries(),
+            circuit_failures: None,
+            circuit_open_secs: None,
         }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct ProfileConfig {
-    pub id: String,
-    pub upstream: String,
-    #[serde(default)]
-    pub upstream_model: Option<String>,
-    pub context_window: u32,
-    pub tokens_per_second: u32,
-    pub input_price_per_mtok: f64,
-    pub output_price_per_mtok: f64,
-    /// Input tokens read from the upstream's prompt cache; the input price when unset.
-    #[serde(default)]
-    pub cache_read_price_per_mtok: Option<f64>,
-    /// Input tokens written to the upstream's prompt cache; the input price when unset.
-    #[serde(default)]
-    pub cache_write_price_per_mtok: Option<f64>,
-    #[serde(default)]
-    pub fallbacks: Vec<String>,
-}
-
-impl ProfileConfig {
-    /// The price of a cache read, USD per million tokens.
-    pub fn cache_read_price(&self) -> f64 {
-        self.cache_read_price_per_mtok
-            .unwrap_or(self.input_price_per_mtok)
-    }
-
-    /// The price of a cache write, USD per million tokens.
-    pub fn cache_write_price(&self) -> f64 {
-        self.cache_write_price_per_mtok
-            .unwrap_or(self.input_price_per_mtok)
     }
 }
 
@@ -260,6 +236,24 @@ impl ProfileConfig {
 pub struct RoutingConfig {
     pub default_profile: String,
     pub aliases: BTreeMap<String, String>,
+    /// Consecutive failed calls (connect errors, timeouts, 5xx) that open a
+    /// deployment's circuit; 0 for never. An upstream may set its own.
+    pub circuit_failures: u32,
+    /// How long an open circuit skips its deployment before one trial call.
+    pub circuit_open_secs: f64,
+    /// Conversations remembered for sticky sessions (least recently seen
+    /// forgotten first); 0 turns sticky sessions off.
+    pub sticky_session_capacity: usize,
+}
+
+fn default_circuit_failures() -> u32 {
+    5
+}
+fn default_circuit_open_secs() -> f64 {
+    30.0
+}
+fn default_sticky_session_capacity() -> usize {
+    10_000
 }
 
 impl Default for RoutingConfig {
@@ -267,6 +261,9 @@ impl Default for RoutingConfig {
         RoutingConfig {
             default_profile: DEFAULT_PROFILE.into(),
             aliases: default_aliases(),
+            circuit_failures: default_circuit_failures(),
+            circuit_open_secs: default_circuit_open_secs(),
+            sticky_session_capacity: default_sticky_session_capacity(),
         }
     }
 }
@@ -414,7 +411,14 @@ impl Config {
                     ));
                 }
             }
+            if let Some(v) = u.circuit_open_secs {
+                profile::check_open_secs(format!("upstreams[{i}].circuit_open_secs"), v)?;
+            }
         }
+        profile::check_open_secs(
+            "routing.circuit_open_secs".into(),
+            self.routing.circuit_open_secs,
+        )?;
         let upstream_known = |name: &str| self.upstreams.iter().any(|u| u.name == name);
         for (i, p) in self.profiles.iter().enumerate() {
             if p.id.is_empty() {
@@ -429,15 +433,7 @@ impl Config {
                     format!("duplicate profile {:?}", p.id),
                 ));
             }
-            if !upstream_known(&p.upstream) {
-                return Err((
-                    format!("profiles[{i}].upstream"),
-                    format!(
-                        "expected the name of an [[upstreams]] entry, got {:?}",
-                        p.upstream
-                    ),
-                ));
-            }
+            p.validate(i, &upstream_known)?;
             for (j, f) in p.fallbacks.iter().enumerate() {
                 if !upstream_known(f) {
                     return Err((

@@ -1,5 +1,5 @@
 //! `/dashboard`: the web page over the admin API (accounts, credits, keys,
-//! usage). Its assets are compiled into the binary, so it works offline; it is
+//! usage, deployments). Its assets are compiled into the binary, so it works offline; it is
 //! off (404) while the admin API is off. The page signs in with the admin token,
 //! which it keeps in session storage and sends as a bearer header to /admin:
 //! these routes themselves serve only static files and need no token.
@@ -31,12 +31,13 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-
     frame-ancestors 'none'";
 
 /// The client-side pages; each serves the same document, which routes itself.
-pub const PAGES: [&str; 5] = [
+pub const PAGES: [&str; 6] = [
     "/dashboard",
     "/dashboard/",
     "/dashboard/credits",
     "/dashboard/keys",
     "/dashboard/usage",
+    "/dashboard/deployments",
 ];
 
 macro_rules! asset {
@@ -68,6 +69,7 @@ const ASSETS: &[Asset] = &[
     asset!("credits.js", JS),
     asset!("keys.js", JS),
     asset!("usage.js", JS),
+    asset!("deployments.js", JS),
     asset!("favicon.svg", SVG),
 ];
 

@@ -58,6 +58,19 @@ pub struct StoredResponse {
     pub response: serde_json::Value,
 }
 
+/// One deployment's cooldown and circuit as an instance last shared them,
+/// in Unix milliseconds (see `fleet/shared.rs`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthMark {
+    /// `upstream/model`.
+    pub deployment: String,
+    pub cooldown_until: u64,
+    /// 0 when closed.
+    pub open_until: u64,
+    /// When the change was made; a newer one replaces an older.
+    pub stamp: u64,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug {
     async fn create_account(&self, name: &str) -> Result<Account>;
@@ -116,6 +129,22 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Whether the store answers.
     async fn ping(&self) -> Result<()>;
+
+    /// Whether gateway instances on this store share deployment health (a
+    /// shared store); the others keep it in each process.
+    fn shares_health(&self) -> bool {
+        false
+    }
+    /// Shares deployments' health changes; each replaces what is there only
+    /// when its stamp is newer.
+    async fn put_health(&self, marks: &[HealthMark]) -> Result<()> {
+        let _ = marks;
+        Ok(())
+    }
+    /// The latest shared change of each deployment.
+    async fn shared_health(&self) -> Result<Vec<HealthMark>> {
+        Ok(Vec::new())
+    }
 }
 
 /// Opens the configured store.

@@ -2,7 +2,7 @@
 //! connect / first-byte / idle timeouts, and retries with backoff and jitter on
 //! connect errors, 429 and 5xx, all before any byte reached the client.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
@@ -15,6 +15,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use serde_json::Value;
 
+use super::reset;
 use crate::config::UpstreamConfig;
 use crate::{Error, ErrorKind, Result};
 
@@ -27,6 +28,22 @@ const MAX_RETRY_WAIT: Duration = Duration::from_secs(5);
 pub const MAX_ANSWER_BYTES: usize = 64 << 20;
 /// The most of an error answer read: only its start becomes the message.
 const MAX_ERROR_BYTES: usize = 64 << 10;
+
+tokio::task_local! {
+    /// The retries a call may make on one upstream when fewer than its
+    /// `max_retries`: none while another deployment of the profile can take
+    /// the next try (see `with_retries`).
+    static RETRIES: u32;
+}
+
+/// Runs `call` with at most `retries` retries on the upstream it calls
+/// (`None`: the upstream's own `max_retries`).
+pub async fn with_retries<F: std::future::Future>(retries: Option<u32>, call: F) -> F::Output {
+    match retries {
+        Some(n) => RETRIES.scope(n, call).await,
+        None => call.await,
+    }
+}
 
 /// A response whose status and headers arrived; its body is still coming.
 pub type Response = http::Response<Incoming>;
@@ -118,6 +135,9 @@ impl HttpClient {
                 self.name
             ))
         })?;
+        let max_retries = RETRIES
+            .try_with(|n| *n)
+            .map_or(self.max_retries, |n| n.min(self.max_retries));
         let mut attempt = 0;
         loop {
             let mut request = http::Request::post(uri.clone())
@@ -164,12 +184,17 @@ impl HttpClient {
                 Ok(Ok(resp)) if resp.status().is_success() => return Ok(resp),
                 Ok(Ok(resp)) => {
                     let status = resp.status();
-                    let retry_after = resp
-                        .headers()
-                        .get(http::header::RETRY_AFTER)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.trim().parse::<f64>().ok())
-                        .filter(|s| s.is_finite() && *s >= 0.0);
+                    let retry_after = if status == StatusCode::TOO_MANY_REQUESTS {
+                        // Every rate-limit header counts: a deployment cools down until then.
+                        reset::rate_limit_reset(resp.headers(), SystemTime::now())
+                            .map(|d| d.as_secs_f64())
+                    } else {
+                        resp.headers()
+                            .get(http::header::RETRY_AFTER)
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(|v| v.trim().parse::<f64>().ok())
+                            .filter(|s| s.is_finite() && *s >= 0.0)
+                    };
                     let body = tokio::time::timeout(
                         self.first_byte_timeout,
                         Limited::new(resp.into_body(), MAX_ERROR_BYTES).collect(),
@@ -190,7 +215,7 @@ impl HttpClient {
                     (error, retry_after.map(Duration::from_secs_f64))
                 }
             };
-            if attempt >= self.max_retries || wait.is_some_and(|w| w > MAX_RETRY_WAIT) {
+            if attempt >= max_retries || wait.is_some_and(|w| w > MAX_RETRY_WAIT) {
                 return Err(error);
             }
             let backoff = BACKOFF_BASE
@@ -343,7 +368,12 @@ pub fn status_error(
                 ErrorKind::RateLimited,
                 format!("upstream {name} is rate limiting: {message}"),
             );
-            e.with_retry_after(retry_after.map_or(1, |s| s.ceil() as u64).max(1))
+            // To the millisecond, for the deployment's cooldown; clients see it in seconds.
+            e.with_retry_after_ms(
+                retry_after
+                    .map_or(1000, |s| (s * 1000.0).ceil() as u64)
+                    .max(1),
+            )
         }
         400..=499 => Error::new(
             ErrorKind::InvalidRequest,

@@ -16,6 +16,7 @@ mod openai_stream;
 mod openai_wire;
 mod passthrough;
 mod rerank;
+pub mod reset;
 pub mod responses;
 pub(crate) mod responses_stream;
 pub(crate) mod responses_wire;

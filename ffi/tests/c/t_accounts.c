@@ -159,6 +159,16 @@ void test_admin_by_name(void) {
     CHECK_HAS(out, "\"tier\":");
     mws_string_free(out);
 
+    /* The deployments and their health, by name and typed. */
+    CHECK_STATUS(mws_admin(gw, "deployments", NULL, NULL, &out), MWS_OK);
+    CHECK_HAS(out, "\"upstream_model\":\"dragon\"");
+    CHECK_HAS(out, "\"state\":\"healthy\"");
+    mws_string_free(out);
+    CHECK_STATUS(mws_admin_deployments(gw, &out), MWS_OK);
+    CHECK_HAS(out, "\"object\":\"list\"");
+    mws_string_free(out);
+    CHECK_STATUS(mws_admin_deployments(NULL, &out), MWS_INVALID_ARGUMENT);
+
     /* A NULL body is {}: a key named "default". */
     CHECK_STATUS(mws_admin(gw, "create_key", account, NULL, &out), MWS_OK);
     CHECK_HAS(out, "\"name\":\"default\"");

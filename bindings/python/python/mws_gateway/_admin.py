@@ -57,3 +57,7 @@ def revoke_key(key_id: str) -> Op:
 
 def usage(account_id: str) -> Op:
     return ("usage", account_id, None)
+
+
+def deployments() -> Op:
+    return ("deployments", None, None)

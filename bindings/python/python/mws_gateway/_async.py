@@ -89,6 +89,9 @@ class AsyncAdmin:
     async def usage(self, account_id: str) -> JSONObject:
         return await self._run(_admin.usage(account_id))
 
+    async def deployments(self) -> JSONObject:
+        return await self._run(_admin.deployments())
+
 
 class AsyncGateway:
     """``Gateway`` for asyncio: the same constructor and calls, as coroutines;

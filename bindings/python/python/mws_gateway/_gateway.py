@@ -45,7 +45,7 @@ class Stream(Iterator[JSONObject]):
 
 
 class Admin:
-    """Accounts, credits, plans, keys and usage, in-process and without the admin
+    """Accounts, credits, plans, keys, usage and deployments, in-process and without the admin
     token (the host process is trusted). Each returns the admin API's JSON; errors
     come in the OpenAI shape, as the admin API sends them."""
 
@@ -95,6 +95,12 @@ class Admin:
     def usage(self, account_id: str) -> JSONObject:
         """The account's ledger rows and their totals."""
         return self._run(_admin.usage(account_id))
+
+    def deployments(self) -> JSONObject:
+        """Every deployment of the profiles with its health: ``state``
+        (healthy, cooling_down, circuit_open, half_open), cooldown and circuit
+        times, requests in flight, recent latency and error rate."""
+        return self._run(_admin.deployments())
 
 
 class Gateway:

@@ -20,6 +20,7 @@
 //! | `resp_seq` | counter | bumped by every stored response |
 //! | `version` | counter | bumped by every change to an account or key |
 //! | `changes` | pub/sub channel | `acct:{id}` / `key:{id}` after such a change |
+//! | `deployments` | hash | deployment (`upstream/model`) → "cooldown_until open_until stamp" (Unix ms), shared deployment health; expires a day after its last write |
 //!
 //! Scripts touch keys they derive (an instance's set, a reservation's
 //! account), so the store wants one Redis server (or a primary with
@@ -56,6 +57,9 @@ impl Layout {
     }
     pub fn keys(&self) -> String {
         self.at("keys", "")
+    }
+    pub fn deployments(&self) -> String {
+        self.at("deployments", "")
     }
     pub fn account_keys(&self, account: &str) -> String {
         self.at("acct_keys:", account)

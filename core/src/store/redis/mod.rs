@@ -18,6 +18,7 @@
 //! - A stored response is one hash that expires with it; a sorted set per
 //!   account orders them for the cap (put_response.lua).
 
+mod health;
 mod layout;
 mod pending;
 mod scripts;
@@ -41,7 +42,7 @@ use self::scripts::{Credited, Reserved, Scripts, Settled, WindowCounts};
 use self::state::{is_outage, store_error, Inner};
 use super::hot::{not_found, short_of_credits, Hot, Reservation};
 use super::memory::{apply_throttle, new_account};
-use super::{Admission, Store, StoredResponse, Throttle};
+use super::{Admission, HealthMark, Store, StoredResponse, Throttle};
 use crate::accounts::keys::{new_id, KeyHash};
 use crate::accounts::{Account, KeyRecord, LedgerRow};
 use crate::call::unix_now;
@@ -54,6 +55,8 @@ const LEDGER_PAGE: usize = 5000;
 
 pub struct RedisStore {
     inner: Arc<Inner>,
+    /// Writes shared deployment health (health.rs).
+    health_script: redis::Script,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -87,6 +90,7 @@ impl RedisStore {
                 seen_version: AtomicI64::new(0),
                 pending: Queue::default(),
             }),
+            health_script: health::script(),
         })
     }
 
@@ -515,6 +519,23 @@ impl Store for RedisStore {
             .await
             .map(|_| ())
             .map_err(store_error)
+    }
+
+    fn shares_health(&self) -> bool {
+        true
+    }
+
+    async fn put_health(&self, marks: &[HealthMark]) -> Result<()> {
+        if marks.is_empty() {
+            return Ok(());
+        }
+        self.conn().await?;
+        self.inner.put_health(&self.health_script, marks).await
+    }
+
+    async fn shared_health(&self) -> Result<Vec<HealthMark>> {
+        self.conn().await?;
+        self.inner.shared_health().await
     }
 }
 
