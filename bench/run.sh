@@ -110,11 +110,15 @@ RUST_LOG=warn taskset -c 0 "$BIN/mws-gateway" --config "$WORK/gw.toml" serve --l
 GW_PID=$!
 until grep -q "listening on" "$WORK/gw.out" 2>/dev/null; do sleep 0.1; done
 GW=$(grep -o 'http://[0-9.:]*' "$WORK/gw.out" | head -1)
+# Resident memory once started, before any request (the peak is read at the end).
+sleep 1
+IDLE_RSS=$(awk '/VmRSS/ {print $2, $3}' "/proc/$GW_PID/status")
 
 taskset -c 0 "$BIN/bare-proxy" "$MOCK" >"$WORK/bare.out" &
 BARE_PID=$!
 until grep -q listening "$WORK/bare.out" 2>/dev/null; do sleep 0.1; done
 BARE="http://$(awk '/listening on/ {print $3}' "$WORK/bare.out")"
+BARE_IDLE_RSS=$(awk '/VmRSS/ {print $2, $3}' "/proc/$BARE_PID/status")
 taskset -c 0 "$BIN/bare-proxy" "$MOCK2" >"$WORK/bare2.out" &
 BARE2_PID=$!
 until grep -q listening "$WORK/bare2.out" 2>/dev/null; do sleep 0.1; done
@@ -186,7 +190,8 @@ PY
   done
 done
 echo
-echo "peak RSS of the gateway: $(awk '/VmHWM/ {print $2, $3}' /proc/$GW_PID/status)"
+echo "idle RSS of the gateway: $IDLE_RSS; of the bare proxy: $BARE_IDLE_RSS"
+echo "peak RSS of the gateway: $(awk '/VmHWM/ {print $2, $3}' /proc/$GW_PID/status); of the bare proxy: $(awk '/VmHWM/ {print $2, $3}' /proc/$BARE_PID/status)"
 
 [ -n "${MWS_BENCH_SKIP_ACCOUNTING:-}" ] && exit 0
 # The HTTP processes are done: stopped, so nothing else wakes on core 0.
