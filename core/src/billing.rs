@@ -238,13 +238,17 @@ impl Charge {
         let worst = worst_cost_nanos(input, max_output, &profile.prices());
         let store = state.store.clone();
         let quota = quota_limit(&state.config, &caller.account);
-        let reservation = store
-            .reserve(request_id, &caller.account.id, worst, quota)
-            .await?;
         let reserved_tokens = input + max_output;
-        for s in &caller.subjects {
-            store.adjust_tokens(s, reserved_tokens as i64).await;
-        }
+        let reservation = store
+            .reserve_counting(
+                request_id,
+                &caller.account.id,
+                worst,
+                quota,
+                &caller.subjects,
+                reserved_tokens as i64,
+            )
+            .await?;
         Ok(Charge {
             store,
             reservation,
@@ -287,22 +291,25 @@ impl Charge {
             status,
         };
         let used = input + usage.output_tokens;
-        for s in &self.caller.subjects {
-            self.store
-                .adjust_tokens(s, used as i64 - self.reserved_tokens as i64)
-                .await;
-        }
-        self.store.settle(&self.reservation, row).await
+        self.store
+            .settle_counting(
+                &self.reservation,
+                row,
+                &self.caller.subjects,
+                used as i64 - self.reserved_tokens as i64,
+            )
+            .await
     }
 
     /// Gives everything back: the request failed before any output.
     pub async fn release(mut self) {
         self.done = true;
-        self.store.release(&self.reservation).await;
-        for s in &self.caller.subjects {
-            self.store
-                .adjust_tokens(s, -(self.reserved_tokens as i64))
-                .await;
-        }
+        self.store
+            .release_counting(
+                &self.reservation,
+                &self.caller.subjects,
+                -(self.reserved_tokens as i64),
+            )
+            .await;
     }
 }

@@ -84,8 +84,13 @@ pub struct Router {
 impl Router {
     pub fn from_config(config: &Config) -> Result<Self> {
         let mut upstreams = HashMap::new();
+        // Upstreams on one host share its connections.
+        let pools = crate::upstream::http::Pools::default();
         for u in &config.upstreams {
-            upstreams.insert(u.name.clone(), Arc::new(Upstream::from_config(u)?));
+            upstreams.insert(
+                u.name.clone(),
+                Arc::new(Upstream::from_config_in(u, &pools)?),
+            );
         }
         let mut fleet = Fleet::builder(config)?;
         let mut profiles = Vec::new();

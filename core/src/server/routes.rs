@@ -7,7 +7,7 @@ use std::time::Duration;
 use axum::body::Body;
 use std::collections::BTreeMap;
 
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{ConnectInfo, Query, Request, State};
 use axum::response::Response;
 use axum::routing::{get, MethodFilter, MethodRouter};
 use axum::Router;
@@ -36,13 +36,12 @@ pub fn router(gw: Shared) -> Router {
                       ConnectInfo(peer): ConnectInfo<SocketAddr>,
                       extract::Param(id): extract::Param,
                       Query(query): Query<Vec<(String, String)>>,
-                      headers: HeaderMap,
-                      body: Body| {
+                      req: Request| {
                     let endpoint = endpoint.with_id(id);
                     // A GET's query is its body (the paging of input_items).
                     let query = (endpoint.method() == Method::GET && !query.is_empty())
                         .then(|| query_json(query));
-                    handle(gw, endpoint, peer, headers, body, query)
+                    handle(gw, endpoint, peer, req, query)
                 },
             )
         } else {
@@ -50,9 +49,8 @@ pub fn router(gw: Shared) -> Router {
                 filter,
                 move |State(gw): State<Shared>,
                       ConnectInfo(peer): ConnectInfo<SocketAddr>,
-                      headers: HeaderMap,
-                      body: Body| {
-                    handle(gw, endpoint.clone(), peer, headers, body, None)
+                      req: Request| {
+                    handle(gw, endpoint.clone(), peer, req, None)
                 },
             )
         };
@@ -104,14 +102,17 @@ fn query_json(pairs: Vec<(String, String)>) -> Bytes {
     serde_json::to_vec(&obj).unwrap_or_default().into()
 }
 
+/// Takes the request whole (not a `HeaderMap` extractor, which copies every
+/// header).
 async fn handle(
     gw: Shared,
     endpoint: Endpoint,
     peer: SocketAddr,
-    headers: HeaderMap,
-    body: Body,
+    req: Request,
     query: Option<Bytes>,
 ) -> Response {
+    let (parts, body) = req.into_parts();
+    let headers = parts.headers;
     let anthropic_version = headers.contains_key("anthropic-version");
     let server = &gw.config().server;
     let ctx = CallContext {

@@ -147,9 +147,56 @@ pub async fn run(store: Arc<dyn Store>) {
     let s = store.admit("acct:x", 1, 100, 10).await.unwrap().unwrap();
     assert_eq!(s.remaining_requests, 0);
     assert!(store.admit("acct:x", 1, 100, 10).await.unwrap().is_err());
+    windows_follow_the_money(&*store, &b.id).await;
     store.ping().await.unwrap();
 
     responses(&*store, &a.id).await;
+}
+
+/// Reserving, settling and releasing with the request's windows move their
+/// token counts as separate `adjust_tokens` calls would (a shared store does
+/// it in the same round trip); a refused reservation counts nothing.
+async fn windows_follow_the_money(store: &dyn Store, account: &str) {
+    store.add_credits(account, 750).await.unwrap();
+    let subjects = ["acct:w".to_string(), "key:w".to_string()];
+    for s in &subjects {
+        store.admit(s, 100, 10_000, 0).await.unwrap().unwrap();
+    }
+    let counted = || async {
+        let mut left = Vec::new();
+        for s in &subjects {
+            left.push(10_000 - store.peek(s, 100, 10_000).await.unwrap().remaining_tokens);
+        }
+        left
+    };
+    let r = store
+        .reserve_counting("req_w1", account, 10, 0, &subjects, 500)
+        .await
+        .unwrap();
+    assert_eq!(counted().await, [500, 500]);
+    store
+        .settle_counting(&r, row("req_w1", account, 5), &subjects, -300)
+        .await
+        .unwrap();
+    assert_eq!(counted().await, [200, 200]);
+    let r = store
+        .reserve_counting("req_w2", account, 10, 0, &subjects, 400)
+        .await
+        .unwrap();
+    assert_eq!(counted().await, [600, 600]);
+    store.release_counting(&r, &subjects, -400).await;
+    assert_eq!(counted().await, [200, 200]);
+    let short = store
+        .reserve_counting("req_w3", account, 1 << 40, 0, &subjects, 50)
+        .await
+        .unwrap_err();
+    assert_eq!(short.kind(), ErrorKind::InsufficientCredits);
+    assert_eq!(counted().await, [200, 200]);
+    // The money moved as the plain calls move it: 5 charged, nothing held.
+    let a = store.account(account).await.unwrap();
+    assert_eq!((a.balance_nanos, a.lifetime_spend_nanos), (745, 5));
+    let r = store.reserve("req_w4", account, 745, 0).await.unwrap();
+    store.release(&r).await;
 }
 
 /// A stored response of `account_id` that lives for `ttl` more seconds.

@@ -102,6 +102,49 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// per request id, durable when it returns.
     async fn settle(&self, reservation: &Reservation, row: LedgerRow) -> Result<()>;
     async fn release(&self, reservation: &Reservation);
+
+    /// `reserve`, then, once held, `tokens` added to each of `subjects`'
+    /// windows as `adjust_tokens` adds them. A shared store does both in one
+    /// round trip; the others call the two.
+    async fn reserve_counting(
+        &self,
+        request_id: &str,
+        account_id: &str,
+        worst: i64,
+        quota_limit: i64,
+        subjects: &[String],
+        tokens: i64,
+    ) -> Result<Reservation> {
+        let r = self
+            .reserve(request_id, account_id, worst, quota_limit)
+            .await?;
+        for s in subjects {
+            self.adjust_tokens(s, tokens).await;
+        }
+        Ok(r)
+    }
+    /// `adjust_tokens(s, delta)` for each of `subjects`, then `settle`, in one
+    /// round trip on a shared store.
+    async fn settle_counting(
+        &self,
+        reservation: &Reservation,
+        row: LedgerRow,
+        subjects: &[String],
+        delta: i64,
+    ) -> Result<()> {
+        for s in subjects {
+            self.adjust_tokens(s, delta).await;
+        }
+        self.settle(reservation, row).await
+    }
+    /// `release`, then `adjust_tokens(s, delta)` for each of `subjects`, in
+    /// one round trip on a shared store.
+    async fn release_counting(&self, reservation: &Reservation, subjects: &[String], delta: i64) {
+        self.release(reservation).await;
+        for s in subjects {
+            self.adjust_tokens(s, delta).await;
+        }
+    }
     async fn ledger(&self, account_id: &str) -> Result<Vec<LedgerRow>>;
 
     /// Counts a request and `tokens` against `subject`'s per-minute ceilings.

@@ -84,6 +84,13 @@ fn connect(path: &Path) -> Result<Connection> {
         .map_err(db_error)?;
     conn.pragma_update(None, "foreign_keys", "ON")
         .map_err(db_error)?;
+    // A page cache of 512 KiB instead of sqlite's 2 MB: the writer only
+    // appends (ledger rows and their indexes grow at the right edge, request
+    // ids being time-ordered) and the reader's scans are served by the OS's
+    // page cache anyway; the 2 MB per connection was a tenth of the
+    // gateway's memory under load.
+    conn.pragma_update(None, "cache_size", -512)
+        .map_err(db_error)?;
     Ok(conn)
 }
 

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::counts::token_count;
-use super::http::HttpClient;
+use super::http::{HttpClient, Pools};
 use super::lenient::{Index, Text};
 use super::passthrough::WithOverrides;
 use super::sse::{self, SseBatches, SseEvent};
@@ -36,8 +36,8 @@ pub struct AnthropicUpstream {
 }
 
 impl AnthropicUpstream {
-    pub fn new(cfg: &UpstreamConfig) -> Result<Self> {
-        let http = HttpClient::new(cfg, |key| {
+    pub fn new(cfg: &UpstreamConfig, pools: &Pools) -> Result<Self> {
+        let http = HttpClient::new(cfg, pools, |key| {
             (HeaderName::from_static("x-api-key"), key.to_string())
         })?;
         let mut version = HeaderMap::new();

@@ -51,14 +51,23 @@ pub enum Upstream {
 }
 
 impl Upstream {
+    /// An upstream with a connection pool of its own.
     pub fn from_config(cfg: &UpstreamConfig) -> Result<Self> {
+        Self::from_config_in(cfg, &http::Pools::default())
+    }
+
+    /// An upstream whose connections come from `pools`, shared with the
+    /// gateway's other upstreams (see `http::Pools`).
+    pub fn from_config_in(cfg: &UpstreamConfig, pools: &http::Pools) -> Result<Self> {
         match cfg.kind {
             UpstreamKind::Echo => Ok(Upstream::Echo(EchoUpstream {
                 simulate_speed: cfg.simulate_speed,
             })),
-            UpstreamKind::Openai => Ok(Upstream::OpenAi(OpenAiUpstream::new(cfg)?)),
-            UpstreamKind::Anthropic => Ok(Upstream::Anthropic(AnthropicUpstream::new(cfg)?)),
-            UpstreamKind::OpenaiResponses => Ok(Upstream::Responses(ResponsesUpstream::new(cfg)?)),
+            UpstreamKind::Openai => Ok(Upstream::OpenAi(OpenAiUpstream::new(cfg, pools)?)),
+            UpstreamKind::Anthropic => Ok(Upstream::Anthropic(AnthropicUpstream::new(cfg, pools)?)),
+            UpstreamKind::OpenaiResponses => {
+                Ok(Upstream::Responses(ResponsesUpstream::new(cfg, pools)?))
+            }
         }
     }
 

@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 
 use super::counts::token_count;
 use super::documents;
-use super::http::HttpClient;
+use super::http::{HttpClient, Pools};
 pub use super::openai_response::{response_from, response_from_bytes};
 use super::openai_stream::ChunkTranslator;
 use super::openai_wire::bad_answer;
@@ -36,8 +36,8 @@ pub struct OpenAiUpstream {
 }
 
 impl OpenAiUpstream {
-    pub fn new(cfg: &UpstreamConfig) -> Result<Self> {
-        let http = HttpClient::new(cfg, |key| {
+    pub fn new(cfg: &UpstreamConfig, pools: &Pools) -> Result<Self> {
+        let http = HttpClient::new(cfg, pools, |key| {
             (
                 HeaderName::from_static("authorization"),
                 format!("Bearer {key}"),

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderName};
 use serde_json::{json, Map, Value};
 
-use super::http::HttpClient;
+use super::http::{HttpClient, Pools};
 use super::passthrough::WithOverrides;
 use super::responses_stream::EventTranslator;
 use super::responses_wire;
@@ -28,8 +28,8 @@ pub struct ResponsesUpstream {
 }
 
 impl ResponsesUpstream {
-    pub fn new(cfg: &UpstreamConfig) -> Result<Self> {
-        let http = HttpClient::new(cfg, |key| {
+    pub fn new(cfg: &UpstreamConfig, pools: &Pools) -> Result<Self> {
+        let http = HttpClient::new(cfg, pools, |key| {
             (
                 HeaderName::from_static("authorization"),
                 format!("Bearer {key}"),

@@ -38,7 +38,7 @@ use self::layout::{
     account_fields, key_fields, key_from, response_from, row_from, Layout, RESPONSE_FIELDS,
 };
 use self::pending::{Pending, Queue};
-use self::scripts::{Credited, Reserved, Scripts, Settled, WindowCounts};
+use self::scripts::{Credited, Reserved, Scripts, Settled, WindowCounts, Windows};
 use self::state::{is_outage, store_error, Inner};
 use super::hot::{not_found, short_of_credits, Hot, Reservation};
 use super::memory::{apply_throttle, new_account};
@@ -334,6 +334,27 @@ impl Store for RedisStore {
         worst: i64,
         quota_limit: i64,
     ) -> Result<Reservation> {
+        self.reserve_counting(request_id, account_id, worst, quota_limit, &[], 0)
+            .await
+    }
+
+    async fn settle(&self, reservation: &Reservation, row: LedgerRow) -> Result<()> {
+        self.settle_counting(reservation, row, &[], 0).await
+    }
+
+    async fn release(&self, reservation: &Reservation) {
+        self.release_counting(reservation, &[], 0).await;
+    }
+
+    async fn reserve_counting(
+        &self,
+        request_id: &str,
+        account_id: &str,
+        worst: i64,
+        quota_limit: i64,
+        subjects: &[String],
+        tokens: i64,
+    ) -> Result<Reservation> {
         let mut c = self.conn().await?;
         let i = &self.inner;
         let outcome = i
@@ -345,6 +366,7 @@ impl Store for RedisStore {
                 account_id,
                 worst,
                 quota_limit,
+                Windows { subjects, tokens },
             )
             .await;
         match outcome {
@@ -373,10 +395,24 @@ impl Store for RedisStore {
         }
     }
 
-    async fn settle(&self, reservation: &Reservation, row: LedgerRow) -> Result<()> {
+    async fn settle_counting(
+        &self,
+        reservation: &Reservation,
+        row: LedgerRow,
+        subjects: &[String],
+        delta: i64,
+    ) -> Result<()> {
         let i = &self.inner;
+        let windows = Windows {
+            subjects,
+            tokens: delta,
+        };
         let outcome = match self.conn().await {
-            Ok(mut c) => i.scripts.settle(&mut c, &i.layout, reservation, &row).await,
+            Ok(mut c) => {
+                i.scripts
+                    .settle(&mut c, &i.layout, reservation, &row, windows)
+                    .await
+            }
             Err(_) => Err(RedisError::from(std::io::Error::other("no connection"))),
         };
         match outcome {
@@ -396,7 +432,9 @@ impl Store for RedisStore {
             Err(e) if is_outage(&e) => {
                 // The answer went out; the charge follows once Redis is back.
                 // Settling is idempotent per request id, so a script that ran
-                // with its reply lost is not charged twice.
+                // with its reply lost is not charged twice. The windows'
+                // correction is dropped (best effort, as `adjust_tokens`): by
+                // then they may be other windows.
                 tracing::warn!(request_id = %reservation.request_id, error = %e, "store: redis away; the settlement waits in the retry queue");
                 i.pending.push(Pending::Settle(reservation.clone(), row));
                 Ok(())
@@ -405,9 +443,23 @@ impl Store for RedisStore {
         }
     }
 
-    async fn release(&self, reservation: &Reservation) {
-        let p = Pending::Release(reservation.request_id.clone());
-        if let Err(e) = self.inner.apply(&p).await {
+    async fn release_counting(&self, reservation: &Reservation, subjects: &[String], delta: i64) {
+        let i = &self.inner;
+        let windows = Windows {
+            subjects,
+            tokens: delta,
+        };
+        let outcome = match self.conn().await {
+            Ok(mut c) => {
+                i.scripts
+                    .release(&mut c, &i.layout, &reservation.request_id, windows)
+                    .await
+            }
+            Err(_) => Err(RedisError::from(std::io::Error::other("no connection"))),
+        };
+        if let Err(e) = outcome {
+            // Retried without the windows' correction, as a settlement is.
+            let p = Pending::Release(reservation.request_id.clone());
             if is_outage(&e) {
                 self.inner.pending.push(p);
             } else {

@@ -109,7 +109,31 @@ fn window_ms() -> u64 {
     WINDOW.as_millis() as u64
 }
 
+/// The rate-limit windows of `subjects`, and the correction to their token
+/// counts that a money script makes on the way.
+#[derive(Clone, Copy)]
+pub struct Windows<'a> {
+    pub subjects: &'a [String],
+    pub tokens: i64,
+}
+
+impl Windows<'_> {
+    pub const NONE: Windows<'static> = Windows {
+        subjects: &[],
+        tokens: 0,
+    };
+
+    fn keys(self, l: &Layout, call: &mut redis::ScriptInvocation<'_>) {
+        for s in self.subjects {
+            call.key(l.window(s));
+        }
+    }
+}
+
 impl Scripts {
+    /// Holds `worst` for the request and, once held, counts `windows.tokens`
+    /// in its windows.
+    #[expect(clippy::too_many_arguments, reason = "the script's arguments, named")]
     pub async fn reserve(
         &self,
         conn: &mut ConnectionManager,
@@ -118,13 +142,15 @@ impl Scripts {
         account_id: &str,
         worst: i64,
         quota_limit: i64,
+        windows: Windows<'_>,
     ) -> RedisResult<Reserved> {
-        let v: Vec<i64> = self
-            .reserve
-            .key(l.account(account_id))
+        let mut call = self.reserve.prepare_invoke();
+        call.key(l.account(account_id))
             .key(l.reservations())
             .key(l.instance(&l.me))
-            .key(l.instances())
+            .key(l.instances());
+        windows.keys(l, &mut call);
+        let v: Vec<i64> = call
             .arg(&l.prefix)
             .arg(request_id)
             .arg(account_id)
@@ -132,6 +158,7 @@ impl Scripts {
             .arg(quota_limit)
             .arg(current_period())
             .arg(&l.me)
+            .arg(windows.tokens)
             .invoke_async(conn)
             .await?;
         Ok(match at(&v, 0) {
@@ -147,21 +174,23 @@ impl Scripts {
 
     /// Charges `row` against `r` (at most what remains) and appends it to the
     /// ledger; `row.cost_nanos` is what the request cost, the ledger holds
-    /// what was charged.
+    /// what was charged. First `windows.tokens` corrects the windows' counts.
     pub async fn settle(
         &self,
         conn: &mut ConnectionManager,
         l: &Layout,
         r: &Reservation,
         row: &LedgerRow,
+        windows: Windows<'_>,
     ) -> RedisResult<Settled> {
-        let v: Vec<i64> = self
-            .settle
-            .key(l.account(&r.account_id))
+        let mut call = self.settle.prepare_invoke();
+        call.key(l.account(&r.account_id))
             .key(l.reservations())
             .key(l.done(&r.request_id))
             .key(l.ledger(&r.account_id))
-            .key(l.totals(&r.account_id))
+            .key(l.totals(&r.account_id));
+        windows.keys(l, &mut call);
+        let v: Vec<i64> = call
             .arg(&l.prefix)
             .arg(&r.request_id)
             .arg(row.cost_nanos)
@@ -174,6 +203,7 @@ impl Scripts {
             .arg(row.status)
             .arg(row.cache_read_tokens)
             .arg(row.cache_write_tokens)
+            .arg(windows.tokens)
             .invoke_async(conn)
             .await?;
         Ok(match at(&v, 0) {
@@ -185,17 +215,22 @@ impl Scripts {
         })
     }
 
+    /// Gives the reservation back, then `windows.tokens` corrects the
+    /// windows' counts.
     pub async fn release(
         &self,
         conn: &mut ConnectionManager,
         l: &Layout,
         request_id: &str,
+        windows: Windows<'_>,
     ) -> RedisResult<()> {
-        let _: i64 = self
-            .release
-            .key(l.reservations())
+        let mut call = self.release.prepare_invoke();
+        call.key(l.reservations());
+        windows.keys(l, &mut call);
+        let _: i64 = call
             .arg(&l.prefix)
             .arg(request_id)
+            .arg(windows.tokens)
             .invoke_async(conn)
             .await?;
         Ok(())

@@ -12,7 +12,7 @@ use tokio::sync::OnceCell;
 
 use super::layout::{account_from, key_from, Layout};
 use super::pending::{Pending, Queue};
-use super::scripts::Scripts;
+use super::scripts::{Scripts, Windows};
 use crate::accounts::Account;
 use crate::store::hot::Hot;
 use crate::{Error, ErrorKind, Result};
@@ -165,11 +165,13 @@ impl Inner {
         match p {
             Pending::Settle(r, row) => self
                 .scripts
-                .settle(&mut c, &self.layout, r, row)
+                .settle(&mut c, &self.layout, r, row, Windows::NONE)
                 .await
                 .map(|_| ()),
             Pending::Release(request_id) => {
-                self.scripts.release(&mut c, &self.layout, request_id).await
+                self.scripts
+                    .release(&mut c, &self.layout, request_id, Windows::NONE)
+                    .await
             }
         }
     }

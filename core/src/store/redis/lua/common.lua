@@ -32,3 +32,25 @@ local function unhold(prefix, res, rid)
   end
   return true, q, b
 end
+
+-- Corrects the tokens counted in a subject's current window, never below
+-- zero (limits.rs `adjust_tokens`); nothing when it has no window. Returns
+-- whether it had one.
+local function adjust_window(key, delta)
+  local tok = redis.call('HGET', key, 'tokens')
+  if not tok then
+    return false
+  end
+  local v = math.min(math.max(tonumber(tok) + delta, 0), 9007199254740991)
+  redis.call('HSET', key, 'tokens', int(v))
+  return true
+end
+
+-- `adjust_window` for each of KEYS[first..]: the windows of the subjects a
+-- request is counted against, which reserve, settle and release carry so
+-- their token corrections cost no round trip of their own.
+local function adjust_windows(first, delta)
+  for i = first, #KEYS do
+    adjust_window(KEYS[i], delta)
+  end
+end

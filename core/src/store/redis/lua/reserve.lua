@@ -2,9 +2,10 @@
 -- balance (hot.rs `reserve`, the same arithmetic).
 -- KEYS: account hash, reservations hash, this instance's reservation set,
 -- the instances sorted set (joined here too, so an instance that dies before
--- its first heartbeat still has its reservations reaped).
+-- its first heartbeat still has its reservations reaped), then the rate-limit
+-- windows the request's tokens are counted in once held (none or more).
 -- ARGV: prefix, request id, account id, worst, quota limit, period (YYYYMM),
--- instance id.
+-- instance id, the tokens to count in those windows.
 -- Returns {1, from_quota, from_balance}, {0, available} when short, {-1} for
 -- no such account, {-2} when the request id already holds a reservation.
 local acct, res, mine, instances = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
@@ -35,4 +36,5 @@ redis.call('HINCRBY', acct, 'reserved', int(from_balance))
 redis.call('HSET', res, rid, ARGV[3] .. ' ' .. int(from_quota) .. ' ' .. int(from_balance) .. ' ' .. ARGV[7])
 redis.call('SADD', mine, rid)
 redis.call('ZADD', instances, 'NX', int(now_ms()), ARGV[7])
+adjust_windows(5, tonumber(ARGV[8]) or 0)
 return {1, from_quota, from_balance}

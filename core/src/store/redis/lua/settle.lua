@@ -2,14 +2,18 @@
 -- arithmetic): its reservation is given back, then the cost is taken from the
 -- quota it held, then from the balance it held plus balance nobody holds;
 -- never below zero. Appends the ledger row and adds it to the totals.
--- KEYS: account hash, reservations hash, settled marker, ledger stream, totals.
+-- First the token counts of the request's rate-limit windows are trued up
+-- (whether or not it was settled before, as a separate correction would be).
+-- KEYS: account hash, reservations hash, settled marker, ledger stream,
+-- totals, then those windows (none or more).
 -- ARGV: prefix, request id, cost, marker ttl (s), time, key id, profile,
 -- input tokens (all of them), output tokens, status, cache read tokens, cache
--- write tokens (the parts of the input tokens).
+-- write tokens (the parts of the input tokens), the windows' token correction.
 -- Returns {1, charged, lifetime}, {0} if already settled, {-1} for no such
 -- account.
 local acct, res, done, ledger, totals = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local prefix, rid = ARGV[1], ARGV[2]
+adjust_windows(6, tonumber(ARGV[13]) or 0)
 if not redis.call('SET', done, '1', 'NX', 'EX', ARGV[4]) then
   return {0}
 end
