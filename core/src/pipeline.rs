@@ -630,20 +630,27 @@ impl Budgeted {
 
     /// The whole answer from the profile's upstreams, settled.
     async fn answer(self, state: &State, req: &ChatRequest) -> Result<ChatResponse> {
-        let resp = with_fallbacks(
-            state,
-            &self.profile,
-            &self.span,
-            self.route,
-            self.target(),
-            |up, t| Box::pin(async move { up.complete(req, &t).await }),
-        )
-        .await
-        .map(|(r, _)| r);
+        let resp = self
+            .tries(state, self.route, |up, t| {
+                Box::pin(async move { up.complete(req, &t).await })
+            })
+            .await
+            .map(|(r, _)| r);
         if let Ok(r) = &resp {
             self.span.finished(r.stop_reason);
         }
         self.settled(state, resp, |r| r.usage).await
+    }
+
+    /// The profile's tries for this call (`with_fallbacks`), each asked for
+    /// this call's output budget and traced under its span.
+    async fn tries<'a, T>(
+        &'a self,
+        state: &State,
+        route: Route,
+        call: impl Fn(&'a Upstream, Target<'a>) -> BoxFuture<'a, Result<T>>,
+    ) -> Result<(T, InFlight)> {
+        with_fallbacks(state, &self.profile, &self.span, route, self.target(), call).await
     }
 
     /// Embeddings and rerank: over the deployments only, not the fallbacks.
@@ -656,9 +663,7 @@ impl Budgeted {
             no_fallbacks: true,
             ..self.route
         };
-        with_fallbacks(state, &self.profile, &self.span, route, self.target(), call)
-            .await
-            .map(|(r, _)| r)
+        self.tries(state, route, call).await.map(|(r, _)| r)
     }
 
     /// A Responses request's whole answer: relayed by `openai-responses`
@@ -670,13 +675,8 @@ impl Budgeted {
         relayed: Option<Relay<'_>>,
     ) -> Result<Answer> {
         let relayed = relayed.as_ref();
-        let outcome = with_fallbacks(
-            state,
-            &self.profile,
-            &self.span,
-            self.route,
-            self.target(),
-            |up, t| {
+        let outcome = self
+            .tries(state, self.route, |up, t| {
                 Box::pin(async move {
                     match (up, relayed) {
                         (Upstream::Responses(u), Some(r)) => {
@@ -685,10 +685,9 @@ impl Budgeted {
                         _ => up.complete(&rr.chat, &t).await.map(Answer::Whole),
                     }
                 })
-            },
-        )
-        .await
-        .map(|(a, _)| a);
+            })
+            .await
+            .map(|(a, _)| a);
         if let Ok(Answer::Whole(r)) = &outcome {
             self.span.finished(r.stop_reason);
         }
@@ -708,13 +707,8 @@ impl Budgeted {
         relayed: Option<Relay<'_>>,
     ) -> Result<Streamed> {
         let relayed = relayed.as_ref();
-        let (events, in_flight) = with_fallbacks(
-            state,
-            &self.profile,
-            &self.span,
-            self.route,
-            self.target(),
-            |up, t| {
+        let (events, in_flight) = self
+            .tries(state, self.route, |up, t| {
                 Box::pin(async move {
                     match (up, relayed) {
                         (Upstream::Responses(u), Some(r)) => u
@@ -724,9 +718,8 @@ impl Budgeted {
                         _ => up.stream(&rr.chat, &t).await.map(Streamed::Events),
                     }
                 })
-            },
-        )
-        .await?;
+            })
+            .await?;
         self.in_flight = in_flight;
         Ok(events)
     }
@@ -735,22 +728,16 @@ impl Budgeted {
     /// them where it speaks the client's API, else canonical. A failure before
     /// the first event drops the charge, which releases it.
     async fn events(&mut self, state: &State, req: &ChatRequest) -> Result<ChatStream> {
-        let (events, in_flight) = with_fallbacks(
-            state,
-            &self.profile,
-            &self.span,
-            self.route,
-            self.target(),
-            |up, t| {
+        let (events, in_flight) = self
+            .tries(state, self.route, |up, t| {
                 Box::pin(async move {
                     match up.forwards(req) {
                         true => up.forward(req, &t).await.map(ChatStream::Forwarded),
                         false => up.stream(req, &t).await.map(ChatStream::Events),
                     }
                 })
-            },
-        )
-        .await?;
+            })
+            .await?;
         self.in_flight = in_flight;
         Ok(events)
     }
